@@ -1,0 +1,76 @@
+"""The ``linli`` command: serve, demo, db upgrade, and the classifier tools."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="linli 邻里: a bot for neighbourhood mutual-aid groups.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers_log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the service: migrations, grids, channels, the playground at /playground."""
+    import logging
+
+    import uvicorn
+
+    from bots.app import create_app
+    from config.settings import get_settings
+
+    logging.basicConfig(level=workers_log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    typer.echo(f"linli: data in {settings.data_dir.resolve()}; open http://{host}:{port}/playground")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=workers_log_level, proxy_headers=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply database migrations (LINLI_DATABASE_URL, default SQLite under LINLI_DATA_DIR)."""
+    from config.settings import get_settings
+    from core import db
+
+    settings = get_settings()
+    db.upgrade(settings.resolved_database_url, revision)
+    typer.echo(f"database at revision {db.current_revision(db.make_engine(settings.resolved_database_url))}")
+
+
+@app.command()
+def demo() -> None:
+    """Play a scripted neighbourhood conversation on a temporary database and print the transcript."""
+    import tempfile
+
+    from bots.demo import run_demo
+
+    with tempfile.TemporaryDirectory(prefix="linli-demo-") as tmp:
+        for line in run_demo(Path(tmp)):
+            typer.echo(line)
+
+
+def _register_optional() -> None:
+    try:
+        from bots.classifier_cli import register
+    except ImportError:  # the classifier tools are optional while they are being built
+        return
+    register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app()
+
+
+if __name__ == "__main__":
+    main()

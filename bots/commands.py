@@ -1,0 +1,76 @@
+"""Recognising commands in chat text: Chinese words (查询 12) and slash forms (/status 12).
+
+A Chinese command word only counts when a ticket number follows it (or the command takes
+none), so a resident writing 「确认一下明天停水吗」 is not mistaken for a command.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CommandWord:
+    name: str  # internal name, e.g. "status"
+    words: tuple[str, ...]  # Chinese words, e.g. ("查询", "查")
+    slash: str  # slash form without the slash, e.g. "status"
+    takes_number: bool = True
+    usage: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    name: str
+    number: int | None
+    rest: str
+    spoken: str  # the word the person used, for replies
+
+
+_NUMBER = re.compile(r"^\s*[#＃]?\s*(\d{1,12})\b\s*[:：,，]?\s*(.*)$", re.S)
+_SLASH = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
+_LEADING_MENTIONS = re.compile(r"^(?:@\S+\s*)+")
+
+
+def parse_command(text: str, table: list[CommandWord]) -> ParsedCommand | None:
+    """Return the command in ``text``, or None when it is ordinary speech."""
+    text = _LEADING_MENTIONS.sub("", text.strip()).strip()
+    if not text:
+        return None
+    slash = _SLASH.match(text)
+    if slash:
+        word, rest = slash.group(1).lower(), (slash.group(2) or "").strip()
+        for cmd in table:
+            if word == cmd.slash:
+                return _with_number(cmd, rest, "/" + word, strict=False)
+        return ParsedCommand("unknown", None, rest, "/" + word)
+    for cmd in sorted(table, key=lambda c: -max(len(w) for w in c.words)):
+        for word in cmd.words:
+            if text.startswith(word):
+                parsed = _with_number(cmd, text[len(word):], word, strict=True)
+                if parsed is not None:
+                    return parsed
+    return None
+
+
+def _with_number(cmd: CommandWord, rest: str, spoken: str, *, strict: bool) -> ParsedCommand | None:
+    if not cmd.takes_number:
+        if strict and rest.strip():
+            return None
+        return ParsedCommand(cmd.name, None, rest.strip(), spoken)
+    match = _NUMBER.match(rest)
+    if match:
+        return ParsedCommand(cmd.name, int(match.group(1)), match.group(2).strip(), spoken)
+    if strict:
+        return None
+    return ParsedCommand(cmd.name, None, rest.strip(), spoken)
+
+
+def action_data(name: str, number: int) -> str:
+    """Button data for a command on a ticket: ``t:confirm:12`` (well under Telegram's 64 bytes)."""
+    return f"t:{name}:{number}"
+
+
+def parse_action(data: str | None) -> tuple[str, int] | None:
+    match = re.fullmatch(r"t:([a-z_]+):(\d{1,12})", data or "")
+    return (match.group(1), int(match.group(2))) if match else None

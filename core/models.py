@@ -1,0 +1,202 @@
+"""Database tables (SQLModel). Schema changes go through Alembic migrations in core/migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from core.taxonomy import Category, Urgency
+from core.ticket_states import TicketState
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC without zone (portable across SQLite and PostgreSQL), returns aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class StrEnumColumn(TypeDecorator):
+    """Stores a StrEnum as its code (a plain string column), returns the enum member."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type, length: int = 32):
+        super().__init__(length)
+        self.enum_cls = enum_cls
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.enum_cls(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else self.enum_cls(value)
+
+
+def _dt(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class Grid(SQLModel, table=True):
+    """A place in the hierarchy district → street → community → grid."""
+
+    __tablename__ = "grids"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    level: str = Field(max_length=16)  # district | street | community | grid
+    parent_id: str | None = Field(default=None, foreign_key="grids.id", index=True)
+    aliases: str = ""  # comma-separated names residents use, e.g. 幸福小区
+
+
+class Chat(SQLModel, table=True):
+    """A group or 1:1 conversation, keyed ``platform:chat_id``. Unknown chats are recorded, grid None."""
+
+    __tablename__ = "chats"
+    key: str = Field(primary_key=True, max_length=200)
+    platform: str = Field(max_length=32, index=True)
+    chat_id: str = Field(max_length=128)
+    grid_id: str | None = Field(default=None, foreign_key="grids.id", index=True)
+    title: str = ""
+    script: str = "simplified"  # simplified | traditional: which script replies use
+    is_group: bool = True  # False for 1:1 channels (WeChat Official Account, WeCom app)
+    active: bool = True
+    first_seen_at: datetime = _created()
+
+
+class Person(SQLModel, table=True):
+    """Someone on a platform, keyed ``platform:user_id``, with one role."""
+
+    __tablename__ = "people"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True, index=True)
+    name: str = ""
+    role: str = Field(default="resident", max_length=16)
+    grid_id: str | None = Field(default=None, foreign_key="grids.id", index=True)
+    phone: str | None = None
+    trusted: bool = False  # trusted relayers (care centres) skip confirmation
+    declared: bool = False  # True when it comes from the grids file
+
+
+class Ticket(SQLModel, table=True):
+    """One tracked request. ``id`` is the number people see (#12)."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        sa.Index("ix_tickets_state_grid", "state", "grid_id"),
+        sa.Index("ix_tickets_open_deadline", "state", "resolve_due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    text: str
+    category: Category = Field(sa_column=sa.Column(StrEnumColumn(Category, 32), nullable=False, index=True))
+    urgency: Urgency = Field(sa_column=sa.Column(StrEnumColumn(Urgency, 16), nullable=False))
+    state: TicketState = Field(sa_column=sa.Column(StrEnumColumn(TicketState, 16), nullable=False))
+    confidence: float = 0.0
+    grid_id: str | None = Field(default=None, foreign_key="grids.id", index=True)
+    chat_key: str = Field(max_length=200, index=True)  # where it was raised
+    origin_message_id: str = ""
+    thread_id: str | None = None
+    created_by: str = ""  # person key
+    on_behalf_of: str | None = None  # the elder a care centre relays for
+    location: str | None = None
+    department: str | None = None
+    assignee: str | None = None  # person key or free text
+    master_id: int | None = Field(default=None, foreign_key="tickets.id")
+    escalation_level: str | None = None  # community | street | district once escalated
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    confirm_due_at: datetime | None = _dt()
+    resolve_due_at: datetime | None = _dt()
+    confirmed_at: datetime | None = _dt()
+    resolved_at: datetime | None = _dt()
+    closed_at: datetime | None = _dt()
+
+
+class TicketReporter(SQLModel, table=True):
+    """A person who reported (or joined) a ticket, and where to tell them about it."""
+
+    __tablename__ = "ticket_reporters"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "person_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    person_key: str = Field(max_length=200, index=True)
+    chat_key: str = Field(max_length=200)
+    message_id: str | None = None
+    thread_id: str | None = None
+    joined_at: datetime = _created()
+
+
+class TicketEvent(SQLModel, table=True):
+    """The audit trail. Rows are only ever inserted (database triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "ticket_events"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    actor: str = Field(max_length=200)  # person key, or "system"
+    kind: str = Field(max_length=32)  # created | transition | note | reporter | assign | reclassify ...
+    from_state: str | None = None
+    to_state: str | None = None
+    note: str = ""
+    data: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    created_at: datetime = _created()
+
+
+class InboxMessage(SQLModel, table=True):
+    """Every accepted inbound message, stored before it is acknowledged (idempotent on dedup_key)."""
+
+    __tablename__ = "inbox"
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=400, unique=True)
+    platform: str = Field(max_length=32)
+    chat_key: str = Field(max_length=200, index=True)
+    sender_key: str = Field(max_length=200)
+    text: str = ""
+    payload: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    status: str = Field(default="received", max_length=16, index=True)  # received|processing|done|ignored|failed
+    attempts: int = 0
+    error: str | None = None
+    received_at: datetime = _created()
+    claimed_at: datetime | None = _dt()
+    processed_at: datetime | None = _dt()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every reply, written in the transaction that caused it, delivered by the outbox worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=400, unique=True)
+    platform: str = Field(max_length=32)
+    chat_key: str = Field(max_length=200, index=True)
+    payload: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    ticket_id: int | None = Field(default=None, index=True)
+    inbox_id: int | None = Field(default=None, index=True)
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    attempts: int = 0
+    last_error: str | None = None
+    platform_message_id: str | None = None
+    created_at: datetime = _created()
+    next_attempt_at: datetime = _created()
+    sent_at: datetime | None = _dt()

@@ -1,0 +1,174 @@
+"""Ticket operations. Every change goes through here and writes an event (the audit trail)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from core.models import Ticket, TicketEvent, TicketReporter, utcnow
+from core.taxonomy import Category, Urgency
+from core.ticket_states import TicketState, check_move, is_reopen
+
+SYSTEM = "system"
+
+
+class TicketNotFound(LookupError):
+    def __init__(self, number: int):
+        super().__init__(f"没有编号为 #{number} 的诉求，请核对编号")
+        self.number = number
+
+
+def get_ticket(session: Session, number: int) -> Ticket:
+    """The ticket with this number, or :class:`TicketNotFound`."""
+    ticket = session.get(Ticket, number)
+    if ticket is None:
+        raise TicketNotFound(number)
+    return ticket
+
+
+def record(
+    session: Session,
+    ticket: Ticket,
+    actor: str,
+    kind: str,
+    note: str = "",
+    *,
+    from_state: TicketState | None = None,
+    to_state: TicketState | None = None,
+    data: dict | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    """Append one event to the ticket's trail."""
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        actor=actor,
+        kind=kind,
+        note=note,
+        from_state=from_state.value if from_state else None,
+        to_state=to_state.value if to_state else None,
+        data=data or {},
+        created_at=at or utcnow(),
+    )
+    session.add(event)
+    return event
+
+
+def open_ticket(
+    session: Session,
+    *,
+    text: str,
+    category: Category,
+    urgency: Urgency,
+    chat_key: str,
+    reporter_key: str,
+    state: TicketState = TicketState.PENDING,
+    confidence: float = 0.0,
+    grid_id: str | None = None,
+    origin_message_id: str = "",
+    thread_id: str | None = None,
+    location: str | None = None,
+    on_behalf_of: str | None = None,
+    confirm_due_at: datetime | None = None,
+    resolve_due_at: datetime | None = None,
+    at: datetime | None = None,
+) -> Ticket:
+    """Create a ticket with its first reporter and a ``created`` event. Returns it with its number."""
+    if state not in (TicketState.PENDING, TicketState.CONFIRMED):
+        raise ValueError("a new ticket starts pending, or confirmed when no confirmation is needed")
+    now = at or utcnow()
+    ticket = Ticket(
+        text=text,
+        category=category,
+        urgency=urgency,
+        state=state,
+        confidence=confidence,
+        grid_id=grid_id,
+        chat_key=chat_key,
+        origin_message_id=origin_message_id,
+        thread_id=thread_id,
+        created_by=reporter_key,
+        on_behalf_of=on_behalf_of,
+        location=location,
+        confirm_due_at=confirm_due_at,
+        resolve_due_at=resolve_due_at,
+        created_at=now,
+        updated_at=now,
+        confirmed_at=now if state is TicketState.CONFIRMED else None,
+    )
+    session.add(ticket)
+    session.flush()  # assigns the number
+    session.add(
+        TicketReporter(
+            ticket_id=ticket.id, person_key=reporter_key, chat_key=chat_key,
+            message_id=origin_message_id or None, thread_id=thread_id, joined_at=now,
+        )
+    )
+    record(session, ticket, reporter_key, "created", text, to_state=state, at=now,
+           data={"category": category.value, "urgency": urgency.value, "on_behalf_of": on_behalf_of})
+    return ticket
+
+
+_TIMESTAMP_ON_ENTRY = {
+    TicketState.CONFIRMED: "confirmed_at",
+    TicketState.RESOLVED: "resolved_at",
+    TicketState.CLOSED: "closed_at",
+}
+
+
+def move(
+    session: Session, ticket: Ticket, target: TicketState, actor: str, note: str = "", *,
+    at: datetime | None = None, data: dict | None = None,
+) -> TicketEvent:
+    """Move a ticket to ``target`` if the state table allows it; raise IllegalTransition otherwise."""
+    current = TicketState(ticket.state)
+    check_move(current, target)
+    now = at or utcnow()
+    ticket.state = target
+    ticket.updated_at = now
+    if stamp := _TIMESTAMP_ON_ENTRY.get(target):
+        if getattr(ticket, stamp) is None or target is not TicketState.CONFIRMED:
+            setattr(ticket, stamp, now)
+    if is_reopen(current, target):
+        ticket.resolved_at = None
+        ticket.closed_at = None
+    session.add(ticket)
+    kind = "reopen" if is_reopen(current, target) else "transition"
+    return record(session, ticket, actor, kind, note, from_state=current, to_state=target, at=now, data=data)
+
+
+def add_reporter(
+    session: Session, ticket: Ticket, person_key: str, chat_key: str, *,
+    message_id: str | None = None, thread_id: str | None = None, at: datetime | None = None,
+) -> bool:
+    """Add someone who reports the same problem. False if they were already a reporter."""
+    exists = session.exec(
+        select(TicketReporter).where(TicketReporter.ticket_id == ticket.id, TicketReporter.person_key == person_key)
+    ).first()
+    if exists:
+        return False
+    now = at or utcnow()
+    session.add(TicketReporter(ticket_id=ticket.id, person_key=person_key, chat_key=chat_key,
+                               message_id=message_id, thread_id=thread_id, joined_at=now))
+    record(session, ticket, person_key, "reporter", "", at=now, data={"chat": chat_key, "message_id": message_id})
+    return True
+
+
+def reporters(session: Session, ticket_id: int) -> list[TicketReporter]:
+    return list(session.exec(select(TicketReporter).where(TicketReporter.ticket_id == ticket_id).order_by(TicketReporter.id)))
+
+
+def events(session: Session, ticket_id: int) -> list[TicketEvent]:
+    """The audit trail, oldest first."""
+    return list(session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)))
+
+
+def tickets_reported_by(session: Session, person_key: str, limit: int = 10) -> list[Ticket]:
+    q = (
+        select(Ticket)
+        .join(TicketReporter, TicketReporter.ticket_id == Ticket.id)
+        .where(TicketReporter.person_key == person_key)
+        .order_by(Ticket.id.desc())
+        .limit(limit)
+    )
+    return list(session.exec(q))

@@ -1,0 +1,95 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when LINLI_TEST_POSTGRES_URL is set), runtimes, messages."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from bots.runtime import Runtime
+from config.settings import Settings
+from core.db import make_engine, normalise_url
+from core.message import Message
+
+POSTGRES_URL = os.environ.get("LINLI_TEST_POSTGRES_URL")
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[sa.Engine | None]:
+    if not POSTGRES_URL:
+        yield None
+        return
+    engine = sa.create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def _fresh_postgres(admin: sa.Engine) -> tuple[str, str]:
+    name = f"linli_t{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    return name, admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres(admin: sa.Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path, postgres_admin) -> Iterator[str]:
+    """A fresh, empty database: SQLite in a temp dir, and PostgreSQL when configured."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'linli.sqlite3'}"
+        return
+    if postgres_admin is None:
+        pytest.skip("LINLI_TEST_POSTGRES_URL is not set (tests/run.sh sets it when PostgreSQL is running)")
+    name, url = _fresh_postgres(postgres_admin)
+    yield url
+    _drop_postgres(postgres_admin, name)
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=database_url, run_outbox=False, run_scheduler=False, _env_file=None)
+
+
+@pytest.fixture
+def runtime(settings) -> Iterator[Runtime]:
+    rt = Runtime(settings)
+    rt.prepare()
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url) -> Iterator[sa.Engine]:
+    from core.db import upgrade
+
+    upgrade(database_url)
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+_ids = itertools.count(1)
+
+
+def message(text: str = "", *, sender: str = "zhang", name: str = "张阿姨", room: str = "demo", platform: str = "playground", **extra) -> Message:
+    """A playground message in the demo room from a resident, unless told otherwise."""
+    return Message(
+        platform=platform, chat_id=room, message_id=extra.pop("message_id", f"m{next(_ids)}"),
+        sender_id=sender, sender_name=name, text=text, sent_at=extra.pop("sent_at", datetime.now(UTC)), **extra,
+    )
+
+
+@pytest.fixture
+def make_message():
+    """Build playground messages: ``make_message("楼上漏水", sender="liu")``."""
+    return message

@@ -90,8 +90,8 @@ class CommunityBot:
         self.classify = classify_fn
         self.clock = clock
 
-    def text(self, turn: Turn, name: str, **values) -> str:
-        return self.templates.render(name, turn.script, **values)
+    def text(self, turn: Turn, template: str, /, **values) -> str:
+        return self.templates.render(template, turn.script, **values)
 
     # -- entry point -------------------------------------------------------------------
 

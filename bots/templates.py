@@ -32,7 +32,7 @@ class Templates:
             raise ValueError(f"templates file {path}: entries must be strings: {bad}")
         return cls(data, traditional)
 
-    def render(self, name: str, script: str = "simplified", **values: Any) -> str:
+    def render(self, name: str, script: str = "simplified", /, **values: Any) -> str:
         """Fill a template. Raises KeyError naming a missing template or placeholder."""
         if name not in self._texts:
             raise KeyError(f"template {name!r} is missing from the templates file")

@@ -1,0 +1,65 @@
+"""The playground in Debian's Chromium: a resident complains and sees a numbered reply; chatter gets none."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    page.goto(live_server.url + "/playground?as=zhang&room=demo")
+    page.wait_for_selector("#status:has-text('已连接')")
+    yield page
+    context.close()
+
+
+def _say(page, text):
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_resident_complaint_gets_a_reply_with_a_ticket_number(page):
+    _say(page, "楼上漏水到我家了，天花板都湿了")
+    page.wait_for_selector(".row.mine .bubble:has-text('楼上漏水')")
+    reply = page.wait_for_selector(".row.bot .bubble", timeout=10_000)
+    assert "#1" in reply.inner_text()
+    assert page.locator(".row.bot .buttons button").first.inner_text() == "确认"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_good_morning_gets_no_reply(page):
+    _say(page, "早上好")
+    page.wait_for_selector(".row.mine .bubble:has-text('早上好')")
+    _say(page, "查询 1")  # a later message the bot does answer proves the silence was not a delay
+    page.wait_for_selector(".row.bot .bubble:has-text('没有找到')", timeout=10_000)
+    assert page.locator(".row.bot").count() == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_grid_worker_confirms_with_the_button(page, live_server):
+    _say(page, "小区门口路灯坏了，晚上很黑")
+    page.wait_for_selector(".row.bot .buttons button")
+    page.select_option("#who", "wangfang")
+    page.wait_for_selector("#status:has-text('已连接')")
+    page.locator(".row.bot .buttons button", has_text="确认").first.click()
+    page.wait_for_selector(".row.bot .bubble:has-text('已受理')", timeout=10_000)
+    page.screenshot(path=str(live_server_screenshot()))
+
+
+def live_server_screenshot():
+    import tempfile
+    from pathlib import Path
+
+    return Path(tempfile.gettempdir()) / "linli-playground.png"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_page_escapes_html_in_messages(page):
+    _say(page, "<img src=x onerror=\"document.title='pwned'\"> 早上好")
+    page.wait_for_selector(".row.mine .bubble:has-text('<img')")
+    assert page.title() != "pwned"

@@ -129,6 +129,10 @@ class OutgoingReply(BaseModel):
     edit_message_id: str | None = None
     # Person-addressed platforms (WeChat Official Account, WeCom app) need the recipient.
     recipient_id: str | None = None
+    # When set, the text answers that button press (the ACTION message's ``message_id``) privately:
+    # Telegram shows it as an alert to the presser only; channels without such answers post it in
+    # the chat like any reply.
+    alert_for_action: str | None = None
 
     @property
     def chat_key(self) -> str:

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from bots.cards import card_edit
+from bots.chat_events import handle_event
 from bots.commands import CommandWord, ParsedCommand, action_data, parse_action, parse_command
 from bots.templates import Templates
 from core import tickets
@@ -63,6 +65,18 @@ class Turn:
             )
         )
 
+    def refuse(self, text: str, key: str, *, ticket_id: int | None = None) -> None:
+        """Say no: to a button press privately (an alert only the presser sees), to a typed command in the chat."""
+        m = self.message
+        if m.kind is not MessageKind.ACTION:
+            self.say(text, key, ticket_id=ticket_id)
+            return
+        self.replies.append(BotReply(
+            OutgoingReply(platform=m.platform, chat_id=m.chat_id, text=text, thread_id=m.thread_id,
+                          recipient_id=None if m.is_group else m.sender_id, alert_for_action=m.message_id),
+            key, ticket_id,
+        ))
+
 
 COMMANDS: list[CommandWord] = [
     CommandWord("status", ("查询", "查进度", "进度"), "status", usage="查询 编号，如「查询 12」"),
@@ -97,6 +111,8 @@ class CommunityBot:
 
     def handle(self, session: Session, message: Message) -> list[BotReply]:
         """Handle one message inside the caller's transaction; return the replies to store."""
+        if message.kind is MessageKind.EVENT:
+            return handle_event(session, message)
         chat = ensure_chat(session, message)
         if chat.grid_id is None or not chat.active:
             return []  # unknown chat: recorded, ignored until an admin binds it to a grid
@@ -106,7 +122,11 @@ class CommunityBot:
             action = parse_action(message.action_data)
             if action:
                 name, number = action
-                self.run_command(turn, ParsedCommand(name, number, "", name))
+                spoken = next((c.words[0] for c in COMMANDS if c.name == name), name)  # 确认, not "confirm"
+                self.run_command(turn, ParsedCommand(name, number, "", spoken))
+            return turn.replies
+        if message.kind is MessageKind.EDIT:
+            self.handle_edit(turn)
             return turn.replies
         if message.kind is not MessageKind.MESSAGE:
             return []
@@ -151,6 +171,21 @@ class CommunityBot:
         turn.say(text, f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons)
         return ticket
 
+    def handle_edit(self, turn: Turn) -> None:
+        """The reporter edited the message that opened a ticket: a still-pending ticket takes the new text."""
+        m = turn.message
+        ticket = turn.session.exec(
+            select(Ticket).where(Ticket.chat_key == m.chat_key, Ticket.origin_message_id == m.message_id)
+        ).first()
+        if ticket is None or ticket.state != TicketState.PENDING or ticket.created_by != m.sender_key:
+            return
+        if not m.content or m.content == ticket.text:
+            return
+        result = self.classify(m.content)
+        tickets.revise(turn.session, ticket, m.content, m.sender_key, at=turn.now,
+                       category=result.category if result.is_request else None,
+                       urgency=result.urgency if result.is_request else None)
+
     # -- commands ----------------------------------------------------------------------
 
     def run_command(self, turn: Turn, cmd: ParsedCommand) -> None:
@@ -169,8 +204,9 @@ class CommunityBot:
             turn.say(self.text(turn, "ticket_not_found", number=cmd.number), f"notfound:{cmd.number}")
             return
         if spec.name in WORKER_COMMANDS and not can_manage(turn.session, turn.person, ticket.grid_id):
-            turn.say(self.text(turn, "not_allowed", name=display_name(turn.person), command=cmd.spoken),
-                     f"denied:{spec.name}:{ticket.id}", ticket_id=ticket.id)
+            template = "action_not_allowed" if turn.message.kind is MessageKind.ACTION else "not_allowed"
+            turn.refuse(self.text(turn, template, name=display_name(turn.person), command=cmd.spoken),
+                        f"denied:{spec.name}:{ticket.id}", ticket_id=ticket.id)
             return
         getattr(self, f"cmd_{spec.name}")(turn, ticket, cmd)
 
@@ -193,8 +229,8 @@ class CommunityBot:
         try:
             tickets.move(turn.session, ticket, target, turn.person.key, cmd.rest, at=turn.now)
         except IllegalTransition:
-            turn.say(self.text(turn, "illegal_move", number=ticket.id, state=TicketState(ticket.state).label, command=cmd.spoken),
-                     f"illegal:{cmd.name}:{ticket.id}", ticket_id=ticket.id)
+            turn.refuse(self.text(turn, "illegal_move", number=ticket.id, state=TicketState(ticket.state).label, command=cmd.spoken),
+                        f"illegal:{cmd.name}:{ticket.id}", ticket_id=ticket.id)
             return
         text = self.text(turn, template, number=ticket.id, category=ticket.category.label,
                          actor=display_name(turn.person), note=cmd.rest or "—", **values)
@@ -214,6 +250,10 @@ class CommunityBot:
     def announce(self, turn: Turn, ticket: Ticket, text: str, key: str) -> None:
         """Tell the chat where the command came from, and every reporter's chat, once each."""
         turn.say(text, key, ticket_id=ticket.id)
+        card = card_edit(turn.session, ticket, self.text(turn, "card_state", state=TicketState(ticket.state).label,
+                                                         actor=display_name(turn.person)))
+        if card is not None:
+            turn.replies.append(BotReply(card, f"{key}:card", ticket.id))
         told = {(turn.message.chat_key, turn.message.thread_id)}
         for reporter in tickets.reporters(turn.session, ticket.id):
             where = (reporter.chat_key, reporter.thread_id)

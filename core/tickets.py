@@ -137,6 +137,26 @@ def move(
     return record(session, ticket, actor, kind, note, from_state=current, to_state=target, at=now, data=data)
 
 
+def revise(
+    session: Session, ticket: Ticket, text: str, actor: str, *,
+    category: Category | None = None, urgency: Urgency | None = None, at: datetime | None = None,
+) -> TicketEvent:
+    """Replace a ticket's text (its reporter edited the message), and its category or urgency if given.
+
+    The ``edited`` event keeps what it said before.
+    """
+    now = at or utcnow()
+    before = {"text": ticket.text, "category": Category(ticket.category).value, "urgency": Urgency(ticket.urgency).value}
+    ticket.text = text
+    if category is not None:
+        ticket.category = category
+    if urgency is not None:
+        ticket.urgency = urgency
+    ticket.updated_at = now
+    session.add(ticket)
+    return record(session, ticket, actor, "edited", text, at=now, data={"before": before})
+
+
 def add_reporter(
     session: Session, ticket: Ticket, person_key: str, chat_key: str, *,
     message_id: str | None = None, thread_id: str | None = None, at: datetime | None = None,

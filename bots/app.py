@@ -10,9 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from bots import metrics
 from bots.channels import mount_channels
 from bots.runtime import Runtime
 from config.settings import Settings, get_settings
+from core import db
 
 log = logging.getLogger("linli.app")
 
@@ -87,9 +89,24 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return JSONResponse({"status": "starting"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Ready for traffic: started, the database answers, and its schema is at the head migration."""
+        if not state["ready"]:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            current = await run_in_threadpool(db.current_revision, runtime.engine)
+        except Exception as exc:  # any driver error means "not ready"; say which, without a trace
+            return JSONResponse({"status": "database unreachable", "error": type(exc).__name__}, status_code=503)
+        head = state.get("head") or state.setdefault("head", db.head_revision())
+        if current != head:
+            return JSONResponse({"status": "migrations pending", "current": current, "head": head}, status_code=503)
+        return JSONResponse({"status": "ok", "revision": current})
+
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
         return RedirectResponse("/playground" if settings.playground else "/docs")
 
+    metrics.mount(app, runtime)
     app.state.channels = mount_channels(app, runtime)
     return app

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, DeliveryError
+from bots import metrics
 from bots.community import CommunityBot
 from bots.templates import Templates
 from config.settings import Settings
@@ -26,6 +28,8 @@ from core.models import OutboxMessage, utcnow
 from core.sla import load_sla
 
 log = logging.getLogger("linli.runtime")
+DB_RETRIES = 3  # immediate retries of a message whose transaction hit a database conflict
+OUTBOX_BATCH = 50  # rows one worker claims per round (delivered concurrently across chats)
 
 
 @dataclass
@@ -68,12 +72,16 @@ class Runtime:
     # -- inbound -------------------------------------------------------------------------
 
     def ingest_sync(self, message: Message) -> IngestResult:
-        """Store the message (once), then process it. Safe to call again with the same message."""
+        """Store the message (once), then process it. Safe to call again with the same message.
+
+        The row is committed before processing starts, so a webhook that answers after this
+        returns has the message even if processing fails or the process dies."""
         with db.Session(self.engine, expire_on_commit=False) as session:
             row, is_new = inbox.store(session, message)
+        metrics.count_inbound(message.platform, duplicate=not is_new)
         if not is_new:
             return IngestResult(row.id, duplicate=True)
-        return IngestResult(row.id, duplicate=False, outbox=self.process(row.id))
+        return IngestResult(row.id, duplicate=False, outbox=self.process(row.id) or [])
 
     async def ingest(self, message: Message) -> IngestResult:
         result = await run_in_threadpool(self.ingest_sync, message)
@@ -81,27 +89,50 @@ class Runtime:
             self.changed.set()
         return result
 
-    def process(self, inbox_id: int) -> list[OutboxMessage]:
-        """Run the bot on one stored message; its effects and the 'done' mark commit together."""
-        with db.Session(self.engine, expire_on_commit=False) as session:
-            if not inbox.claim(session, inbox_id):
-                return []
-            row = session.get(inbox.InboxMessage, inbox_id)
-            message = inbox.load_message(row)
-        try:
+    def process(self, inbox_id: int) -> list[OutboxMessage] | None:
+        """Run the bot on one stored message; its effects and the 'done' mark commit together.
+
+        Returns the queued replies, or None when the message is finished or being processed
+        by another worker. Database conflicts (deadlocks, two messages creating the same chat
+        at once on two instances) are retried; a bug in the bot marks the message ``failed``
+        with the reason; anything else leaves it for the recovery loop."""
+        with db.Session(self.engine) as session:
+            attempt = inbox.claim(session, inbox_id)
+        if attempt is None:
+            return None
+        if attempt > inbox.MAX_ATTEMPTS:
             with db.session_scope(self.engine) as session:
-                replies = self.bot.handle(session, message)
-                rows = [
-                    outbox.enqueue(session, r.reply, dedup_key=f"in:{inbox_id}:{r.key}", ticket_id=r.ticket_id, inbox_id=inbox_id)
-                    for r in replies
-                ]
-                inbox.finish(session, inbox_id, "done" if replies else "ignored")
-            return [r for r in rows if r is not None]
-        except Exception as exc:  # the message stays stored and visible; never dropped
-            log.exception("processing inbox message %s failed", inbox_id)
-            with db.session_scope(self.engine) as session:
-                inbox.finish(session, inbox_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+                inbox.finish(session, inbox_id, "failed", error=f"gave up after {attempt - 1} attempts that never finished")
             return []
+        error = ""
+        for _ in range(DB_RETRIES):
+            try:
+                return self._apply(inbox_id)
+            except sa_exc.DBAPIError as exc:
+                error = f"{type(exc.orig).__name__}: {exc.orig}"
+                log.warning("inbox message %s: database conflict, retrying: %s", inbox_id, error)
+            except Exception as exc:  # the message stays stored and visible; never dropped
+                log.exception("processing inbox message %s failed", inbox_id)
+                with db.session_scope(self.engine) as session:
+                    inbox.finish(session, inbox_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+                return []
+        with db.Session(self.engine) as session:
+            inbox.note_error(session, inbox_id, error)
+        return []
+
+    def _apply(self, inbox_id: int) -> list[OutboxMessage] | None:
+        with db.session_scope(self.engine) as session:
+            row = inbox.lock_for_processing(session, inbox_id)
+            if row is None:
+                return None
+            message = inbox.load_message(row)
+            replies = self.bot.handle(session, message)
+            rows = [
+                outbox.enqueue(session, r.reply, dedup_key=f"in:{inbox_id}:{r.key}", ticket_id=r.ticket_id, inbox_id=inbox_id)
+                for r in replies
+            ]
+            inbox.finish(session, inbox_id, "done" if replies else "ignored")
+        return [r for r in rows if r is not None]
 
     def recover_inbox(self, older_than: timedelta = timedelta(seconds=30)) -> int:
         """Process messages that were accepted but never finished (a crash). Returns how many."""
@@ -112,40 +143,59 @@ class Runtime:
     # -- outbound ------------------------------------------------------------------------
 
     async def deliver_due(self) -> int:
-        """Deliver every due outbox row once. Returns how many were sent."""
+        """Deliver the due outbox rows this instance can claim. Returns how many were sent.
+
+        Chats are served concurrently, each chat's replies in order."""
         rows = await run_in_threadpool(self._claim)
-        sent = 0
+        by_chat: dict[str, list[OutboxMessage]] = {}
         for row in rows:
-            adapter = self.adapters.get(row.platform)
-            if adapter is None:
-                await run_in_threadpool(self._failed, row, f"no adapter configured for platform {row.platform!r}", False, None)
-                continue
-            try:
-                result = await adapter.deliver(outbox.reply_of(row))
-            except DeliveryError as exc:
-                await run_in_threadpool(self._failed, row, exc.reason, exc.retryable, exc.retry_after)
-                continue
-            except Exception as exc:  # an adapter bug must not kill the worker
-                log.exception("adapter %s crashed delivering outbox %s", row.platform, row.id)
-                await run_in_threadpool(self._failed, row, f"{type(exc).__name__}: {exc}", True, None)
-                continue
-            await run_in_threadpool(self._sent, row.id, result.platform_message_id)
-            sent += 1
+            by_chat.setdefault(row.chat_key, []).append(row)
+        sent = sum(await asyncio.gather(*(self._deliver_in_order(chat_rows) for chat_rows in by_chat.values())))
         if sent:
             self.changed.set()
         return sent
 
-    def _claim(self) -> list[OutboxMessage]:
-        with db.Session(self.engine, expire_on_commit=False) as session:
-            return outbox.claim_due(session)
+    async def _deliver_in_order(self, rows: list[OutboxMessage]) -> int:
+        sent = 0
+        for row in rows:
+            sent += await self._deliver_one(row)
+        return sent
 
-    def _sent(self, outbox_id: int, platform_message_id: str | None) -> None:
+    async def _deliver_one(self, row: OutboxMessage) -> bool:
+        adapter = self.adapters.get(row.platform)
+        if adapter is None:
+            await run_in_threadpool(self._failed, row, f"no adapter configured for platform {row.platform!r}", False, None)
+            return False
+        try:
+            result = await adapter.deliver(outbox.reply_of(row))
+        except DeliveryError as exc:
+            await run_in_threadpool(self._failed, row, exc.reason, exc.retryable, exc.retry_after)
+            return False
+        except Exception as exc:  # an adapter bug must not kill the worker
+            log.exception("adapter %s crashed delivering outbox %s", row.platform, row.id)
+            await run_in_threadpool(self._failed, row, f"{type(exc).__name__}: {exc}", True, None)
+            return False
+        await run_in_threadpool(self._sent, row, result.platform_message_id)
+        return True
+
+    def _claim(self) -> list[OutboxMessage]:
+        limits = {platform: adapter.rate_limit for platform, adapter in self.adapters.items()}
+        with db.Session(self.engine, expire_on_commit=False) as session:
+            return outbox.claim_due(session, limit=OUTBOX_BATCH, now=self.clock(), limits=limits)
+
+    def _sent(self, row: OutboxMessage, platform_message_id: str | None) -> None:
         with db.Session(self.engine) as session:
-            outbox.mark_sent(session, outbox_id, platform_message_id)
+            if not outbox.mark_sent(session, row, platform_message_id, now=self.clock()):
+                log.warning("outbox %s was sent after its lease ended; another sender may have sent it too", row.id)
+        metrics.count_delivery(row.platform, "sent")
 
     def _failed(self, row: OutboxMessage, reason: str, retryable: bool, retry_after: float | None) -> None:
         with db.Session(self.engine) as session:
-            outbox.mark_failed(session, row, reason, retryable=retryable, retry_after=retry_after)
+            status = outbox.mark_failed(session, row, reason, retryable=retryable, retry_after=retry_after, now=self.clock())
+        if status == "failed":
+            log.error("outbox %s to %s failed for good: %s", row.id, row.chat_key, reason)
+        result = "failed" if status == "failed" else ("rate_limited" if retry_after is not None else "retry")
+        metrics.count_delivery(row.platform, result)
 
     # -- background workers ---------------------------------------------------------------
 

@@ -1,19 +1,32 @@
 """The inbox: every accepted inbound message is stored once before it is acknowledged.
 
-A message is processed in the same transaction that marks it done, so a crash mid-way
-leaves it ``received`` and it is processed again after restart, exactly once.
+Exactly-once processing rests on one rule: a message's effects and its ``done`` mark are
+committed in one transaction that first *locks* the inbox row (:func:`lock_for_processing`).
+
+- A crash mid-way rolls the transaction back; the row stays unfinished and is processed
+  again after restart (the recovery loop of any instance picks it up).
+- Two workers never both apply a message: the second one waits for (SQLite: the single
+  writer lock) or skips (PostgreSQL: ``FOR UPDATE SKIP LOCKED``) the locked row, and then
+  finds it finished. No lease or timeout decides ownership, so a slow worker is never
+  overtaken.
+- Each attempt is counted in its own small transaction first (:func:`claim`), so a message
+  that kills the process every time is given up after :data:`MAX_ATTEMPTS` and stays
+  visible as ``failed`` instead of looping forever.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from core.message import Message, MessageKind
 from core.models import InboxMessage, utcnow
+
+MAX_ATTEMPTS = 5
+UNFINISHED = ("received", "processing")
 
 
 def dedup_key(message: Message) -> str:
@@ -26,54 +39,104 @@ def dedup_key(message: Message) -> str:
     return key
 
 
+def _insert(session: Session):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(InboxMessage)
+    if dialect == "sqlite":
+        return sqlite.insert(InboxMessage)
+    raise RuntimeError(f"linli supports SQLite and PostgreSQL, not {dialect}")
+
+
 def store(session: Session, message: Message) -> tuple[InboxMessage, bool]:
-    """Insert the message unless its dedup key is known. Returns (row, is_new). Commits."""
-    row = InboxMessage(
-        dedup_key=dedup_key(message),
-        platform=message.platform,
-        chat_key=message.chat_key,
-        sender_key=message.sender_key,
-        text=message.content,
-        payload=message.model_dump(mode="json"),
-    )
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        existing = session.exec(select(InboxMessage).where(InboxMessage.dedup_key == row.dedup_key)).one()
-        return existing, False
-    return row, True
+    """Insert the message unless its dedup key is known. Returns (row, is_new). Commits.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` makes concurrent deliveries of the same message
+    (a platform retrying while the first request is still running) race safely: exactly
+    one insert wins, the others get the stored row back with ``is_new=False``.
+    """
+    key = dedup_key(message)
+    values = {
+        "dedup_key": key,
+        "platform": message.platform,
+        "chat_key": message.chat_key,
+        "sender_key": message.sender_key,
+        "text": message.content,
+        "payload": message.model_dump(mode="json"),
+        "status": "received",
+        "attempts": 0,
+        "received_at": utcnow(),
+    }
+    stmt = _insert(session).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(InboxMessage.id)
+    new_id = session.execute(stmt).scalar()
+    session.commit()
+    row = session.exec(select(InboxMessage).where(InboxMessage.dedup_key == key)).one()
+    return row, new_id is not None
 
 
-def claim(session: Session, inbox_id: int, *, stale_after: timedelta = timedelta(minutes=2)) -> bool:
-    """Take a row for processing. Only one worker (of any process) wins; stale claims are retaken."""
-    now = utcnow()
+def _skip_locked(session: Session, inbox_id: int):
+    """``id = :id``, skipping a row another transaction holds (PostgreSQL only; SQLite has one writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        locked = select(InboxMessage.id).where(InboxMessage.id == inbox_id).with_for_update(skip_locked=True)
+        return InboxMessage.id.in_(locked.scalar_subquery())
+    return InboxMessage.id == inbox_id
+
+
+def claim(session: Session, inbox_id: int) -> int | None:
+    """Count one processing attempt and mark the row ``processing``. Commits.
+
+    Returns the attempt number, or None when the row is finished or another worker is
+    processing it right now. This does not grant ownership: :func:`lock_for_processing` does.
+    """
     result = session.execute(
         sa.update(InboxMessage)
-        .where(InboxMessage.id == inbox_id)
-        .where(
-            sa.or_(
-                InboxMessage.status == "received",
-                sa.and_(InboxMessage.status == "processing", InboxMessage.claimed_at < now - stale_after),
-            )
-        )
-        .values(status="processing", claimed_at=now, attempts=InboxMessage.attempts + 1)
+        .where(_skip_locked(session, inbox_id), InboxMessage.status.in_(UNFINISHED))
+        .values(status="processing", claimed_at=utcnow(), attempts=InboxMessage.attempts + 1)
+        .returning(InboxMessage.attempts)
     )
+    attempt = result.scalar()
     session.commit()
+    return attempt
+
+
+def lock_for_processing(session: Session, inbox_id: int) -> InboxMessage | None:
+    """Lock an unfinished row inside the caller's (effects) transaction, or None if it is done
+    or locked by another worker. Call it first in the transaction, before any read."""
+    result = session.execute(
+        sa.update(InboxMessage)
+        .where(_skip_locked(session, inbox_id), InboxMessage.status.in_(UNFINISHED))
+        .values(status="processing")
+    )
+    if result.rowcount != 1:
+        return None
+    return session.get(InboxMessage, inbox_id, populate_existing=True)
+
+
+def finish(session: Session, inbox_id: int, status: str = "done", error: str | None = None) -> bool:
+    """Mark processed inside the caller's transaction, together with the effects.
+
+    Only an unfinished row is marked; returns False when it was already finished."""
+    result = session.execute(
+        sa.update(InboxMessage)
+        .where(InboxMessage.id == inbox_id, InboxMessage.status.in_(UNFINISHED))
+        .values(status=status, error=error, processed_at=utcnow())
+    )
     return result.rowcount == 1
 
 
-def finish(session: Session, inbox_id: int, status: str = "done", error: str | None = None) -> None:
-    """Mark processed (inside the caller's transaction, together with the effects)."""
+def note_error(session: Session, inbox_id: int, error: str) -> None:
+    """Record why an attempt failed without finishing the row (it will be retried). Commits."""
     session.execute(
-        sa.update(InboxMessage).where(InboxMessage.id == inbox_id).values(status=status, error=error, processed_at=utcnow())
+        sa.update(InboxMessage)
+        .where(InboxMessage.id == inbox_id, InboxMessage.status.in_(UNFINISHED))
+        .values(status="received", error=error[:500])
     )
+    session.commit()
 
 
 def unfinished(session: Session, *, older_than: datetime | None = None, limit: int = 100) -> list[int]:
     """Ids of rows accepted but never processed (e.g. the process died), oldest first."""
-    q = select(InboxMessage.id).where(InboxMessage.status.in_(["received", "processing"]))
+    q = select(InboxMessage.id).where(InboxMessage.status.in_(UNFINISHED))
     if older_than is not None:
         q = q.where(InboxMessage.received_at < older_than)
     return list(session.exec(q.order_by(InboxMessage.id).limit(limit)))

@@ -1,17 +1,43 @@
-"""The outbox: replies are written with the change that caused them, then delivered with retries."""
+"""The outbox: replies are written with the change that caused them, then delivered with retries.
+
+Delivery is at-least-once towards the platform and exactly-once in our records:
+
+- :func:`enqueue` adds a row inside the caller's transaction; a unique ``dedup_key`` keeps
+  a reply from being queued twice.
+- :func:`claim_due` leases due rows to one sender (``sending`` until ``next_attempt_at``);
+  a crashed sender's rows become due again when the lease ends. Senders must give up on a
+  call well before the lease ends (adapters time out in seconds, the lease is a minute).
+- Per-platform rate limits (``adapters.base.RateLimit``) hold across every instance: claims are
+  serialised by a database lock and budgeted from the rows the database says were sent
+  (or are being sent) in the last minute per chat and the last second per platform.
+  Nothing is kept in process memory, so two instances share one budget.
+- :func:`mark_failed` retries with exponential backoff and jitter; a rate-limited answer
+  (HTTP 429 with ``retry_after``) is not counted as a failed attempt. After
+  :data:`MAX_ATTEMPTS` failures, or a non-retryable one, the row is ``failed`` with
+  ``last_error`` saying why (the console shows it).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import random
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.message import OutgoingReply
-from core.models import OutboxMessage, utcnow
+from core.models import OutboxMessage, UTCDateTime, utcnow
 
 MAX_ATTEMPTS = 8
+MAX_BACKOFF_SECONDS = 300.0
+LEASE = timedelta(seconds=60)
+CHAT_WINDOW = timedelta(minutes=1)
+GLOBAL_WINDOW = timedelta(seconds=1)
+_CLAIM_LOCK_ID = 0x6C696E6C69  # "linli": pg_advisory_xact_lock key serialising outbox claims
 
 
 def enqueue(
@@ -35,52 +61,154 @@ def enqueue(
     return row
 
 
-def claim_due(session: Session, platform: str | None = None, limit: int = 20, lease: timedelta = timedelta(seconds=60)) -> list[OutboxMessage]:
-    """Claim due rows for delivery. A claim is a lease: a crashed sender's rows become due again."""
-    now = utcnow()
-    q = select(OutboxMessage.id).where(
-        sa.or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"),
-        OutboxMessage.next_attempt_at <= now,
+def _serialise_claims(session: Session) -> None:
+    """Take the claim lock for the rest of the transaction (every instance queues behind it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK_ID})
+    else:  # SQLite: any write takes the database's single writer lock until commit
+        session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == -1).values(attempts=0))
+
+
+def _in_window(now: datetime, window: timedelta):
+    """Rows that used the platform's budget in the window: sent in it, or being sent now."""
+    return sa.or_(
+        sa.and_(OutboxMessage.status == "sent", OutboxMessage.sent_at > now - window),
+        sa.and_(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at > now),
+    )
+
+
+def _chat_usage(session: Session, chat_keys: set[str], now: datetime) -> dict[str, tuple[int, datetime | None]]:
+    """Per chat: how many sends in the last minute, and when the oldest of them leaves the window."""
+    if not chat_keys:
+        return {}
+    oldest = sa.type_coerce(sa.func.min(sa.case((OutboxMessage.status == "sent", OutboxMessage.sent_at), else_=None)), UTCDateTime())
+    rows = session.execute(
+        sa.select(OutboxMessage.chat_key, sa.func.count(), oldest)
+        .where(OutboxMessage.chat_key.in_(chat_keys), _in_window(now, CHAT_WINDOW))
+        .group_by(OutboxMessage.chat_key)
+    ).all()
+    return {key: (n, first) for key, n, first in rows}
+
+
+def _platform_usage(session: Session, platforms: set[str], now: datetime) -> Counter:
+    if not platforms:
+        return Counter()
+    rows = session.execute(
+        sa.select(OutboxMessage.platform, sa.func.count())
+        .where(OutboxMessage.platform.in_(platforms), _in_window(now, GLOBAL_WINDOW))
+        .group_by(OutboxMessage.platform)
+    ).all()
+    return Counter({p: n for p, n in rows})
+
+
+def claim_due(
+    session: Session, platform: str | None = None, limit: int = 20, lease: timedelta = LEASE, *,
+    now: datetime | None = None, limits: Mapping[str, Any] | None = None,
+) -> list[OutboxMessage]:
+    """Lease due rows for delivery, within each platform's rate limits. Commits.
+
+    Rows of a chat that has used its minute's budget are deferred (``next_attempt_at`` moves
+    to when the window frees up) without counting an attempt, so a busy chat cannot starve
+    the others. ``limits`` maps platform → ``adapters.base.RateLimit`` (read by field name: core does not
+    import adapters).
+    """
+    now = now or utcnow()
+    limits = limits or {}
+    _serialise_claims(session)
+    q = select(OutboxMessage).where(
+        OutboxMessage.status.in_(["pending", "sending"]), OutboxMessage.next_attempt_at <= now,
     )
     if platform:
         q = q.where(OutboxMessage.platform == platform)
-    ids = list(session.exec(q.order_by(OutboxMessage.id).limit(limit)))
-    claimed: list[OutboxMessage] = []
-    for oid in ids:
-        result = session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id == oid, OutboxMessage.next_attempt_at <= now,
-                   OutboxMessage.status.in_(["pending", "sending"]))
+    candidates = list(session.exec(q.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit * 4)))
+    limited_chats = {r.chat_key for r in candidates if getattr(limits.get(r.platform), "per_chat_per_minute", None)}
+    limited_platforms = {r.platform for r in candidates if getattr(limits.get(r.platform), "global_per_second", None)}
+    chat_used = _chat_usage(session, limited_chats, now)
+    platform_used = _platform_usage(session, limited_platforms, now)
+    chosen: list[int] = []
+    deferred: dict[datetime, list[int]] = {}
+    for row in candidates:
+        if len(chosen) >= limit:
+            break
+        lim = limits.get(row.platform)
+        per_chat = getattr(lim, "per_chat_per_minute", None)
+        per_second = getattr(lim, "global_per_second", None)
+        if per_chat:
+            used, oldest = chat_used.get(row.chat_key, (0, None))
+            if used >= per_chat:
+                free_at = (oldest + CHAT_WINDOW) if oldest else now + lease
+                deferred.setdefault(max(free_at, now + timedelta(milliseconds=50)), []).append(row.id)
+                continue
+        if per_second and platform_used[row.platform] >= max(1, int(per_second * GLOBAL_WINDOW.total_seconds())):
+            continue  # stays due; the next claim (a fraction of a second later) takes it
+        if per_chat:
+            used, oldest = chat_used.get(row.chat_key, (0, None))
+            chat_used[row.chat_key] = (used + 1, oldest)
+        platform_used[row.platform] += 1
+        chosen.append(row.id)
+    for free_at, ids in deferred.items():
+        session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(status="pending", next_attempt_at=free_at))
+    if chosen:
+        session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id.in_(chosen))
             .values(status="sending", next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
         )
-        if result.rowcount == 1:
-            claimed.append(oid)
     session.commit()
-    if not claimed:
+    if not chosen:
         return []
-    return list(session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)))
+    return list(session.exec(
+        select(OutboxMessage).where(OutboxMessage.id.in_(chosen)).order_by(OutboxMessage.id).execution_options(populate_existing=True)
+    ))
 
 
-def mark_sent(session: Session, outbox_id: int, platform_message_id: str | None = None) -> None:
-    session.execute(
-        sa.update(OutboxMessage).where(OutboxMessage.id == outbox_id)
-        .values(status="sent", sent_at=utcnow(), platform_message_id=platform_message_id, last_error=None)
+def _leased_by(row: OutboxMessage):
+    """The row as this sender claimed it: still ``sending`` at the same attempt (its lease)."""
+    return sa.and_(OutboxMessage.id == row.id, OutboxMessage.status == "sending", OutboxMessage.attempts == row.attempts)
+
+
+def mark_sent(session: Session, row: OutboxMessage | int, platform_message_id: str | None = None, *, now: datetime | None = None) -> bool:
+    """Record a successful send. Commits. False if the lease was lost (another sender retook it).
+
+    ``row`` is the claimed row (checked against its lease), or an id (unconditional)."""
+    cond = _leased_by(row) if isinstance(row, OutboxMessage) else OutboxMessage.id == row
+    result = session.execute(
+        sa.update(OutboxMessage).where(cond)
+        .values(status="sent", sent_at=now or utcnow(), platform_message_id=platform_message_id, last_error=None)
     )
     session.commit()
+    return result.rowcount == 1
 
 
-def mark_failed(session: Session, row: OutboxMessage, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
-    """Schedule a retry with exponential backoff, or give up (visible in the console with the reason)."""
-    give_up = not retryable or row.attempts >= MAX_ATTEMPTS
-    delay = retry_after if retry_after is not None else min(2 ** row.attempts, 300)
+def backoff(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds before retry ``attempts + 1``: 1, 2, 4 … capped at 5 minutes, plus up to 25 % jitter."""
+    base = min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+    return base * (1 + 0.25 * (rng or random).random())
+
+
+def mark_failed(
+    session: Session, row: OutboxMessage, reason: str, *, retryable: bool, retry_after: float | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Schedule a retry with exponential backoff, or give up (visible in the console with the reason).
+
+    A rate-limited answer (``retry_after`` given) waits as told and does not use up an
+    attempt. Returns the row's new status (``pending`` or ``failed``). Commits."""
+    now = now or utcnow()
+    rate_limited = retryable and retry_after is not None
+    attempts = row.attempts - 1 if rate_limited else row.attempts
+    give_up = not retryable or attempts >= MAX_ATTEMPTS
+    delay = retry_after if rate_limited else backoff(attempts)
+    status = "failed" if give_up else "pending"
+    prefix = "gave up" if give_up and retryable else ("refused" if give_up else f"attempt {attempts} failed")
     session.execute(
-        sa.update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-            status="failed" if give_up else "pending",
-            last_error=reason[:500],
-            next_attempt_at=utcnow() + timedelta(seconds=delay),
+        sa.update(OutboxMessage).where(_leased_by(row)).values(
+            status=status, attempts=attempts,
+            last_error=f"{prefix}: {reason}"[:500],
+            next_attempt_at=now + timedelta(seconds=delay),
         )
     )
     session.commit()
+    return status
 
 
 def reply_of(row: OutboxMessage) -> OutgoingReply:

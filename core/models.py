@@ -200,3 +200,7 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = _created()
     next_attempt_at: datetime = _created()
     sent_at: datetime | None = _dt()
+
+
+# Console and API tables (and the ticket-list indexes) live in core/console_models.py; importing registers them.
+from core.console_models import ApiToken, ConsoleAccount, ConsoleSession  # noqa: E402,F401

@@ -1,0 +1,241 @@
+"""Console accounts, login sessions, API tokens and what each account may see and do.
+
+An account is a login linked to a person of the grids file; the person's role and grid
+decide the scope, exactly as in the chat (core.people.can_manage):
+
+- admin: every grid, every action, may create accounts;
+- grid_worker: their grid and every grid below it (a street's worker sees its communities);
+- care_center, volunteer: read their grid and below; care centres may file relays.
+
+Residents get no console account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, select
+
+from core.console_models import ApiToken, ConsoleAccount, ConsoleSession
+from core.grids import Role
+from core.models import Grid, Person, utcnow
+
+SESSION_LIFETIME = timedelta(hours=12)
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=5)
+SCOPES = ("read", "write")
+TOKEN_PREFIX = "linli_"
+CONSOLE_ROLES = frozenset({Role.ADMIN, Role.GRID_WORKER, Role.CARE_CENTER, Role.VOLUNTEER})
+
+_hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """An account cannot be created or used; the message says why and what to do."""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# -- scope ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one account may see and do. ``grid_ids`` None means every grid (and tickets with none)."""
+
+    account_id: int
+    username: str
+    person_key: str
+    person_name: str
+    role: Role
+    grid_id: str | None
+    grid_ids: frozenset[str] | None
+    scopes: frozenset[str] = frozenset(SCOPES)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def can_act(self) -> bool:
+        """May move tickets (confirm, assign, resolve …): admins and grid workers, with write scope."""
+        return self.role in (Role.ADMIN, Role.GRID_WORKER) and "write" in self.scopes
+
+    @property
+    def can_relay(self) -> bool:
+        return self.role in (Role.ADMIN, Role.GRID_WORKER, Role.CARE_CENTER) and "write" in self.scopes
+
+    def sees_grid(self, grid_id: str | None) -> bool:
+        return self.grid_ids is None or (grid_id is not None and grid_id in self.grid_ids)
+
+
+def subtree(session: Session, grid_id: str) -> frozenset[str]:
+    """The grid and every grid below it."""
+    children: dict[str | None, list[str]] = {}
+    for gid, parent in session.exec(select(Grid.id, Grid.parent_id)):
+        children.setdefault(parent, []).append(gid)
+    found, todo = set(), [grid_id]
+    while todo:
+        gid = todo.pop()
+        if gid in found:
+            continue
+        found.add(gid)
+        todo.extend(children.get(gid, []))
+    return frozenset(found)
+
+
+def scope_for(session: Session, account: ConsoleAccount, scopes: frozenset[str] = frozenset(SCOPES)) -> Scope:
+    """The scope of an account from its person's current role and grid (a grids-file change applies at once)."""
+    person = session.exec(select(Person).where(Person.key == account.person_key)).first()
+    if person is None:
+        raise AccountError(f"account {account.username!r} is linked to {account.person_key!r}, who is no longer in the grids file")
+    role = Role(person.role)
+    if role not in CONSOLE_ROLES:
+        raise AccountError(f"{person.name or person.key} is a {role.value}; residents have no console access")
+    if role is Role.ADMIN:
+        grid_ids = None
+    else:
+        grid_ids = subtree(session, person.grid_id) if person.grid_id else frozenset()
+    return Scope(account.id, account.username, person.key, person.name or person.key, role, person.grid_id, grid_ids, scopes)
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_account(session: Session, username: str, person_key: str, password: str) -> ConsoleAccount:
+    """Create a console login for a declared person. Raises :class:`AccountError` with the reason."""
+    username = username.strip()
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise AccountError("username must be 1–64 characters without spaces")
+    if len(password) < 8:
+        raise AccountError("password must be at least 8 characters")
+    person = session.exec(select(Person).where(Person.key == person_key)).first()
+    if person is None:
+        raise AccountError(f"no person {person_key!r}: declare them in the grids file (accounts: [platform:user_id]) first")
+    if Role(person.role) not in CONSOLE_ROLES:
+        raise AccountError(f"{person.name or person_key} is a {person.role}; only admins, grid workers, care centres and volunteers get accounts")
+    if session.exec(select(ConsoleAccount).where(ConsoleAccount.username == username)).first():
+        raise AccountError(f"username {username!r} is taken")
+    account = ConsoleAccount(username=username, password_hash=hash_password(password), person_key=person_key)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> ConsoleAccount | None:
+    """The account if the password matches; counts failures and locks the account briefly after several."""
+    now = now or utcnow()
+    account = session.exec(select(ConsoleAccount).where(ConsoleAccount.username == username.strip())).first()
+    if account is None or not account.active:
+        _hasher.hash(password)  # same work as a real check, so timing does not reveal usernames
+        return None
+    if account.locked_until and account.locked_until > now:
+        return None
+    try:
+        _hasher.verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        account.failed_logins += 1
+        if account.failed_logins >= MAX_FAILED_LOGINS:
+            account.locked_until, account.failed_logins = now + LOCKOUT, 0
+        session.add(account)
+        return None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
+    session.add(account)
+    return account
+
+
+def list_accounts(session: Session) -> list[tuple[ConsoleAccount, Person | None]]:
+    rows = session.exec(select(ConsoleAccount).order_by(ConsoleAccount.id)).all()
+    people = {p.key: p for p in session.exec(select(Person).where(Person.key.in_([a.person_key for a in rows])))}
+    return [(a, people.get(a.person_key)) for a in rows]
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+def start_session(session: Session, account: ConsoleAccount, *, now: datetime | None = None) -> str:
+    """Open a login session; returns the token for the cookie (only its digest is stored)."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    session.add(ConsoleSession(token_hash=_digest(token), account_id=account.id, created_at=now, expires_at=now + SESSION_LIFETIME))
+    return token
+
+
+def account_for_session(session: Session, token: str | None, *, now: datetime | None = None) -> ConsoleAccount | None:
+    if not token:
+        return None
+    row = session.exec(select(ConsoleSession).where(ConsoleSession.token_hash == _digest(token))).first()
+    if row is None or row.expires_at <= (now or utcnow()):
+        return None
+    account = session.get(ConsoleAccount, row.account_id)
+    return account if account and account.active else None
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        row = session.exec(select(ConsoleSession).where(ConsoleSession.token_hash == _digest(token))).first()
+        if row is not None:
+            session.delete(row)
+
+
+# -- API tokens ----------------------------------------------------------------------------
+
+
+def parse_scopes(text: str | list[str]) -> frozenset[str]:
+    items = [s.strip() for s in (text.split(",") if isinstance(text, str) else text) if s.strip()]
+    unknown = set(items) - set(SCOPES)
+    if unknown or not items:
+        raise AccountError(f"scopes must be among {', '.join(SCOPES)}, got {', '.join(sorted(unknown)) or 'none'}")
+    return frozenset(items)
+
+
+def issue_token(session: Session, account: ConsoleAccount, name: str = "", scopes: str | list[str] = "read") -> tuple[ApiToken, str]:
+    """A new API token for an account. The plain token is returned once and never stored."""
+    wanted = parse_scopes(scopes)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(account_id=account.id, name=name[:100], prefix=token[: len(TOKEN_PREFIX) + 6],
+                   token_hash=_digest(token), scopes=",".join(s for s in SCOPES if s in wanted))
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def account_for_token(session: Session, token: str | None, *, now: datetime | None = None) -> tuple[ConsoleAccount, frozenset[str]] | None:
+    """The account and scopes of a bearer token, or None if it is unknown or revoked."""
+    if not token:
+        return None
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(token.strip()))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    account = session.get(ConsoleAccount, row.account_id)
+    if account is None or not account.active:
+        return None
+    row.last_used_at = now or utcnow()
+    session.add(row)
+    return account, frozenset(row.scopes.split(","))
+
+
+def tokens_of(session: Session, account_id: int) -> list[ApiToken]:
+    return list(session.exec(select(ApiToken).where(ApiToken.account_id == account_id).order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, account_id: int, token_id: int, *, now: datetime | None = None) -> bool:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.account_id != account_id or row.revoked_at is not None:
+        return False
+    row.revoked_at = now or utcnow()
+    session.add(row)
+    return True

@@ -1,0 +1,199 @@
+"""The ticket list query behind the console, the REST API, Open311 and the CSV export.
+
+Filters combine freely; paging is by keyset (the last row's sort value and number), so
+page 2,000 costs what page 1 costs even at a million tickets. The indexes it relies on are
+declared in core/console_models.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from core.accounts import Scope, subtree
+from core.models import Ticket, utcnow
+from core.taxonomy import Category, Urgency
+from core.ticket_states import TicketState
+
+SORTS = {
+    "newest": "最新登记",
+    "oldest": "最早登记",
+    "due": "最先到期",
+    "updated": "最近更新",
+}
+OPEN_STATES = tuple(s for s in TicketState if s.is_open)
+MAX_PAGE = 500
+
+
+class BadQuery(ValueError):
+    """A filter or cursor that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What to list. Empty fields do not filter."""
+
+    states: tuple[TicketState, ...] = ()
+    status: str | None = None  # "open" | "closed": the Open311 grouping of states
+    categories: tuple[Category, ...] = ()
+    grid_id: str | None = None  # this grid and every grid below it
+    urgency: Urgency | None = None
+    overdue: bool = False  # open and past the resolve deadline
+    created_from: datetime | None = None
+    created_to: datetime | None = None  # exclusive
+    updated_from: datetime | None = None
+    text: str = ""
+    ids: tuple[int, ...] = ()
+    sort: str = "newest"
+
+
+@dataclass
+class Page:
+    items: list[Ticket]
+    next_cursor: str | None
+    filter: TicketFilter = field(default_factory=TicketFilter)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_NUMBER = re.compile(r"^\s*[#＃]?\s*(\d{1,12})\s*$")
+
+
+def where_clauses(session: Session, flt: TicketFilter, scope: Scope | None, now: datetime) -> list:
+    """SQL conditions for a filter inside a scope (None: no restriction, for trusted internal callers)."""
+    if flt.sort not in SORTS:
+        raise BadQuery(f"sort must be one of {', '.join(SORTS)}, got {flt.sort!r}")
+    conds: list = []
+    grid_ids = scope.grid_ids if scope is not None else None
+    if flt.grid_id:
+        wanted = subtree(session, flt.grid_id)
+        grid_ids = wanted if grid_ids is None else grid_ids & wanted
+    if grid_ids is not None:
+        conds.append(Ticket.grid_id.in_(sorted(grid_ids)) if grid_ids else sa.false())
+    if flt.states:
+        conds.append(Ticket.state.in_([s.value for s in flt.states]))
+    if flt.status == "open":
+        conds.append(Ticket.state.in_([s.value for s in OPEN_STATES]))
+    elif flt.status == "closed":
+        conds.append(Ticket.state.not_in([s.value for s in OPEN_STATES]))
+    elif flt.status is not None:
+        raise BadQuery(f"status must be open or closed, got {flt.status!r}")
+    if flt.categories:
+        conds.append(Ticket.category.in_([c.value for c in flt.categories]))
+    if flt.urgency is not None:
+        conds.append(Ticket.urgency == flt.urgency)
+    if flt.overdue:
+        conds.append(Ticket.state.in_([s.value for s in OPEN_STATES]))
+        conds.append(Ticket.resolve_due_at < now)
+    if flt.created_from is not None:
+        conds.append(Ticket.created_at >= flt.created_from)
+    if flt.created_to is not None:
+        conds.append(Ticket.created_at < flt.created_to)
+    if flt.updated_from is not None:
+        conds.append(Ticket.updated_at >= flt.updated_from)
+    if flt.ids:
+        conds.append(Ticket.id.in_(list(flt.ids)))
+    text = flt.text.strip()
+    if text:
+        like = Ticket.text.like(f"%{_like_escape(text)}%", escape="\\")
+        number = _NUMBER.match(text)
+        conds.append(sa.or_(Ticket.id == int(number.group(1)), like) if number else like)
+    return conds
+
+
+# -- keyset paging -------------------------------------------------------------------------
+
+
+def _encode(value, number: int) -> str:
+    raw = json.dumps([value.isoformat() if isinstance(value, datetime) else value, number])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[object, int]:
+    try:
+        value, number = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return value, int(number)
+    except (ValueError, TypeError) as exc:
+        raise BadQuery("the page cursor is not valid; start again from the first page") from exc
+
+
+def _order_and_after(sort: str, cursor: str | None) -> tuple[list, list]:
+    """ORDER BY terms and the keyset condition for rows after ``cursor``."""
+    if sort == "newest":
+        after = [] if cursor is None else [Ticket.id < _decode(cursor)[1]]
+        return [Ticket.id.desc()], after
+    if sort == "oldest":
+        after = [] if cursor is None else [Ticket.id > _decode(cursor)[1]]
+        return [Ticket.id.asc()], after
+    if sort == "updated":
+        order = [Ticket.updated_at.desc(), Ticket.id.desc()]
+        if cursor is None:
+            return order, []
+        value, number = _decode(cursor)
+        at = datetime.fromisoformat(str(value))
+        return order, [sa.or_(Ticket.updated_at < at, sa.and_(Ticket.updated_at == at, Ticket.id < number))]
+    # due: soonest deadline first, tickets without a deadline last
+    order = [Ticket.resolve_due_at.is_(None), Ticket.resolve_due_at.asc(), Ticket.id.asc()]
+    if cursor is None:
+        return order, []
+    value, number = _decode(cursor)
+    if value is None:
+        return order, [Ticket.resolve_due_at.is_(None), Ticket.id > number]
+    at = datetime.fromisoformat(str(value))
+    return order, [sa.or_(Ticket.resolve_due_at > at, sa.and_(Ticket.resolve_due_at == at, Ticket.id > number),
+                          Ticket.resolve_due_at.is_(None))]
+
+
+def _cursor_of(sort: str, ticket: Ticket) -> str:
+    value = {"updated": ticket.updated_at, "due": ticket.resolve_due_at}.get(sort)
+    return _encode(value, ticket.id)
+
+
+def search(
+    session: Session, flt: TicketFilter, scope: Scope | None, *, cursor: str | None = None,
+    limit: int = 50, now: datetime | None = None,
+) -> Page:
+    """One page of tickets matching ``flt`` inside ``scope``, and the cursor of the next page (None at the end)."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadQuery(f"limit must be between 1 and {MAX_PAGE}")
+    now = now or utcnow()
+    order, after = _order_and_after(flt.sort, cursor)
+    q = select(Ticket).where(*where_clauses(session, flt, scope, now), *after).order_by(*order).limit(limit + 1)
+    rows = list(session.exec(q))
+    more = len(rows) > limit
+    items = rows[:limit]
+    return Page(items, _cursor_of(flt.sort, items[-1]) if more and items else None, flt)
+
+
+def count(session: Session, flt: TicketFilter, scope: Scope | None, *, cap: int = 10_000, now: datetime | None = None) -> tuple[int, bool]:
+    """How many tickets match, counting at most ``cap`` (so a count never scans a million rows). Returns (n, capped)."""
+    now = now or utcnow()
+    inner = select(Ticket.id).where(*where_clauses(session, flt, scope, now)).limit(cap + 1).subquery()
+    n = session.exec(select(sa.func.count()).select_from(inner)).one()
+    return min(n, cap), n > cap
+
+
+def iterate(session: Session, flt: TicketFilter, scope: Scope | None, *, batch: int = 500, now: datetime | None = None) -> Iterator[Ticket]:
+    """Every matching ticket, page by page (for CSV export), in the filter's order."""
+    cursor = None
+    while True:
+        page = search(session, flt, scope, cursor=cursor, limit=batch, now=now)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+        session.expunge_all()
+
+
+def visible(scope: Scope, ticket: Ticket) -> bool:
+    """May this scope see this ticket? (A grid worker opening another grid's ticket gets a 403.)"""
+    return scope.sees_grid(ticket.grid_id)

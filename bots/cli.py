@@ -20,17 +20,17 @@ def serve(
     workers_log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the service: migrations, grids, channels, the playground at /playground."""
-    import logging
-
     import uvicorn
 
     from bots.app import create_app
+    from bots.logs import configure as configure_logging
     from config.settings import get_settings
 
-    logging.basicConfig(level=workers_log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    log_config = configure_logging(settings.log_format, workers_log_level)
     typer.echo(f"linli: data in {settings.data_dir.resolve()}; open http://{host}:{port}/playground")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=workers_log_level, proxy_headers=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=workers_log_level, proxy_headers=True,
+                log_config=log_config)
 
 
 @db_app.command("upgrade")

@@ -138,6 +138,12 @@ class LiveServer:
 
 
 @pytest.fixture
+def serve_app():
+    """Serve any ASGI app (one with ``GET /healthz``) on a free loopback port: ``with serve_app(app) as s: s.url``."""
+    return LiveServer
+
+
+@pytest.fixture
 def live_server(settings) -> Iterator[LiveServer]:
     """``linli serve`` in-process: migrations, grids, outbox worker, the playground."""
     from bots.app import create_app

@@ -1,38 +1,160 @@
-"""Classifier package. Temporary keyword baseline until the jieba model lands (issue 3)."""
+"""The jieba-based message classifier (issue 3).
+
+Pipeline for one message (see ``JiebaClassifier.classify``):
+
+1. ``normalize``: NFKC, control characters / URLs / @mentions / WeChat codes / emoji out,
+   Traditional → Simplified (OpenCC, only when a Traditional-only character is present),
+   voice-transcript fillers removed for the model input.
+2. Obvious chatter (empty, pure emoji, 收到/好的/谢谢/早上好/哈哈 …) → ``chatter``.
+3. Emergency rules on the Simplified text, with negation ("不是着火"), hypotheticals
+   (万一/如果), drills and notices (演习/演练/通知) and "already over" (已经找到了) excluded.
+   An emergency is always a request.
+4. One jieba pass (``HMM=False``, domain user dictionary) + char 1/2-grams + flags →
+   a multinomial linear model (``config/classifier/model.json.gz``) with a learned
+   ``chatter`` class. The request gate is P(chatter) against a threshold, with a middle
+   band reported as ``needs_confirmation=True``; notices and "fixed, thanks" flags are
+   features the model weighs, not hard overrides.
+5. ``urgent`` rules (整栋楼停水, 井盖丢了, 污水漫进楼道, 独居老人没药 …) for requests.
+6. Location: building/unit/room and road names.
+
+Bad input never raises: non-strings are stringified, and text longer than
+``MAX_CHARS`` (4000 characters) is answered with ``chatter`` (confidence 1.0) without being
+classified — no resident types that much into a group chat; a pasted document is not a request.
+"""
 
 from __future__ import annotations
 
+import gzip
+import json
+import logging
+import threading
 from functools import lru_cache
+from pathlib import Path
 
+from core.classifier import rules
+from core.classifier.features import PackedLinear, flags, softmax
+from core.classifier.location import extract_location
+from core.classifier.normalize import MAX_CHARS, Normalizer
 from core.classify import Classification
 from core.taxonomy import Category, Urgency
 
-_KEYWORDS: dict[Category, tuple[str, ...]] = {
-    Category.NEIGHBOR: ("漏水", "楼上", "邻居", "装修", "堆物"),
-    Category.PROPERTY: ("电梯", "门禁", "楼道灯", "物业"),
-    Category.SANITATION: ("垃圾", "异味", "臭"),
-    Category.GREENING: ("树", "草坪", "绿地"),
-    Category.FACILITIES: ("路灯", "井盖", "坑", "下水道"),
-    Category.UTILITIES: ("停水", "停电", "燃气", "暖气", "水压"),
-    Category.SAFETY_HAZARD: ("充电", "消防通道", "高空抛物"),
-    Category.NOISE: ("噪音", "广场舞", "施工"),
-    Category.ELDERLY_CARE: ("买菜", "送药", "独居老人"),
-}
-_EMERGENCY = ("着火", "冒烟", "煤气味", "晕倒", "困人", "摔倒")
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "classifier"
+MODEL_PATH = CONFIG_DIR / "model.json.gz"
+USERDICT_PATH = CONFIG_DIR / "userdict.txt"
+
+log = logging.getLogger(__name__)
+
+_CHATTER = Classification(False, Category.CHATTER, Urgency.NORMAL, 0.99)
+_TOO_LONG = Classification(False, Category.CHATTER, Urgency.NORMAL, 1.0)
+_FAILED = Classification(False, Category.CHATTER, Urgency.NORMAL, 0.0)
+
+# One cheap pre-check before the per-kind emergency patterns: every pattern contains
+# at least one of these characters.
+_EMERGENCY_CHARS = frozenset("火烟煤燃瓦气晕昏识醒搐休倒呼沫摔跌躺困关卡刀砍捅血杀凶械棍打丢失见找回踪淹进水漫爆裂救跳触溺掉炸")
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
 
 
-class KeywordClassifier:
+def jieba_tokenizer():
+    """jieba's default tokenizer, initialised once with the domain user dictionary."""
+    global _jieba_ready
+    import jieba
+
+    if not _jieba_ready:
+        with _jieba_lock:
+            if not _jieba_ready:
+                jieba.setLogLevel(logging.WARNING)
+                jieba.dt.initialize()
+                if USERDICT_PATH.exists():
+                    jieba.dt.load_userdict(str(USERDICT_PATH))
+                _jieba_ready = True
+    return jieba.dt
+
+
+def cut(tokenizer, compact: str) -> list[str]:
+    """The one jieba pass: no HMM (new-word discovery adds nothing that char n-grams miss).
+
+    ``compact`` holds only word characters, so it is one block for jieba: call its
+    DAG segmenter directly rather than ``lcut``'s block splitting (same output).
+    """
+    if not compact:
+        return []
+    dag = getattr(tokenizer, "_Tokenizer__cut_DAG_NO_HMM", None)
+    if dag is None:  # pragma: no cover - other jieba versions
+        return tokenizer.lcut(compact, HMM=False)
+    return list(dag(compact))
+
+
+class JiebaClassifier:
+    def __init__(self, model_path: Path | str = MODEL_PATH) -> None:
+        with gzip.open(model_path, "rt", encoding="utf-8") as f:
+            art = json.load(f)
+        self.meta = art.get("meta", {})
+        self.classes: list[str] = art["classes"]
+        self.model = PackedLinear(self.classes, art["bias"], art["word"], art["char"])
+        t = art.get("thresholds", {})
+        self.t_request = float(t.get("request", 0.5))  # is_request when P(chatter) < this
+        self.t_band_low = float(t.get("band_low", 0.3))  # needs_confirmation for P(chatter) in
+        self.t_band_high = float(t.get("band_high", 0.7))  # [band_low, band_high)
+        self.chat_idx = self.classes.index(Category.CHATTER.value)
+        self.cats = [Category(c) for c in self.classes]
+        self.normalize = Normalizer()
+        self.tok = jieba_tokenizer()
+
+    # -- pieces, also used by training and evaluation ------------------------------
+    def tokens(self, norm) -> list[str]:
+        return cut(self.tok, norm.compact) + flags(norm)
+
+    def probabilities(self, text: str) -> list[float]:
+        norm = self.normalize(text)
+        return softmax(self.model.scores(self.tokens(norm), norm.compact))
+
+    # -- the public entry point -----------------------------------------------------
     def classify(self, text: str) -> Classification:
-        text = text or ""
-        for category, words in _KEYWORDS.items():
-            if any(w in text for w in words):
-                urgent = any(w in text for w in _EMERGENCY)
-                return Classification(True, category, Urgency.EMERGENCY if urgent else Urgency.NORMAL, 0.6)
-        if any(w in text for w in _EMERGENCY):
-            return Classification(True, Category.OTHER, Urgency.EMERGENCY, 0.6)
-        return Classification(False, Category.CHATTER, Urgency.NORMAL, 0.6)
+        try:
+            return self._classify(text)
+        except Exception:  # pragma: no cover - the contract is "never raises"
+            log.exception("classifier failed on %r", str(text)[:200])
+            return _FAILED
+
+    def _classify(self, text) -> Classification:
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        if len(text) > MAX_CHARS:
+            return _TOO_LONG
+        norm = self.normalize(text)
+        s = norm.simplified
+        if rules.obvious_chatter(s, norm.compact):
+            return _CHATTER
+        emergency = None if _EMERGENCY_CHARS.isdisjoint(s) else rules.emergency(s)
+        probs = softmax(self.model.scores(self.tokens(norm), norm.compact))
+        p_chat = probs[self.chat_idx]
+        best, p_best = self.chat_idx, -1.0
+        for i, p in enumerate(probs):
+            if i != self.chat_idx and p > p_best:
+                best, p_best = i, p
+        cat = self.cats[best]
+        if emergency is not None:
+            location = extract_location(s)
+            kind, default_cat = emergency
+            cond = p_best / max(1e-9, 1.0 - p_chat)
+            if cond < 0.5 and default_cat is not Category.OTHER:
+                cat = default_cat
+            return Classification(True, cat, Urgency.EMERGENCY, max(0.9, cond), False, location, (kind,))
+        if p_chat >= self.t_request:
+            needs = p_chat < self.t_band_high
+            return Classification(False, Category.CHATTER, Urgency.NORMAL, p_chat, needs, None)
+        needs = p_chat >= self.t_band_low
+        urgency = Urgency.URGENT if rules.urgent(s) else Urgency.NORMAL
+        location = extract_location(s)
+        confidence = (1.0 - p_chat) * (p_best / max(1e-9, 1.0 - p_chat)) ** 0.5
+        return Classification(True, cat, urgency, confidence, needs, location)
 
 
 @lru_cache(maxsize=1)
-def default_classifier() -> KeywordClassifier:
-    return KeywordClassifier()
+def default_classifier() -> JiebaClassifier:
+    return JiebaClassifier()
+
+
+__all__ = ["JiebaClassifier", "default_classifier", "MAX_CHARS"]

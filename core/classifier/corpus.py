@@ -1,0 +1,141 @@
+"""Corpus files: loading, deterministic augmentation and compositional generation.
+
+File format (``config/classifier/corpus/*.txt``)::
+
+    [category]          # a taxonomy code
+    一条消息             # urgency normal
+    ! 一条消息           # urgency urgent
+    !! 一条消息          # urgency emergency
+
+``load_examples`` also reads JSON lines (``text``, ``category``, optional ``urgency``)
+and TSV (``category<TAB>urgency<TAB>text``) so that ``linli eval`` takes any of them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.taxonomy import Category, Urgency
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "classifier"
+CORPUS_DIR = CONFIG_DIR / "corpus"
+TRAIN_FILES = ("train.txt",)
+HELDOUT_FILE = CORPUS_DIR / "heldout.txt"
+
+_CODES = {c.value for c in Category}
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    category: str
+    urgency: str = Urgency.NORMAL.value
+
+
+def parse_sections(lines) -> list[Example]:
+    out: list[Example] = []
+    cur: str | None = None
+    for raw in lines:
+        line = raw.rstrip("\n").strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]") and line[1:-1] in _CODES:
+            cur = line[1:-1]
+            continue
+        if cur is None:
+            raise ValueError(f"line before any [category] header: {line!r}")
+        urgency = Urgency.NORMAL.value
+        if line.startswith("!! "):
+            urgency, line = Urgency.EMERGENCY.value, line[3:].strip()
+        elif line.startswith("! "):
+            urgency, line = Urgency.URGENT.value, line[2:].strip()
+        out.append(Example(line, cur, urgency))
+    return out
+
+
+def load_examples(path: str | Path) -> list[Example]:
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix in (".jsonl", ".json"):
+        out = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            cat = obj.get("category") or ("chatter" if obj.get("is_request") is False else "other")
+            out.append(Example(str(obj.get("text", "")), cat, obj.get("urgency") or "normal"))
+        return out
+    if path.suffix == ".tsv":
+        out = []
+        for line in text.splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) == 2:
+                parts = [parts[0], "normal", parts[1]]
+            cat, urg, txt = parts[0], parts[1] or "normal", "\t".join(parts[2:])
+            out.append(Example(txt, cat, urg))
+        return out
+    return parse_sections(text.splitlines())
+
+
+def training_examples() -> list[Example]:
+    out: list[Example] = []
+    for name in TRAIN_FILES:
+        out += load_examples(CORPUS_DIR / name)
+    return out
+
+
+# ---------------------------------------------------------------- augmentation
+_FILLERS_START = ("那个", "就是", "那个就是", "嗯", "呃", "哎", "那个那个", "我说一下啊", "跟大家说一下")
+_FILLERS_END = ("啊", "呀", "哈", "呢", "吧", "啊啊", "嘛")
+_PUNCT = set("，,。.！!？?；;：:、~～…")
+_PLACES = ("3栋", "5号楼2单元", "7幢", "12号楼3单元401", "2栋1单元", "6号楼", "我们小区", "我们楼", "我们单元",
+           "幸福里小区", "18栋", "10号楼", "4栋302", "9幢2单元", "建设路", "人民路88号", "解放街", "和平巷3号", "B区")
+_ASKS = ("麻烦处理一下", "请尽快处理", "谢谢", "能不能管一管", "怎么办啊", "帮帮忙", "有没有人管", "麻烦网格员看一下",
+         "请社区协调一下", "拜托了", "[抱拳]", "🙏", "急急急", "盼回复", "谢谢网格员", "希望尽快解决", "好几天了")
+_CHAT_TAILS = ("[强]", "[玫瑰]", "😂", "👍", "哈哈", "[呲牙]", "🌹", "[抱拳]", "~", "！", "[微笑]", "😊")
+
+
+def _voice(text: str, rng: random.Random) -> str:
+    """Voice-transcript style: no punctuation, fillers sprinkled in."""
+    t = "".join(ch if ch not in _PUNCT else " " for ch in text)
+    t = " ".join(t.split())
+    if rng.random() < 0.7:
+        t = rng.choice(_FILLERS_START) + t
+    if rng.random() < 0.5:
+        words = t.split(" ")
+        t = (" " + rng.choice(("就是", "那个", "嗯"))).join(words) if len(words) > 1 else t
+    if rng.random() < 0.5:
+        t += rng.choice(_FILLERS_END)
+    if rng.random() < 0.5:
+        t = t.replace(" ", "")
+    return t
+
+
+def augment(examples: list[Example], seed: int = 7) -> list[Example]:
+    """Deterministic variants of each line: voice style, Traditional script, place/ask."""
+    import opencc
+
+    s2t = opencc.OpenCC("s2t")
+    rng = random.Random(seed)
+    out: list[Example] = []
+    for ex in examples:
+        out.append(ex)
+        out.append(Example(_voice(ex.text, rng), ex.category, ex.urgency))
+        if rng.random() < 0.5:
+            out.append(Example(s2t.convert(ex.text), ex.category, ex.urgency))
+        if ex.category == Category.CHATTER.value:
+            if rng.random() < 0.5:
+                out.append(Example(ex.text + rng.choice(_CHAT_TAILS), ex.category, ex.urgency))
+        elif rng.random() < 0.6:
+            t = ex.text
+            if rng.random() < 0.5:
+                t = rng.choice(_PLACES) + rng.choice(("", "，", " ", "这边", "那边")) + t
+            if rng.random() < 0.7:
+                t = t.rstrip("。.!！") + rng.choice(("，", " ", "。", "")) + rng.choice(_ASKS)
+            out.append(Example(t, ex.category, ex.urgency))
+    return out

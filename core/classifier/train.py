@@ -1,0 +1,126 @@
+"""Training (needs the ``train`` extra: scikit-learn). Inference never imports this.
+
+``build_artifact()`` is deterministic: fixed corpus order, seeded augmentation and
+generation, lbfgs logistic regression, fixed-point rounding, sorted JSON, gzip mtime 0.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+from core.classifier import JiebaClassifier, MODEL_PATH, cut, jieba_tokenizer
+from core.classifier.corpus import HELDOUT_FILE, Example, augment, training_examples
+from core.classifier.features import SCALE, char_grams, flags
+from core.classifier.generate import generate
+from core.classifier.normalize import Normalizer
+from core.taxonomy import Category
+
+CLASSES = [c.value for c in Category]
+MIN_COUNT = 2
+C = 8.0
+PRUNE = 8  # drop fixed-point weights |w| < 0.008
+THRESHOLDS = {"request": 0.5, "band_low": 0.3, "band_high": 0.65}
+
+
+def corpus(include_generated: bool = True) -> list[Example]:
+    base = training_examples()
+    out = augment(base)
+    if include_generated:
+        out += generate()
+    return out
+
+
+def featurize(examples: list[Example]):
+    norm = Normalizer()
+    tok = jieba_tokenizer()
+    rows = []
+    for ex in examples:
+        n = norm(ex.text)
+        words = cut(tok, n.compact) + flags(n)
+        rows.append((words, char_grams(n.compact)))
+    return rows
+
+
+def fit(examples: list[Example], c: float = C):
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    rows = featurize(examples)
+    wc, cc = Counter(), Counter()
+    for words, grams in rows:
+        wc.update(set(words))
+        cc.update(set(grams))
+    wvocab = {w: i for i, w in enumerate(sorted(w for w, k in wc.items() if k >= MIN_COUNT))}
+    cvocab = {g: i + len(wvocab) for i, g in enumerate(sorted(g for g, k in cc.items() if k >= MIN_COUNT))}
+    data, ind, ptr = [], [], [0]
+    for words, grams in rows:
+        cnt = Counter(wvocab[w] for w in words if w in wvocab)
+        cnt.update(cvocab[g] for g in grams if g in cvocab)
+        total = sum(cnt.values())
+        scale = 1.0 / math.sqrt(total) if total else 0.0
+        for j in sorted(cnt):
+            ind.append(j)
+            data.append(cnt[j] * scale)
+        ptr.append(len(ind))
+    X = csr_matrix((data, ind, ptr), shape=(len(rows), len(wvocab) + len(cvocab)))
+    y = [CLASSES.index(ex.category) for ex in examples]
+    clf = LogisticRegression(C=c, max_iter=3000, tol=1e-6)
+    clf.fit(X, y)
+    return clf, wvocab, cvocab
+
+
+def to_artifact(clf, wvocab, cvocab, meta: dict) -> dict:
+    coef = clf.coef_
+    present = [int(c) for c in clf.classes_]
+    bias = [0.0] * len(CLASSES)
+    for k, cls in enumerate(present):
+        bias[cls] = round(float(clf.intercept_[k]), 4)
+    for cls in range(len(CLASSES)):
+        if cls not in present:
+            bias[cls] = -30.0
+
+    def sparse(j: int) -> list[int]:
+        out = []
+        for k, cls in enumerate(present):
+            q = int(round(float(coef[k, j]) * SCALE))
+            if abs(q) >= PRUNE:
+                out += [cls, q]
+        return out
+
+    # Every vocabulary entry is kept (even all-zero ones) so that the length
+    # normalisation counts the same features as in training.
+    word = {w: sparse(j) for w, j in wvocab.items()}
+    char = {g: sparse(j) for g, j in cvocab.items()}
+    return {"meta": meta, "classes": CLASSES, "bias": bias, "word": word, "char": char, "thresholds": THRESHOLDS}
+
+
+def write_artifact(art: dict, path: Path = MODEL_PATH) -> Path:
+    raw = json.dumps(art, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    with open(path, "wb") as f:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=9) as gz:
+            gz.write(raw)
+    return path
+
+
+def build_artifact(path: Path = MODEL_PATH) -> dict:
+    examples = corpus()
+    clf, wvocab, cvocab = fit(examples)
+    counts = Counter(ex.category for ex in examples)
+    meta = {
+        "examples": len(examples),
+        "per_class": dict(sorted(counts.items())),
+        "features": len(wvocab) + len(cvocab),
+        "C": C,
+        "heldout_excluded": HELDOUT_FILE.name,
+    }
+    art = to_artifact(clf, wvocab, cvocab, meta)
+    write_artifact(art, path)
+    return meta
+
+
+def load(path: Path = MODEL_PATH) -> JiebaClassifier:
+    return JiebaClassifier(path)

@@ -17,6 +17,7 @@ class CommandWord:
     slash: str  # slash form without the slash, e.g. "status"
     takes_number: bool = True
     usage: str = ""
+    takes_text: bool = False  # free text follows instead of a number (代办 张大爷 …)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ def parse_command(text: str, table: list[CommandWord]) -> ParsedCommand | None:
 
 
 def _with_number(cmd: CommandWord, rest: str, spoken: str, *, strict: bool) -> ParsedCommand | None:
+    if cmd.takes_text:
+        # 「代办 张大爷 …」 is the command; 「代办跑腿有人吗」 is speech.
+        if strict and rest and not rest[0].isspace():
+            return None
+        return ParsedCommand(cmd.name, None, rest.strip(), spoken)
     if not cmd.takes_number:
         if strict and rest.strip():
             return None
@@ -74,3 +80,27 @@ def action_data(name: str, number: int) -> str:
 def parse_action(data: str | None) -> tuple[str, int] | None:
     match = re.fullmatch(r"t:([a-z_]+):(\d{1,12})", data or "")
     return (match.group(1), int(match.group(2))) if match else None
+
+
+_PHONE = re.compile(r"^(?:\+?86-?)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
+
+
+@dataclass(frozen=True)
+class Relay:
+    """A care centre's request for an elder: 「代办 张大爷 3栋502 13800138000 需要买药送药」."""
+
+    name: str
+    location: str
+    phone: str | None
+    need: str
+
+
+def parse_relay(text: str) -> Relay | None:
+    """``姓名 楼栋房号 [电话] 需求`` (spaces or Chinese commas between); None when a part is missing."""
+    parts = re.sub(r"[，,、；;]", " ", text).split()
+    if len(parts) < 3:
+        return None
+    name, location, rest = parts[0], parts[1], parts[2:]
+    phone = rest[0] if _PHONE.match(rest[0]) else None
+    need = " ".join(rest[1:] if phone else rest).strip()
+    return Relay(name, location, phone, need) if need else None

@@ -2,37 +2,43 @@
 
 It sees only :class:`core.message.Message` and returns :class:`BotReply` objects; the
 pipeline stores those in the outbox in the same transaction. No platform code here.
+Every action on an existing ticket goes through :class:`bots.actions.Actions`, the same
+code the console and the scheduler use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from bots.cards import card_edit
+from bots.actions import ACTION_LABELS, SURVEY_BUTTONS, ActionError, Actions, find_person
 from bots.chat_events import handle_event
-from bots.commands import CommandWord, ParsedCommand, action_data, parse_action, parse_command
+from bots.commands import CommandWord, ParsedCommand, action_data, parse_action, parse_command, parse_relay
+from bots.replies import BotReply, Destination, origin_of
 from bots.templates import Templates
-from core import tickets
+from config.settings import CONFIG_DIR
+from core import inbox, tickets
 from core.classify import Classification, classify
+from core.duplicates import find_duplicate
+from core.grids import Role, ancestors
 from core.message import Button, Message, MessageKind, OutgoingReply
-from core.models import Chat, Person, Ticket, utcnow
+from core.models import Chat, InboxMessage, OutboxMessage, Person, Ticket, TicketReporter, utcnow
 from core.people import can_manage, display_name, ensure_chat, ensure_person, workers_for
+from core.routing import RoutingTable, load_routing
 from core.sla import SlaPolicies
-from core.taxonomy import Urgency
-from core.ticket_states import IllegalTransition, TicketState
+from core.taxonomy import Category, Urgency
+from core.ticket_states import TicketState
 
+__all__ = ["BotReply", "COMMANDS", "CommunityBot", "Turn"]
 
-@dataclass
-class BotReply:
-    """A reply plus what the outbox needs: a key unique within the inbound message, and the ticket."""
-
-    reply: OutgoingReply
-    key: str
-    ticket_id: int | None = None
+S = TicketState
+YES_WORDS = frozenset({"是", "是的", "对", "对的", "登记", "要", "好", "好的", "需要"})
+SURVEY_WORDS = {"1": 1, "2": 2, "3": 3, "满意": 1, "基本满意": 2, "不满意": 3}
+ACKS = ("谢谢", "感谢", "收到", "好的", "辛苦", "👍", "ok", "OK")
+ASK_WINDOW = timedelta(hours=24)
 
 
 @dataclass
@@ -47,23 +53,17 @@ class Turn:
     replies: list[BotReply] = field(default_factory=list)
 
     @property
+    def origin(self) -> Destination:
+        """This chat, threaded to the message (a button press threads to the card)."""
+        return origin_of(self.message, self.chat)
+
+    @property
     def script(self) -> str:
-        return self.chat.script
+        return self.origin.script
 
     def say(self, text: str, key: str, *, ticket_id: int | None = None, buttons: list[list[Button]] | None = None) -> None:
-        """Reply in the chat, threaded to the person's message."""
-        m = self.message
-        self.replies.append(
-            BotReply(
-                OutgoingReply(
-                    platform=m.platform, chat_id=m.chat_id, text=text,
-                    reply_to_message_id=m.message_id if m.kind is not MessageKind.ACTION else m.reply_to_message_id,
-                    thread_id=m.thread_id, buttons=buttons or [],
-                    recipient_id=None if m.is_group else m.sender_id,
-                ),
-                key, ticket_id,
-            )
-        )
+        """Reply in the chat, threaded to the person's message (numbers masked in groups)."""
+        self.replies.append(self.origin.reply(text, key, ticket_id=ticket_id, buttons=buttons))
 
     def refuse(self, text: str, key: str, *, ticket_id: int | None = None) -> None:
         """Say no: to a button press privately (an alert only the presser sees), to a typed command in the chat."""
@@ -78,14 +78,31 @@ class Turn:
         ))
 
 
+def _cmd(name: str, words: tuple[str, ...], usage: str, **kw) -> CommandWord:
+    return CommandWord(name, words, kw.pop("slash", name), usage=usage, **kw)
+
+
 COMMANDS: list[CommandWord] = [
-    CommandWord("status", ("查询", "查进度", "进度"), "status", usage="查询 编号，如「查询 12」"),
-    CommandWord("confirm", ("确认", "受理"), "confirm", usage="确认 编号"),
-    CommandWord("reject", ("驳回", "不予受理"), "reject", usage="驳回 编号 原因"),
-    CommandWord("resolve", ("办结",), "resolve", usage="办结 编号 处理结果"),
-    CommandWord("help", ("帮助", "使用说明"), "help", takes_number=False),
+    _cmd("status", ("查询", "查进度", "进度"), "查询 编号，如「查询 12」"),
+    _cmd("mine", ("我的诉求", "我的工单"), "我的诉求", takes_number=False),
+    _cmd("withdraw", ("撤回", "撤销"), "撤回 编号（只能撤回自己登记、尚未确认的诉求）"),
+    _cmd("confirm", ("确认", "受理"), "确认 编号"),
+    _cmd("reject", ("驳回", "不予受理"), "驳回 编号 原因"),
+    _cmd("merge", ("合并",), "合并 编号 到 编号，如「合并 15 到 12」"),
+    _cmd("reclassify", ("改类", "改为"), "改类 编号 类别，如「改类 12 物业服务」"),
+    _cmd("urgency", ("定级",), "定级 编号 紧急/加急/一般"),
+    _cmd("assign", ("派单", "交办"), "派单 编号 [部门或人]，不写则按路由表派给默认承办"),
+    _cmd("accept", ("接单",), "接单 编号"),
+    _cmd("progress", ("进展", "备注"), "进展 编号 说明"),
+    _cmd("resolve", ("办结",), "办结 编号 处理结果"),
+    _cmd("reopen", ("重启", "重新办理"), "重启 编号 原因"),
+    _cmd("refer", ("上报",), "上报 编号 说明", slash="refer"),
+    _cmd("claim", ("我来", "认领"), "我来 编号（志愿者认领助老帮扶诉求）"),
+    _cmd("relay", ("代办",), "代办 姓名 楼栋房号 [电话] 需求", takes_number=False, takes_text=True),
+    _cmd("help", ("帮助", "使用说明"), "帮助", takes_number=False),
 ]
-WORKER_COMMANDS = {"confirm", "reject", "resolve"}
+SLASH_ALIASES = {"escalate": "refer", "note": "progress", "file": "relay"}
+BUTTON_ONLY = {"file": "file", **{v: v for v in SURVEY_BUTTONS.values()}}
 
 
 class CommunityBot:
@@ -96,13 +113,18 @@ class CommunityBot:
         templates: Templates,
         sla: SlaPolicies,
         *,
+        routing: RoutingTable | None = None,
         classify_fn: Callable[[str], Classification] = classify,
         clock: Callable[[], datetime] = utcnow,
+        duplicate_window: timedelta = timedelta(hours=72),
     ):
         self.templates = templates
         self.sla = sla
+        self.routing = routing or load_routing(CONFIG_DIR / "routing.yaml")
         self.classify = classify_fn
         self.clock = clock
+        self.duplicate_window = duplicate_window
+        self.actions = Actions(templates, sla, self.routing, clock=clock)
 
     def text(self, turn: Turn, template: str, /, **values) -> str:
         return self.templates.render(template, turn.script, **values)
@@ -119,57 +141,50 @@ class CommunityBot:
         person = ensure_person(session, message, chat.grid_id)
         turn = Turn(session, message, chat, person, self.clock())
         if message.kind is MessageKind.ACTION:
-            action = parse_action(message.action_data)
-            if action:
-                name, number = action
-                spoken = next((c.words[0] for c in COMMANDS if c.name == name), name)  # 确认, not "confirm"
-                self.run_command(turn, ParsedCommand(name, number, "", spoken))
-            return turn.replies
-        if message.kind is MessageKind.EDIT:
+            self.handle_button(turn)
+        elif message.kind is MessageKind.EDIT:
             self.handle_edit(turn)
-            return turn.replies
-        if message.kind is not MessageKind.MESSAGE:
-            return []
-        text = message.content
-        if not text:
-            return []
-        command = parse_command(text, COMMANDS)
-        if command is not None:
-            self.run_command(turn, command)
-            return turn.replies
-        result = self.classify(text)
-        if result.is_request:
-            self.file_request(turn, result)
+        elif message.kind is MessageKind.MESSAGE and message.content:
+            self.handle_text(turn)
         return turn.replies
 
-    # -- filing ------------------------------------------------------------------------
+    def handle_text(self, turn: Turn) -> None:
+        text = turn.message.content
+        command = parse_command(text, COMMANDS)
+        if command is not None:
+            if command.name == "unknown" and command.spoken[1:] in SLASH_ALIASES:
+                name = SLASH_ALIASES[command.spoken[1:]]
+                spec = next(c for c in COMMANDS if c.name == name)
+                command = parse_command(f"/{spec.slash} {command.rest}", COMMANDS)
+            self.run_command(turn, command)
+            return
+        if self.answer_survey(turn, text) or self.answer_ask(turn, text) or self.add_info(turn, text):
+            return
+        result = self.classify(text)
+        if not result.is_request:
+            return  # chatter gets silence
+        if result.needs_confirmation and result.urgency is not Urgency.EMERGENCY and not self._trusted(turn.person):
+            turn.say(self.text(turn, "ask_to_file"), "ask",
+                     buttons=[[Button(label=self.text(turn, "button_file"), data=action_data("file", self._inbox_id(turn)))]])
+            return
+        self.file_request(turn, result)
 
-    def file_request(self, turn: Turn, result: Classification) -> Ticket:
-        """Open a ticket for a request and tell the resident its number."""
-        m = turn.message
-        confirm_due, resolve_due = self.sla.due_dates(result.category, result.urgency, turn.now)
-        skip_confirmation = result.urgency is Urgency.EMERGENCY or (turn.person.role == "care_center" and turn.person.trusted)
-        ticket = tickets.open_ticket(
-            turn.session, text=m.content, category=result.category, urgency=result.urgency,
-            chat_key=m.chat_key, reporter_key=m.sender_key, confidence=result.confidence,
-            state=TicketState.CONFIRMED if skip_confirmation else TicketState.PENDING,
-            grid_id=turn.chat.grid_id, origin_message_id=m.message_id, thread_id=m.thread_id,
-            location=result.location, confirm_due_at=confirm_due, resolve_due_at=resolve_due, at=turn.now,
-        )
-        workers = workers_for(turn.session, turn.chat.grid_id)
-        values = {"number": ticket.id, "category": result.category.label}
-        if workers:
-            text = self.text(turn, "ticket_created", grid_worker=display_name(workers[0]), **values)
-        else:
-            text = self.text(turn, "ticket_created_no_worker", **values)
-        buttons = []
-        if ticket.state == TicketState.PENDING:
-            buttons = [[
-                Button(label=self.text(turn, "button_confirm"), data=action_data("confirm", ticket.id)),
-                Button(label=self.text(turn, "button_reject"), data=action_data("reject", ticket.id)),
-            ]]
-        turn.say(text, f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons)
-        return ticket
+    def handle_button(self, turn: Turn) -> None:
+        action = parse_action(turn.message.action_data)
+        if not action:
+            return
+        name, number = action
+        if name == "file":
+            self.answer_ask(turn, "是", inbox_id=number)
+            return
+        if name in SURVEY_BUTTONS.values():
+            score = next(s for s, n in SURVEY_BUTTONS.items() if n == name)
+            ticket = turn.session.get(Ticket, number)
+            if ticket is not None:
+                self._survey(turn, ticket, score)
+            return
+        spoken = next((c.words[0] for c in COMMANDS if c.name == name), name)  # 确认, not "confirm"
+        self.run_command(turn, ParsedCommand(name, number, "", spoken))
 
     def handle_edit(self, turn: Turn) -> None:
         """The reporter edited the message that opened a ticket: a still-pending ticket takes the new text."""
@@ -186,86 +201,271 @@ class CommunityBot:
                        category=result.category if result.is_request else None,
                        urgency=result.urgency if result.is_request else None)
 
+    # -- filing ------------------------------------------------------------------------
+
+    def _trusted(self, person: Person) -> bool:
+        return person.role == Role.CARE_CENTER and person.trusted
+
+    def file_request(
+        self, turn: Turn, result: Classification, *, text: str | None = None, origin_message_id: str | None = None,
+        on_behalf_of: str | None = None, location: str | None = None, elder: str | None = None,
+    ) -> Ticket:
+        """Open a ticket for a request (or join the open one it duplicates) and answer in the chat."""
+        m = turn.message
+        text = text if text is not None else m.content
+        origin_message_id = origin_message_id or m.message_id
+        emergency = result.urgency is Urgency.EMERGENCY
+        if on_behalf_of is None:
+            duplicate = find_duplicate(turn.session, grid_id=turn.chat.grid_id, category=result.category, text=text,
+                                       now=turn.now, window=self.duplicate_window)
+            if duplicate is not None:
+                return self._join(turn, duplicate, result, text, origin_message_id)
+        confirm_due, resolve_due = self.sla.due_dates(result.category, result.urgency, turn.now)
+        skip_confirmation = emergency or self._trusted(turn.person)
+        ticket = tickets.open_ticket(
+            turn.session, text=text, category=result.category, urgency=result.urgency,
+            chat_key=m.chat_key, reporter_key=m.sender_key, confidence=result.confidence,
+            state=S.CONFIRMED if skip_confirmation else S.PENDING,
+            grid_id=turn.chat.grid_id, origin_message_id=origin_message_id, thread_id=m.thread_id,
+            location=location or result.location, on_behalf_of=on_behalf_of,
+            confirm_due_at=confirm_due, resolve_due_at=resolve_due, at=turn.now,
+        )
+        if skip_confirmation:
+            ticket.department = self.actions.route(turn.session, ticket).department
+        workers = workers_for(turn.session, turn.chat.grid_id)
+        worker = display_name(workers[0]) if workers else "网格员"
+        values = {"number": ticket.id, "category": result.category.label, "grid_worker": worker}
+        buttons = self.actions.worker_buttons(ticket, turn.script)
+        reply_to_origin = turn.origin if origin_message_id == m.message_id else _rethread(turn.origin, origin_message_id)
+        if emergency:
+            call = self.routing.emergency_call(text, result.category).call
+            turn.replies.append(reply_to_origin.reply(self.text(turn, "emergency", call=call, **values),
+                                                      f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons))
+            turn.replies += self._notify_levels(turn, ticket, "staff_emergency", levels=2, call=call)
+            return ticket
+        if elder:
+            template = "ticket_created_relay"
+        else:
+            template = "ticket_created" if workers else "ticket_created_no_worker"
+        turn.replies.append(reply_to_origin.reply(self.text(turn, template, elder=elder or "", **values),
+                                                  f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons))
+        if result.urgency is Urgency.URGENT:
+            turn.replies += self._notify_levels(turn, ticket, "staff_emergency", levels=1,
+                                                call=self.routing.emergency_call(text, result.category).call)
+        return ticket
+
+    def _join(self, turn: Turn, ticket: Ticket, result: Classification, text: str, origin_message_id: str) -> Ticket:
+        m = turn.message
+        added = tickets.add_reporter(turn.session, ticket, m.sender_key, m.chat_key, message_id=origin_message_id,
+                                     thread_id=m.thread_id, at=turn.now)
+        if added:
+            tickets.record(turn.session, ticket, m.sender_key, "info", text, at=turn.now, data={"duplicate": True})
+        values = {"number": ticket.id, "state": S(ticket.state).label}
+        if result.urgency is Urgency.EMERGENCY or ticket.urgency is Urgency.EMERGENCY:
+            call = self.routing.emergency_call(text, result.category).call
+            turn.say(self.text(turn, "emergency_joined", call=call, **values), f"joined:{ticket.id}", ticket_id=ticket.id)
+        else:
+            template = "duplicate_joined" if added else "duplicate_already"
+            turn.say(self.text(turn, template, **values), f"joined:{ticket.id}", ticket_id=ticket.id)
+        return ticket
+
+    def _notify_levels(self, turn: Turn, ticket: Ticket, template: str, *, levels: int, **values) -> list[BotReply]:
+        """Tell the ticket's grid workers and, for ``levels=2``, the level above them, in their chats."""
+        told = {turn.origin.identity}
+        chain = ancestors(turn.session, ticket.grid_id)
+        workers = workers_for(turn.session, ticket.grid_id)
+        start = next((i for i, g in enumerate(chain) if workers and g.id == workers[0].grid_id), 0)
+        targets = chain[start : start + levels]
+        out: list[BotReply] = []
+        for grid in targets:
+            out += self.actions.notify_staff(turn.session, ticket, grid.id, template, f"staff:{ticket.id}:{grid.id}",
+                                             skip=told, **values)
+        return out
+
+    def _inbox_id(self, turn: Turn) -> int:
+        row = turn.session.exec(select(InboxMessage.id).where(InboxMessage.dedup_key == inbox.dedup_key(turn.message))).first()
+        return row or 0
+
+    def answer_ask(self, turn: Turn, text: str, *, inbox_id: int | None = None) -> bool:
+        """「是」 after "需要登记为诉求吗？" files the person's earlier message. True when handled."""
+        if text.strip().rstrip("。!！") not in YES_WORDS:
+            return False
+        asked = self._pending_ask(turn, inbox_id)
+        if asked is None:
+            if inbox_id is not None:
+                turn.refuse(self.text(turn, "ask_nothing_pending"), "ask-none")
+            return inbox_id is not None
+        result = self.classify(asked.content)
+        if not result.is_request:
+            result = Classification(True, Category.OTHER, Urgency.NORMAL, result.confidence)
+        self.file_request(turn, result, text=asked.content, origin_message_id=asked.message_id)
+        return True
+
+    def _pending_ask(self, turn: Turn, inbox_id: int | None) -> Message | None:
+        """The person's latest message in this chat that the bot asked about and nobody filed yet."""
+        q = (
+            select(InboxMessage)
+            .join(OutboxMessage, OutboxMessage.inbox_id == InboxMessage.id)
+            .where(OutboxMessage.chat_key == turn.chat.key, OutboxMessage.dedup_key.like("%:ask"))
+        )
+        if inbox_id is not None:
+            q = q.where(InboxMessage.id == inbox_id)
+        rows = turn.session.exec(q.order_by(InboxMessage.id.desc()).limit(5)).all()
+        for row in rows:
+            asked = inbox.load_message(row)
+            mine = asked.sender_key == turn.person.key or can_manage(turn.session, turn.person, turn.chat.grid_id)
+            if not mine or turn.message.sent_at - asked.sent_at > ASK_WINDOW:
+                continue
+            filed = turn.session.exec(select(TicketReporter.id).where(
+                TicketReporter.chat_key == turn.chat.key, TicketReporter.message_id == asked.message_id)).first()
+            if filed is None:
+                return asked
+        return None
+
+    # -- replies to the bot's messages ---------------------------------------------------
+
+    def _replied_ticket(self, turn: Turn) -> Ticket | None:
+        """The ticket of the bot message this message replies to, if any."""
+        ref = turn.message.reply_to_message_id
+        if not ref:
+            return None
+        row = turn.session.exec(select(OutboxMessage).where(
+            OutboxMessage.chat_key == turn.chat.key, OutboxMessage.platform_message_id == ref,
+            OutboxMessage.ticket_id.is_not(None))).first()
+        return turn.session.get(Ticket, row.ticket_id) if row else None
+
+    def answer_survey(self, turn: Turn, text: str) -> bool:
+        """「1/2/3」 from a reporter of a resolved ticket is the survey answer. True when handled."""
+        score = SURVEY_WORDS.get(text.strip().rstrip("。.!！").translate(str.maketrans("１２３", "123")))
+        if score is None:
+            return False
+        ticket = self._replied_ticket(turn)
+        if ticket is None or S(ticket.state) is not S.RESOLVED:
+            ticket = turn.session.exec(
+                select(Ticket).join(TicketReporter, TicketReporter.ticket_id == Ticket.id)
+                .where(TicketReporter.person_key == turn.person.key, TicketReporter.chat_key == turn.chat.key,
+                       Ticket.state == S.RESOLVED)
+                .order_by(Ticket.resolved_at.desc(), Ticket.id.desc())
+            ).first()
+        if ticket is None:
+            return False
+        self._survey(turn, ticket, score)
+        return True
+
+    def _survey(self, turn: Turn, ticket: Ticket, score: int) -> None:
+        try:
+            turn.replies += self.actions.answer_survey(turn.session, ticket, turn.person, score, origin=turn.origin, now=turn.now)
+        except ActionError as exc:
+            turn.refuse(self.text(turn, exc.template, **exc.values), f"survey-refused:{ticket.id}", ticket_id=ticket.id)
+
+    def add_info(self, turn: Turn, text: str) -> bool:
+        """A reply to the bot's message about an open ticket adds what it says to the ticket."""
+        ticket = self._replied_ticket(turn)
+        if ticket is None or not S(ticket.state).is_open:
+            return False
+        if len(text) < 4 or any(text.startswith(a) for a in ACKS):
+            return True  # a thank-you under the bot's message: nothing to add, nothing to say
+        self._perform(turn, ticket.id, "info", note=text)
+        return True
+
     # -- commands ----------------------------------------------------------------------
 
     def run_command(self, turn: Turn, cmd: ParsedCommand) -> None:
         spec = next((c for c in COMMANDS if c.name == cmd.name), None)
-        if spec is None:
-            turn.say(self.text(turn, "help"), "help")
+        if spec is None or spec.name == "help":
+            worker = turn.person.role in (Role.GRID_WORKER, Role.ADMIN)
+            text = self.text(turn, "help") + ("\n" + self.text(turn, "help_worker") if worker else "")
+            turn.say(text, "help")
+            return
+        if spec.name == "mine":
+            self.cmd_mine(turn)
+            return
+        if spec.name == "relay":
+            self.cmd_relay(turn, cmd)
             return
         if spec.takes_number and cmd.number is None:
             turn.say(self.text(turn, "command_usage", usage=spec.usage), f"usage:{spec.name}")
             return
-        if spec.name == "help":
-            turn.say(self.text(turn, "help"), "help")
+        if spec.name == "status":
+            ticket = turn.session.get(Ticket, cmd.number)
+            if ticket is None:
+                turn.say(self.text(turn, "ticket_not_found", number=cmd.number), f"notfound:{cmd.number}")
+            else:
+                turn.say(self.status_text(turn, ticket), f"status:{ticket.id}", ticket_id=ticket.id)
             return
-        ticket = turn.session.get(Ticket, cmd.number)
-        if ticket is None:
-            turn.say(self.text(turn, "ticket_not_found", number=cmd.number), f"notfound:{cmd.number}")
-            return
-        if spec.name in WORKER_COMMANDS and not can_manage(turn.session, turn.person, ticket.grid_id):
-            template = "action_not_allowed" if turn.message.kind is MessageKind.ACTION else "not_allowed"
-            turn.refuse(self.text(turn, template, name=display_name(turn.person), command=cmd.spoken),
-                        f"denied:{spec.name}:{ticket.id}", ticket_id=ticket.id)
-            return
-        getattr(self, f"cmd_{spec.name}")(turn, ticket, cmd)
+        args: dict = {}
+        note = cmd.rest
+        if spec.name == "merge":
+            into, note = _merge_target(cmd.rest)
+            args["into"] = into
+        elif spec.name == "reclassify":
+            args["category"], _, note = cmd.rest.partition(" ")
+        elif spec.name == "urgency":
+            args["urgency"], _, note = cmd.rest.partition(" ")
+        elif spec.name == "assign" and cmd.rest:
+            target, _, note = cmd.rest.partition(" ")
+            person = find_person(turn.session, target)
+            args["assignee" if person else "department"] = person.key if person else target
+        self._perform(turn, cmd.number, spec.name, note=note, **args)
 
-    def cmd_status(self, turn: Turn, ticket: Ticket, cmd: ParsedCommand) -> None:
-        turn.say(self.status_text(turn, ticket), f"status:{ticket.id}", ticket_id=ticket.id)
+    def _perform(self, turn: Turn, number: int, action: str, note: str = "", **args) -> None:
+        try:
+            turn.replies += self.actions.perform(turn.session, number, action, turn.person, note,
+                                                 origin=turn.origin, now=turn.now, **args)
+        except ActionError as exc:
+            template = exc.template
+            if turn.message.kind is MessageKind.ACTION and template == "not_allowed":
+                template = "action_not_allowed"
+            turn.refuse(self.text(turn, template, **exc.values), f"refused:{action}:{number}", ticket_id=None)
 
     def status_text(self, turn: Turn, ticket: Ticket) -> str:
         from core.timefmt import local_short
 
         deadline = ""
-        if ticket.resolve_due_at and TicketState(ticket.state).is_open:
+        if ticket.resolve_due_at and S(ticket.state).is_open:
             deadline = self.text(turn, "ticket_status_deadline", due=local_short(ticket.resolve_due_at))
-        summary = ticket.text if len(ticket.text) <= 40 else ticket.text[:40] + "…"
-        return self.text(
-            turn, "ticket_status", number=ticket.id, state=TicketState(ticket.state).label,
-            category=ticket.category.label, summary=summary, created=local_short(ticket.created_at), deadline=deadline,
-        )
+        values = self.actions.values(turn.session, ticket)
+        return self.text(turn, "ticket_status", **{**values, "created": local_short(ticket.created_at), "deadline": deadline})
 
-    def _transition(self, turn: Turn, ticket: Ticket, target: TicketState, cmd: ParsedCommand, template: str, **values) -> None:
-        try:
-            tickets.move(turn.session, ticket, target, turn.person.key, cmd.rest, at=turn.now)
-        except IllegalTransition:
-            turn.refuse(self.text(turn, "illegal_move", number=ticket.id, state=TicketState(ticket.state).label, command=cmd.spoken),
-                        f"illegal:{cmd.name}:{ticket.id}", ticket_id=ticket.id)
+    def cmd_mine(self, turn: Turn) -> None:
+        mine = tickets.tickets_reported_by(turn.session, turn.person.key)
+        if not mine:
+            turn.say(self.text(turn, "mine_none"), "mine")
             return
-        text = self.text(turn, template, number=ticket.id, category=ticket.category.label,
-                         actor=display_name(turn.person), note=cmd.rest or "—", **values)
-        self.announce(turn, ticket, text, f"{cmd.name}:{ticket.id}")
+        lines = "\n".join(self.text(turn, "mine_line", **self.actions.values(turn.session, t)) for t in mine)
+        turn.say(self.text(turn, "mine", lines=lines), "mine")
 
-    def cmd_confirm(self, turn: Turn, ticket: Ticket, cmd: ParsedCommand) -> None:
-        self._transition(turn, ticket, TicketState.CONFIRMED, cmd, "ticket_confirmed")
+    def cmd_relay(self, turn: Turn, cmd: ParsedCommand) -> None:
+        """A care centre files for an elder: 代办 姓名 楼栋房号 [电话] 需求."""
+        person = turn.person
+        if person.role != Role.CARE_CENTER and not can_manage(turn.session, person, turn.chat.grid_id):
+            turn.refuse(self.text(turn, "relay_not_allowed", name=display_name(person)), "relay-refused")
+            return
+        relay = parse_relay(cmd.rest)
+        if relay is None:
+            turn.say(self.text(turn, "relay_usage"), "usage:relay")
+            return
+        result = self.classify(relay.need)
+        if not result.is_request or result.category in (Category.CHATTER, Category.OTHER):
+            result = Classification(True, Category.ELDERLY_CARE, result.urgency, result.confidence)
+        on_behalf = relay.name + (f" {relay.phone}" if relay.phone else "")
+        self.file_request(turn, result, text=f"{relay.name}（{relay.location}）：{relay.need}",
+                          on_behalf_of=on_behalf, location=relay.location, elder=relay.name)
 
-    def cmd_reject(self, turn: Turn, ticket: Ticket, cmd: ParsedCommand) -> None:
-        self._transition(turn, ticket, TicketState.REJECTED, cmd, "ticket_rejected")
 
-    def cmd_resolve(self, turn: Turn, ticket: Ticket, cmd: ParsedCommand) -> None:
-        self._transition(turn, ticket, TicketState.RESOLVED, cmd, "ticket_resolved")
+def _rethread(origin: Destination, message_id: str) -> Destination:
+    from dataclasses import replace
 
-    # -- announcements -----------------------------------------------------------------
+    return replace(origin, reply_to_message_id=message_id)
 
-    def announce(self, turn: Turn, ticket: Ticket, text: str, key: str) -> None:
-        """Tell the chat where the command came from, and every reporter's chat, once each."""
-        turn.say(text, key, ticket_id=ticket.id)
-        card = card_edit(turn.session, ticket, self.text(turn, "card_state", state=TicketState(ticket.state).label,
-                                                         actor=display_name(turn.person)))
-        if card is not None:
-            turn.replies.append(BotReply(card, f"{key}:card", ticket.id))
-        told = {(turn.message.chat_key, turn.message.thread_id)}
-        for reporter in tickets.reporters(turn.session, ticket.id):
-            where = (reporter.chat_key, reporter.thread_id)
-            if where in told:
-                continue
-            told.add(where)
-            platform, chat_id = reporter.chat_key.split(":", 1)
-            chat = turn.session.get(Chat, reporter.chat_key)
-            is_group = chat is None or chat.is_group
-            turn.replies.append(BotReply(
-                OutgoingReply(platform=platform, chat_id=chat_id, text=text, reply_to_message_id=reporter.message_id,
-                              thread_id=reporter.thread_id,
-                              recipient_id=None if is_group else reporter.person_key.split(":", 1)[1]),
-                f"{key}:to:{reporter.chat_key}:{reporter.thread_id}", ticket.id,
-            ))
+
+def _merge_target(rest: str) -> tuple[int | None, str]:
+    """「到 12 重复反映」 / 「12」 / 「#12」 → (12, "重复反映")."""
+    import re
+
+    match = re.match(r"^\s*(?:到|至|进|入|into|->)?\s*[#＃]?(\d{1,12})\s*(.*)$", rest, re.S)
+    return (int(match.group(1)), match.group(2).strip()) if match else (None, rest)
+
+
+# The Chinese word of each action, for help pages and the console.
+ACTION_WORDS = {c.name: c.words[0] for c in COMMANDS if c.name in ACTION_LABELS}

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from core.chinese import is_traditional
+
 
 @lru_cache(maxsize=1)
 def _s2t():
@@ -40,3 +42,8 @@ class Templates:
             return self._traditional[name].format(**values)
         text = self._texts[name].format(**values)
         return _s2t().convert(text) if script == "traditional" else text
+
+
+def script_for(chat_script: str, text: str = "") -> str:
+    """The script to answer in: the chat's setting, or Traditional when the person writes Traditional."""
+    return "traditional" if chat_script == "traditional" or is_traditional(text) else "simplified"

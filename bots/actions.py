@@ -1,0 +1,542 @@
+"""Every action on a ticket, in one platform-neutral place.
+
+Chat commands, buttons, the scheduler and the web console all call :meth:`Actions.perform`
+(or the survey/escalation helpers below). An action checks who may do it and whether the
+state machine (core.ticket_states.LEGAL_MOVES) allows it *before* changing anything, makes
+the change with its events, and returns the announcements to send, which the caller puts
+in the outbox in the same transaction::
+
+    replies = runtime.bot.actions.perform(session, 12, "resolve", person, note="已修好")
+    bots.replies.enqueue(session, replies, prefix=f"console:{request_id}")
+
+Not-allowed or illegal requests raise an :class:`ActionError` subclass and change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bots.cards import card_edit
+from bots.commands import action_data
+from bots.replies import BotReply, Destination, reporter_destinations, staff_destinations, tell
+from bots.templates import Templates
+from core import tickets
+from core.grids import LEVEL_ORDER, Level, Role, ancestors
+from core.message import Button
+from core.models import Grid, Person, Ticket, TicketReporter, utcnow
+from core.people import can_manage, display_name
+from core.routing import Route, RoutingTable
+from core.sla import SlaPolicies
+from core.taxonomy import Category, Urgency, category_from_label_or_code
+from core.ticket_states import IllegalTransition, TicketState, check_move
+from core.timefmt import local_short
+
+S = TicketState
+
+# Action names (stable: the console and button data use them) and the words people see.
+ACTION_LABELS: dict[str, str] = {
+    "confirm": "确认", "reject": "驳回", "merge": "合并", "reclassify": "改类", "urgency": "定级",
+    "assign": "派单", "accept": "接单", "progress": "进展", "resolve": "办结", "reopen": "重启",
+    "refer": "上报", "claim": "认领", "withdraw": "撤回", "info": "补充",
+}
+ACTIONS = frozenset(ACTION_LABELS)
+# Only grid workers of the ticket's grid or a level above it (and admins).
+WORKER_ACTIONS = frozenset({"confirm", "reject", "merge", "reclassify", "urgency", "assign", "reopen", "refer"})
+# Grid workers, or the person the ticket is assigned to.
+ASSIGNEE_ACTIONS = frozenset({"accept", "progress", "resolve"})
+SURVEY_SCORES = {1: "满意", 2: "基本满意", 3: "不满意"}
+SURVEY_BUTTONS = {1: "rate_good", 2: "rate_fair", 3: "rate_bad"}
+
+
+class ActionError(Exception):
+    """An action that was refused; nothing changed.
+
+    ``str(error)`` is the Simplified-Chinese explanation; ``template`` and ``values`` let a
+    chat render it in its own script.
+    """
+
+    def __init__(self, message: str, template: str, values: dict):
+        super().__init__(message)
+        self.template = template
+        self.values = values
+
+
+class UnknownTicket(ActionError):
+    """No ticket has that number."""
+
+
+class UnknownAction(ActionError):
+    """The action name is not one of :data:`ACTIONS`."""
+
+
+class NotAllowed(ActionError):
+    """The person may not do this to this ticket."""
+
+
+class IllegalMove(ActionError):
+    """The ticket's state does not allow it (see core.ticket_states.LEGAL_MOVES)."""
+
+
+class BadArguments(ActionError):
+    """Something the action needs is missing or wrong (a reason, a category, a ticket to merge into)."""
+
+
+@dataclass
+class _Ctx:
+    session: Session
+    ticket: Ticket
+    actor: Person
+    note: str
+    origin: Destination | None
+    now: datetime
+    action: str
+    replies: list[BotReply] = field(default_factory=list)
+    told: set = field(default_factory=set)
+
+
+class Actions:
+    """The ticket actions, bound to the reply templates, SLA policies and routing table."""
+
+    def __init__(self, templates: Templates, sla: SlaPolicies, routing: RoutingTable, *,
+                 clock: Callable[[], datetime] = utcnow):
+        self.templates = templates
+        self.sla = sla
+        self.routing = routing
+        self.clock = clock
+
+    # -- the entry point ------------------------------------------------------------------
+
+    def perform(
+        self, session: Session, ticket_number: int, action: str, actor_person: Person, note: str = "", *,
+        origin: Destination | None = None, now: datetime | None = None,
+        into: int | None = None, category: Category | str | None = None, urgency: Urgency | str | None = None,
+        department: str | None = None, assignee: str | None = None,
+    ) -> list[BotReply]:
+        """Do ``action`` on ticket ``ticket_number`` as ``actor_person``; return the announcements.
+
+        ``origin`` is where the request came from (a chat), which gets the first reply;
+        the console passes None. Arguments by action: merge ``into``; reclassify
+        ``category`` (code or 中文名); urgency ``urgency`` (code or 紧急/加急/一般); assign
+        ``department`` and/or ``assignee`` (account key or name; both empty: the routing
+        table's default); reject/resolve/progress/info need ``note``.
+        Raises :class:`ActionError` (UnknownTicket, UnknownAction, NotAllowed, IllegalMove,
+        BadArguments) and changes nothing in that case.
+        """
+        if action not in ACTIONS:
+            raise self._error(UnknownAction, "unknown_action", action=action, actions="、".join(ACTION_LABELS.values()))
+        ticket = session.get(Ticket, ticket_number)
+        if ticket is None:
+            raise self._error(UnknownTicket, "ticket_not_found", number=ticket_number)
+        self._check_allowed(session, ticket, action, actor_person)
+        ctx = _Ctx(session, ticket, actor_person, (note or "").strip(), origin, now or self.clock(), action)
+        if origin is not None:
+            ctx.told.add(origin.identity)
+        handler: Callable[..., None] = getattr(self, f"_do_{action}")
+        kwargs = {"into": into, "category": category, "urgency": urgency, "department": department, "assignee": assignee}
+        handler(ctx, **{k: v for k, v in kwargs.items() if v is not None})
+        return ctx.replies
+
+    # -- permissions and errors ------------------------------------------------------------
+
+    def _error(self, cls: type[ActionError], template: str, **values) -> ActionError:
+        return cls(self.templates.render(template, "simplified", **values), template, values)
+
+    def may_manage(self, session: Session, person: Person, ticket: Ticket) -> bool:
+        return can_manage(session, person, ticket.grid_id)
+
+    def _check_allowed(self, session: Session, ticket: Ticket, action: str, actor: Person) -> None:
+        label = ACTION_LABELS[action]
+        manager = self.may_manage(session, actor, ticket)
+        if action in WORKER_ACTIONS:
+            allowed = manager
+        elif action in ASSIGNEE_ACTIONS:
+            allowed = manager or (ticket.assignee is not None and ticket.assignee == actor.key)
+        elif action == "claim":
+            allowed = manager or (
+                actor.role == Role.VOLUNTEER and any(g.id == actor.grid_id for g in ancestors(session, ticket.grid_id))
+            )
+            if allowed and ticket.category is not Category.ELDERLY_CARE:
+                raise self._error(BadArguments, "claim_only_elderly", number=ticket.id, category=ticket.category.label)
+        elif action == "withdraw":
+            allowed = actor.key == ticket.created_by
+            if not allowed:
+                raise self._error(NotAllowed, "withdraw_not_yours", number=ticket.id)
+        else:  # info: anyone in a chat of the grid may add what they know
+            allowed = True
+        if not allowed:
+            who = "本网格的网格员或承办人" if action in ASSIGNEE_ACTIONS else "本网格的网格员"
+            if action == "claim":
+                who = "本网格的志愿者或网格员"
+            raise self._error(NotAllowed, "not_allowed", name=display_name(actor), command=label, who=who)
+
+    def _moves(self, ctx: _Ctx, *targets: S, data: dict | None = None) -> None:
+        """Check the whole chain of moves against the state table first, then make them."""
+        current = S(ctx.ticket.state)
+        try:
+            for target in targets:
+                check_move(current, target)
+                current = target
+        except IllegalTransition:
+            raise self._error(IllegalMove, "illegal_move", number=ctx.ticket.id, state=S(ctx.ticket.state).label,
+                              command=ACTION_LABELS[ctx.action]) from None
+        for target in targets:
+            tickets.move(ctx.session, ctx.ticket, target, ctx.actor.key, ctx.note, at=ctx.now, data=data)
+
+    def _need_note(self, ctx: _Ctx, template: str) -> None:
+        if not ctx.note:
+            raise self._error(BadArguments, template, number=ctx.ticket.id)
+
+    def _need_open(self, ctx: _Ctx) -> None:
+        if not S(ctx.ticket.state).is_open:
+            raise self._error(IllegalMove, "illegal_move", number=ctx.ticket.id, state=S(ctx.ticket.state).label,
+                              command=ACTION_LABELS[ctx.action])
+
+    # -- rendering and telling ---------------------------------------------------------------
+
+    def values(self, session: Session, ticket: Ticket, **extra) -> dict:
+        """The placeholders every ticket template may use."""
+        summary = ticket.text if len(ticket.text) <= 40 else ticket.text[:40] + "…"
+        grid = session.get(Grid, ticket.grid_id) if ticket.grid_id else None
+        out = {
+            "number": ticket.id, "category": ticket.category.label, "urgency": ticket.urgency.label,
+            "state": S(ticket.state).label, "summary": summary, "grid": grid.name if grid else "—",
+            "due": local_short(ticket.resolve_due_at) if ticket.resolve_due_at else "—",
+            "department": ticket.department or "—", "assignee": self.who(session, ticket.assignee),
+            "handler": self.handler_text(session, ticket),
+        }
+        out.update(extra)
+        return out
+
+    def who(self, session: Session, key_or_name: str | None) -> str:
+        if not key_or_name:
+            return "—"
+        person = session.exec(select(Person).where(Person.key == key_or_name)).first()
+        return display_name(person) if person else key_or_name
+
+    def handler_text(self, session: Session, ticket: Ticket) -> str:
+        parts = [p for p in (ticket.department, self.who(session, ticket.assignee) if ticket.assignee else None) if p]
+        return "·".join(parts) or "网格员"
+
+    def render(self, template: str, dest: Destination, **values) -> str:
+        return self.templates.render(template, dest.script, **values)
+
+    def announce(self, ctx: _Ctx, template: str, key: str, *, to_origin: bool = True,
+                 origin_buttons: list[list[Button]] | None = None, **extra) -> None:
+        """Tell the origin chat and every reporter's chat, once each."""
+        values = self.values(ctx.session, ctx.ticket, actor=display_name(ctx.actor), note=ctx.note or "—", **extra)
+        render = lambda d: self.render(template, d, **values)  # noqa: E731
+        if to_origin and ctx.origin is not None:
+            ctx.replies.append(ctx.origin.reply(render(ctx.origin), key, ticket_id=ctx.ticket.id, buttons=origin_buttons))
+        # The ticket's card (its first message, with buttons) is edited to show the new state.
+        card = card_edit(ctx.session, ctx.ticket, self.templates.render(
+            "card_state", ctx.origin.script if ctx.origin else "simplified",
+            state=S(ctx.ticket.state).label, actor=values["actor"]))
+        if card is not None:
+            ctx.replies.append(BotReply(card, f"{key}:card", ctx.ticket.id))
+        ctx.replies += tell(reporter_destinations(ctx.session, ctx.ticket), render, key, ticket_id=ctx.ticket.id, skip=ctx.told)
+
+    def notify_staff(self, session: Session, ticket: Ticket, grid_id: str | None, template: str, key: str, *,
+                     skip: set, **values) -> list[BotReply]:
+        """Tell the workers of ``grid_id`` (in their chats, see staff_destinations)."""
+        all_values = self.values(session, ticket, **values)
+        return tell(staff_destinations(session, grid_id, ticket), lambda d: self.render(template, d, **all_values),
+                    key, ticket_id=ticket.id, skip=skip)
+
+    def worker_buttons(self, ticket: Ticket, script: str = "simplified") -> list[list[Button]]:
+        """The buttons a grid worker needs next for this ticket's state."""
+        names = {
+            S.PENDING: ("confirm", "reject"), S.CONFIRMED: ("assign", "accept"), S.ASSIGNED: ("accept",),
+        }.get(S(ticket.state), ())
+        if not names:
+            return []
+        return [[Button(label=self.templates.render(f"button_{n}", script), data=action_data(n, ticket.id)) for n in names]]
+
+    # -- routing and deadlines --------------------------------------------------------------
+
+    def route(self, session: Session, ticket: Ticket) -> Route:
+        return self.routing.route(ticket.category, [g.id for g in ancestors(session, ticket.grid_id)])
+
+    def _reset_deadlines(self, ticket: Ticket, *, start: datetime) -> None:
+        """Deadlines for the ticket's category and urgency, counted from ``start``."""
+        ticket.confirm_due_at, ticket.resolve_due_at = self.sla.due_dates(ticket.category, ticket.urgency, start)
+
+    def _round_start(self, ticket: Ticket) -> datetime:
+        """When the current deadline round started: creation, or the last reopen."""
+        if ticket.resolve_due_at is None:
+            return ticket.created_at
+        return ticket.resolve_due_at - self._policy_window(ticket)
+
+    def _policy_window(self, ticket: Ticket):
+        return self.sla.for_ticket(ticket.category, ticket.urgency).resolve_within
+
+    # -- the actions -----------------------------------------------------------------------
+
+    def _do_confirm(self, ctx: _Ctx) -> None:
+        route = self.route(ctx.session, ctx.ticket)
+        self._moves(ctx, S.CONFIRMED, data={"department": route.department})
+        ctx.ticket.department = ctx.ticket.department or route.department
+        buttons = self.worker_buttons(ctx.ticket, ctx.origin.script if ctx.origin else "simplified")
+        self.announce(ctx, "ticket_confirmed", f"confirm:{ctx.ticket.id}", origin_buttons=buttons)
+
+    def _do_reject(self, ctx: _Ctx) -> None:
+        self._need_note(ctx, "reject_needs_reason")
+        self._moves(ctx, S.REJECTED)
+        self.announce(ctx, "ticket_rejected", f"reject:{ctx.ticket.id}")
+
+    def _do_merge(self, ctx: _Ctx, into: int | None = None) -> None:
+        ticket = ctx.ticket
+        if into is None:
+            raise self._error(BadArguments, "merge_needs_target", number=ticket.id)
+        master = ctx.session.get(Ticket, into)
+        if master is None:
+            raise self._error(UnknownTicket, "ticket_not_found", number=into)
+        if master.id == ticket.id or not S(master.state).is_open:
+            raise self._error(BadArguments, "merge_bad_target", number=ticket.id, master=into, state=S(master.state).label)
+        if not self.may_manage(ctx.session, ctx.actor, master):
+            raise self._error(NotAllowed, "not_allowed", name=display_name(ctx.actor), command="合并", who="本网格的网格员")
+        self._moves(ctx, S.DUPLICATE, data={"master": master.id})
+        ticket.master_id = master.id
+        ctx.session.add(ticket)
+        for r in tickets.reporters(ctx.session, ticket.id):
+            tickets.add_reporter(ctx.session, master, r.person_key, r.chat_key, message_id=r.message_id,
+                                 thread_id=r.thread_id, at=ctx.now)
+        tickets.record(ctx.session, master, ctx.actor.key, "merged", f"#{ticket.id}", at=ctx.now, data={"from": ticket.id})
+        self.announce(ctx, "ticket_merged", f"merge:{ticket.id}", master=master.id)
+
+    def _do_reclassify(self, ctx: _Ctx, category: Category | str | None = None) -> None:
+        self._need_open(ctx)
+        try:
+            new = category if isinstance(category, Category) else category_from_label_or_code(category or "")
+        except ValueError as exc:
+            raise BadArguments(str(exc), "bad_category", {"detail": str(exc)}) from None
+        if not new.is_request:
+            raise self._error(BadArguments, "reclassify_chatter", number=ctx.ticket.id)
+        ticket = ctx.ticket
+        old, old_route = ticket.category, self.route(ctx.session, ticket)
+        start = self._round_start(ticket)
+        ticket.category = new
+        self._reset_deadlines(ticket, start=start)
+        if ticket.department in (None, old_route.department):
+            ticket.department = self.route(ctx.session, ticket).department if S(ticket.state) is not S.PENDING else None
+        ticket.updated_at = ctx.now
+        ctx.session.add(ticket)
+        tickets.record(ctx.session, ticket, ctx.actor.key, "reclassify", ctx.note, at=ctx.now,
+                       data={"from": old.value, "to": new.value})
+        self.announce(ctx, "ticket_reclassified", f"reclassify:{ticket.id}")
+
+    def _do_urgency(self, ctx: _Ctx, urgency: Urgency | str | None = None) -> None:
+        self._need_open(ctx)
+        new = parse_urgency(urgency)
+        if new is None:
+            raise self._error(BadArguments, "bad_urgency", number=ctx.ticket.id)
+        ticket = ctx.ticket
+        old = ticket.urgency
+        start = self._round_start(ticket)
+        ticket.urgency = new
+        self._reset_deadlines(ticket, start=start)
+        ticket.updated_at = ctx.now
+        ctx.session.add(ticket)
+        tickets.record(ctx.session, ticket, ctx.actor.key, "urgency", ctx.note, at=ctx.now,
+                       data={"from": old.value, "to": new.value})
+        self.announce(ctx, "ticket_urgency", f"urgency:{ticket.id}")
+
+    def _do_assign(self, ctx: _Ctx, department: str | None = None, assignee: str | None = None) -> None:
+        ticket = ctx.ticket
+        if department is None and assignee is None:
+            route = self.route(ctx.session, ticket)
+            department, assignee = route.department, route.assignee
+        elif assignee is not None:
+            person = find_person(ctx.session, assignee)
+            assignee = person.key if person else assignee
+        state = S(ticket.state)
+        data = {"department": department, "assignee": assignee}
+        if state is S.ASSIGNED:  # a new handler; the state stays
+            tickets.record(ctx.session, ticket, ctx.actor.key, "assign", ctx.note, at=ctx.now, data=data)
+        elif state is S.PENDING:
+            self._moves(ctx, S.CONFIRMED, S.ASSIGNED, data=data)
+        else:
+            self._moves(ctx, S.ASSIGNED, data=data)
+        ticket.department = department or ticket.department
+        ticket.assignee = assignee
+        ctx.session.add(ticket)
+        buttons = self.worker_buttons(ticket, ctx.origin.script if ctx.origin else "simplified")
+        self.announce(ctx, "ticket_assigned", f"assign:{ticket.id}", origin_buttons=buttons)
+
+    def _do_accept(self, ctx: _Ctx) -> None:
+        self._moves(ctx, S.IN_PROGRESS)
+        if ctx.ticket.assignee is None:
+            ctx.ticket.assignee = ctx.actor.key
+        self.announce(ctx, "ticket_accepted", f"accept:{ctx.ticket.id}")
+
+    def _do_progress(self, ctx: _Ctx) -> None:
+        self._need_open(ctx)
+        self._need_note(ctx, "progress_needs_note")
+        tickets.record(ctx.session, ctx.ticket, ctx.actor.key, "note", ctx.note, at=ctx.now)
+        self.announce(ctx, "ticket_progress", f"progress:{ctx.ticket.id}:{ctx.now.timestamp():.0f}")
+
+    def _do_resolve(self, ctx: _Ctx) -> None:
+        self._need_note(ctx, "resolve_needs_note")
+        chain = (S.CONFIRMED, S.RESOLVED) if S(ctx.ticket.state) is S.PENDING else (S.RESOLVED,)
+        self._moves(ctx, *chain)
+        self.announce(ctx, "ticket_resolved", f"resolve:{ctx.ticket.id}")
+        self._ask_survey(ctx)
+
+    def _ask_survey(self, ctx: _Ctx) -> None:
+        ticket = ctx.ticket
+        round_no = sum(1 for e in tickets.events(ctx.session, ticket.id) if e.to_state == S.RESOLVED.value)
+
+        def buttons(dest: Destination) -> list[list[Button]]:
+            return [[Button(label=self.templates.render(f"button_{SURVEY_BUTTONS[s]}", dest.script),
+                            data=action_data(SURVEY_BUTTONS[s], ticket.id)) for s in SURVEY_SCORES]]
+
+        values = self.values(ctx.session, ticket)
+        ctx.replies += tell(reporter_destinations(ctx.session, ticket), lambda d: self.render("survey", d, **values),
+                            f"survey:{ticket.id}:{round_no}", ticket_id=ticket.id, skip=set(), buttons_for=buttons)
+
+    def _do_reopen(self, ctx: _Ctx) -> None:
+        self._reopen(ctx, "ticket_reopened")
+
+    def _reopen(self, ctx: _Ctx, template: str) -> None:
+        self._moves(ctx, S.IN_PROGRESS)
+        ticket = ctx.ticket
+        self._reset_deadlines(ticket, start=ctx.now)
+        ticket.escalation_level = None
+        ctx.session.add(ticket)
+        self.announce(ctx, template, f"reopen:{ticket.id}:{ctx.now.timestamp():.0f}")
+        ctx.replies += self.notify_staff(ctx.session, ticket, ticket.grid_id, "staff_reopened",
+                                         f"reopen-staff:{ticket.id}:{ctx.now.timestamp():.0f}", skip=ctx.told,
+                                         actor=display_name(ctx.actor), note=ctx.note or "—")
+
+    def _do_refer(self, ctx: _Ctx) -> None:
+        self._need_open(ctx)
+        target = self.next_level(ctx.session, ctx.ticket)
+        if target is None:
+            raise self._error(BadArguments, "refer_top", number=ctx.ticket.id)
+        ctx.replies += self.escalate(ctx.session, ctx.ticket, target, ctx.actor.key, ctx.note, now=ctx.now,
+                                     origin=ctx.origin, told=ctx.told)
+
+    def _do_claim(self, ctx: _Ctx) -> None:
+        ticket = ctx.ticket
+        if ticket.assignee and ticket.assignee != ctx.actor.key and S(ticket.state) is S.IN_PROGRESS:
+            raise self._error(BadArguments, "already_claimed", number=ticket.id, assignee=self.who(ctx.session, ticket.assignee))
+        self._moves(ctx, S.IN_PROGRESS, data={"assignee": ctx.actor.key})
+        ticket.assignee = ctx.actor.key
+        ctx.session.add(ticket)
+        self.announce(ctx, "ticket_claimed", f"claim:{ticket.id}")
+
+    def _do_withdraw(self, ctx: _Ctx) -> None:
+        others = [r for r in tickets.reporters(ctx.session, ctx.ticket.id) if r.person_key != ctx.actor.key]
+        if others:
+            raise self._error(BadArguments, "withdraw_shared", number=ctx.ticket.id, count=len(others))
+        self._moves(ctx, S.WITHDRAWN)
+        self.announce(ctx, "ticket_withdrawn", f"withdraw:{ctx.ticket.id}")
+
+    def _do_info(self, ctx: _Ctx) -> None:
+        self._need_note(ctx, "info_needs_text")
+        tickets.record(ctx.session, ctx.ticket, ctx.actor.key, "info", ctx.note, at=ctx.now)
+        if ctx.origin is not None:
+            text = self.render("info_added", ctx.origin, **self.values(ctx.session, ctx.ticket))
+            ctx.replies.append(ctx.origin.reply(text, f"info:{ctx.ticket.id}", ticket_id=ctx.ticket.id))
+
+    # -- escalation (上报 by hand, 督办 by the sweep) ----------------------------------------
+
+    def ladder(self, session: Session, ticket: Ticket) -> list[Grid]:
+        """The levels above the ticket's grid, nearest first (community → street → district)."""
+        return ancestors(session, ticket.grid_id)[1:]
+
+    def next_level(self, session: Session, ticket: Ticket) -> Grid | None:
+        """The level a ticket escalates to next, or None at the top."""
+        current = ticket.escalation_level
+        for grid in self.ladder(session, ticket):
+            if current is None or LEVEL_ORDER.index(Level(grid.level)) < LEVEL_ORDER.index(Level(current)):
+                return grid
+        return None
+
+    def escalate(self, session: Session, ticket: Ticket, target: Grid, actor_key: str, note: str = "", *,
+                 now: datetime, origin: Destination | None = None, told: set | None = None,
+                 overdue: bool = False) -> list[BotReply]:
+        """Mark the ticket escalated to ``target``'s level, tell that level's workers and the reporters."""
+        told = told if told is not None else set()
+        ticket.escalation_level = target.level
+        ticket.updated_at = now
+        session.add(ticket)
+        tickets.record(session, ticket, actor_key, "escalate", note, at=now,
+                       data={"level": target.level, "grid": target.id, "overdue": overdue})
+        actor = session.exec(select(Person).where(Person.key == actor_key)).first()
+        actor_name = display_name(actor) if actor else "系统"
+        key = f"escalate:{ticket.id}:{target.level}"
+        values = self.values(session, ticket, level=target.name, actor=actor_name, note=note or "—")
+        replies: list[BotReply] = []
+        if origin is not None:
+            told.add(origin.identity)
+            replies.append(origin.reply(self.render("ticket_referred", origin, **values), key, ticket_id=ticket.id))
+        staff_template = "staff_overdue" if overdue else "staff_referred"
+        replies += tell(staff_destinations(session, target.id, ticket), lambda d: self.render(staff_template, d, **values),
+                        f"{key}:staff", ticket_id=ticket.id, skip=told)
+        replies += tell(reporter_destinations(session, ticket), lambda d: self.render("ticket_referred", d, **values),
+                        key, ticket_id=ticket.id, skip=told)
+        return replies
+
+    # -- the resident's side: survey answers ---------------------------------------------------
+
+    def answer_survey(self, session: Session, ticket: Ticket, actor: Person, score: int, *,
+                      origin: Destination | None = None, now: datetime | None = None) -> list[BotReply]:
+        """Record a satisfaction answer: 1 or 2 closes the ticket, 3 reopens it and tells the grid worker."""
+        if score not in SURVEY_SCORES:
+            raise self._error(BadArguments, "survey_usage", number=ticket.id)
+        is_reporter = session.exec(select(TicketReporter.id).where(
+            TicketReporter.ticket_id == ticket.id, TicketReporter.person_key == actor.key)).first() is not None
+        if not (is_reporter or self.may_manage(session, actor, ticket)):
+            raise self._error(NotAllowed, "survey_not_reporter", number=ticket.id)
+        if S(ticket.state) is not S.RESOLVED:
+            raise self._error(IllegalMove, "survey_closed", number=ticket.id, state=S(ticket.state).label)
+        ctx = _Ctx(session, ticket, actor, SURVEY_SCORES[score], origin, now or self.clock(), "survey")
+        if origin is not None:
+            ctx.told.add(origin.identity)
+        tickets.record(session, ticket, actor.key, "survey", SURVEY_SCORES[score], at=ctx.now, data={"score": score})
+        if score == 3:
+            self._reopen(ctx, "ticket_reopened_unsatisfied")
+        else:
+            self._moves(ctx, S.CLOSED, data={"score": score})
+            self.announce(ctx, "ticket_closed", f"close:{ticket.id}", rating=SURVEY_SCORES[score])
+        return ctx.replies
+
+    def close_unanswered(self, session: Session, ticket: Ticket, *, now: datetime) -> list[BotReply]:
+        """Close a resolved ticket whose survey got no answer in time (the sweep calls this)."""
+        ctx = _Ctx(session, ticket, Person(key=tickets.SYSTEM, name="系统"), "", None, now, "close")
+        tickets.move(session, ticket, S.CLOSED, tickets.SYSTEM, "满意度调查超时未回复，自动关闭", at=now, data={"score": None})
+        self.announce(ctx, "ticket_closed_timeout", f"close:{ticket.id}")
+        return ctx.replies
+
+
+def parse_urgency(value: Urgency | str | None) -> Urgency | None:
+    """``urgent`` / ``加急`` → Urgency.URGENT; None when not understood."""
+    if isinstance(value, Urgency):
+        return value
+    value = (value or "").strip()
+    for u in Urgency:
+        if value in (u.value, u.label):
+            return u
+    return None
+
+
+def find_person(session: Session, text: str) -> Person | None:
+    """A declared person by account key (``playground:wangfang``) or name (``王芳``, also matching 「王芳（网格员）」)."""
+    text = text.strip().lstrip("@")
+    if not text:
+        return None
+    person = session.exec(select(Person).where(Person.key == text)).first()
+    if person:
+        return person
+    declared = list(session.exec(select(Person).where(Person.declared).order_by(Person.id)))
+    for p in declared:
+        if p.name == text:
+            return p
+    for p in declared:
+        if p.name and p.name.split("（")[0].split("(")[0] == text:
+            return p
+    return None

@@ -43,7 +43,7 @@ class FakePlatform:
 
     clock: FakeClock
     failure_rate: float = 0.3
-    hang_seconds: float = 0.6
+    hang_seconds: float = 0.3
     seed: int = 8
     delivered: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, chat, identity)
     calls: Counter = field(default_factory=Counter)
@@ -88,7 +88,7 @@ class HttpAdapter(ChannelAdapter):
     """Delivers replies of ``platform`` to a FakePlatform over HTTP, mapping its failures
     the way real adapters do (5xx and time-outs retryable, 429 with retry_after)."""
 
-    def __init__(self, platform: str, url: str, rate_limit: RateLimit, timeout: float = 0.25):
+    def __init__(self, platform: str, url: str, rate_limit: RateLimit, timeout: float = 0.1):
         self.platform = platform
         self.rate_limit = rate_limit
         self.url = url

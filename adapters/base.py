@@ -40,6 +40,17 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+class RecipientUnreachable(DeliveryError):
+    """The person cannot be reached on this channel any more (e.g. WeChat's 48-hour window).
+
+    Never retried. The runtime records the reason and tells the ticket's grid worker instead,
+    so a resident is never silently left without an answer.
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason, retryable=False)
+
+
 @dataclass(frozen=True)
 class Delivered:
     """A successful send; ``platform_message_id`` lets later replies edit or thread on it."""
@@ -60,6 +71,9 @@ class ChannelAdapter(ABC):
 
     platform: str
     rate_limit: RateLimit = RateLimit()
+    # True when deliver() can message one person by user id (OutgoingReply.recipient_id) even
+    # in a chat they never opened (e.g. the WeCom app); used to reach grid workers directly.
+    direct_messages: bool = False
 
     @abstractmethod
     async def deliver(self, reply: OutgoingReply) -> Delivered:

@@ -18,6 +18,7 @@ from bots.actions import ACTION_LABELS, SURVEY_BUTTONS, ActionError, Actions, fi
 from bots.chat_events import handle_event
 from bots.commands import CommandWord, ParsedCommand, action_data, parse_action, parse_command, parse_relay
 from bots.replies import BotReply, Destination, origin_of
+from bots.residence import as_seen_by, declare_residence
 from bots.templates import Templates
 from config.settings import CONFIG_DIR
 from core import inbox, tickets
@@ -135,7 +136,7 @@ class CommunityBot:
         """Handle one message inside the caller's transaction; return the replies to store."""
         if message.kind is MessageKind.EVENT:
             return handle_event(session, message)
-        chat = ensure_chat(session, message)
+        chat = as_seen_by(session, message, ensure_chat(session, message))
         if chat.grid_id is None or not chat.active:
             return []  # unknown chat: recorded, ignored until an admin binds it to a grid
         person = ensure_person(session, message, chat.grid_id)
@@ -159,6 +160,8 @@ class CommunityBot:
             self.run_command(turn, command)
             return
         if self.answer_survey(turn, text) or self.answer_ask(turn, text) or self.add_info(turn, text):
+            return
+        if declare_residence(self, turn, text):
             return
         result = self.classify(text)
         if not result.is_request:

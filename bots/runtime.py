@@ -16,8 +16,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from adapters.base import ChannelAdapter, DeliveryError
-from bots import metrics
+from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
+from bots import fallback, metrics
 from bots.community import CommunityBot
 from bots.templates import Templates
 from config.settings import Settings
@@ -168,6 +168,9 @@ class Runtime:
             return False
         try:
             result = await adapter.deliver(outbox.reply_of(row))
+        except RecipientUnreachable as exc:
+            await run_in_threadpool(self._unreachable, row, exc.reason)
+            return False
         except DeliveryError as exc:
             await run_in_threadpool(self._failed, row, exc.reason, exc.retryable, exc.retry_after)
             return False
@@ -188,6 +191,20 @@ class Runtime:
             if not outbox.mark_sent(session, row, platform_message_id, now=self.clock()):
                 log.warning("outbox %s was sent after its lease ended; another sender may have sent it too", row.id)
         metrics.count_delivery(row.platform, "sent")
+
+    def _unreachable(self, row: OutboxMessage, reason: str) -> None:
+        """The person is out of reach on this platform: give up on the row, tell the grid worker."""
+        self._failed(row, reason, False, None)
+        with db.session_scope(self.engine) as session:
+            notes = fallback.tell_grid_worker(session, row, reason, self.templates, self.adapters)
+        log.warning("outbox %s to %s unreachable (%s); %d note(s) for the grid worker", row.id, row.chat_key, reason, notes)
+
+    def mark_passive_delivered(self, ids: list[int]) -> list[int]:
+        """Outbox rows answered inside the platform's HTTP response (WeChat's passive reply, the
+        WeCom AI bot's encrypted answer): mark them sent so the worker does not send them again.
+        Returns the ids marked; rows the worker already claimed are left to it."""
+        with db.Session(self.engine) as session:
+            return outbox.mark_passive(session, ids, now=self.clock())
 
     def _failed(self, row: OutboxMessage, reason: str, retryable: bool, retry_after: float | None) -> None:
         with db.Session(self.engine) as session:

@@ -31,7 +31,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from core.classifier import rules
+from core.classifier import features, rules
 from core.classifier.features import PackedLinear, flags, softmax
 from core.classifier.location import extract_location
 from core.classifier.normalize import MAX_CHARS, Normalizer
@@ -139,9 +139,13 @@ class JiebaClassifier:
             location = extract_location(s)
             kind, default_cat = emergency
             cond = p_best / max(1e-9, 1.0 - p_chat)
-            if cond < 0.5 and default_cat is not Category.OTHER:
+            # Fire, lifts, violence, missing people, gas, fainting: the kind decides the
+            # category; falls and flooding: the model, when it is sure.
+            if kind in _FORCED_KINDS or (cond < 0.5 and default_cat is not Category.OTHER):
                 cat = default_cat
             return Classification(True, cat, Urgency.EMERGENCY, max(0.9, cond), False, location, (kind,))
+        if self._rule_chatter(s, norm):
+            return Classification(False, Category.CHATTER, Urgency.NORMAL, max(p_chat, 0.9))
         if p_chat >= self.t_request:
             needs = p_chat < self.t_band_high
             return Classification(False, Category.CHATTER, Urgency.NORMAL, p_chat, needs, None)
@@ -150,6 +154,21 @@ class JiebaClassifier:
         location = extract_location(s)
         confidence = (1.0 - p_chat) * (p_best / max(1e-9, 1.0 - p_chat)) ** 0.5
         return Classification(True, cat, urgency, confidence, needs, location)
+
+
+    @staticmethod
+    def _rule_chatter(s: str, norm) -> bool:
+        """Notices, "fixed, thanks" and acknowledgement-led messages without a complaint."""
+        if rules.thanks_for_fix(s):
+            return True
+        if rules.is_notice(s) and not rules.REQUEST_CUE_RE.search(s):
+            return True
+        if rules.ack_prefixed(s) and not features.PROBLEM_RE.search(s):
+            return True
+        return False
+
+
+_FORCED_KINDS = frozenset({"fire", "lift", "violence", "missing", "gas", "faint"})
 
 
 @lru_cache(maxsize=1)

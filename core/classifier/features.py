@@ -24,6 +24,21 @@ MASK = (1 << FIELD_BITS) - 1
 _LOC_HINT_RE = re.compile(r"\d+(?:栋|号楼|幢|单元|楼|室|号)|[一二三四五六七八九十]+(?:栋|号楼|幢|单元|楼)")
 
 
+# Lexicon flags that generalise beyond the training words.
+PROBLEM_RE = re.compile(
+    r"坏|不亮|不通|不热|不灵|失灵|漏|渗|堵|吵|噪|臭|脏|乱|占|偷|骗|撬|挡|塌|裂|断|破|缺|丢|掉下|没人管|没人修|没人理|不管|"
+    r"太高|太大|太多|太吵|太差|扰民|违章|违建|私自|投诉|举报|反映|严重|危险|隐患|不安全|积水|溢|停水|停电|没水|没电|"
+    r"申请|怎么办|怎么弄|咋办|怎么申请|在哪|去哪|哪里办|找谁|能不能|可不可以|帮忙|帮我|麻烦|求助|请|需要|没到账|没发|"
+    r"晕|摔|困|着火|冒烟|味|蚊|虫|鼠|蟑|发霉|过期|拉肚子|不卫生"
+)
+_POSITIVE_RE = re.compile(
+    r"好美|真美|漂亮|好看|真好|挺好|不错|开心|热闹|舒服|方便多了|干净多了|亮多了|顺多了|香|可爱|厉害|点赞|给力|"
+    r"谢谢|感谢|辛苦|感恩|哈哈|祝|快乐|恭喜|欢迎|终于"
+)
+_TRADE_RE = re.compile(r"出租|转让|出售|出闲置|闲置|求购|求租|有人要|谁要|免费送|送给|领养|团购|接龙|拼单|拼车|报名|自取|自提|有偿")
+_NEWS_RE = re.compile(r"新闻|据说|听说|网上说|朋友圈|视频|文章|知识|科普|谣言|真的假的|是真的吗|别信|不要信")
+
+
 def flags(norm: Normalized) -> list[str]:
     """Pseudo-words describing the message as a whole."""
     out = []
@@ -42,6 +57,14 @@ def flags(norm: Normalized) -> list[str]:
         out.append("__q__")
     if _LOC_HINT_RE.search(s):
         out.append("__loc__")
+    if PROBLEM_RE.search(s):
+        out.append("__problem__")
+    if _POSITIVE_RE.search(s):
+        out.append("__positive__")
+    if _TRADE_RE.search(s):
+        out.append("__trade__")
+    if _NEWS_RE.search(s):
+        out.append("__news__")
     return out
 
 

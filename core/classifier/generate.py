@@ -115,6 +115,25 @@ _SMALLTALK = (
 )
 
 
+# Near misses: domain nouns in messages that are not requests.
+_NOUNS = ("电梯", "楼道灯", "门禁", "物业", "垃圾站", "垃圾桶", "树", "草坪", "花坛", "路灯", "井盖", "马路", "下水道",
+          "暖气", "自来水", "燃气", "电表", "充电桩", "消防通道", "监控", "广场舞", "工地", "社区医院", "疫苗", "低保",
+          "养老金", "网格员", "保安", "快递柜", "停车场", "健身器材", "小区大门", "公园", "菜市场")
+_NEUTRAL = ("{n}修好了，谢谢", "新换的{n}挺好的", "{n}今天挺干净的", "{n}那边好热闹", "刚路过{n}", "{n}的事我知道了",
+            "{n}已经弄好了", "我在{n}这边等你", "{n}旁边新开了一家店", "咱们小区的{n}比别的小区好多了",
+            "听说{n}要升级了，挺好", "{n}的照片拍得真好看", "谁知道{n}是哪年建的", "{n}的问题已经解决了，大家放心",
+            "在{n}碰到王阿姨了", "{n}那边有人在拍照", "今天{n}人不多", "{n}的师傅人挺好的", "多亏了{n}，方便多了")
+
+
+def generate_near_misses(n: int, seed: int = 17) -> list[Example]:
+    rng = random.Random(seed)
+    return [
+        Example(rng.choice(_NEUTRAL).format(n=rng.choice(_NOUNS)) + rng.choice(("", "", "！", "[强]", "哈哈", "👍", "。")),
+                "chatter", "normal")
+        for _ in range(n)
+    ]
+
+
 def _apply(ex_text: str) -> tuple[str, str]:
     if ex_text.startswith("!! "):
         return ex_text[3:], "emergency"
@@ -161,4 +180,8 @@ def generate_chatter(n: int, seed: int = 13) -> list[Example]:
 
 
 def generate(n_requests: int = 1400, n_chatter: int = 500, seed: int = 5) -> list[Example]:
-    return generate_requests(n_requests, seed) + generate_chatter(n_chatter, seed + 1)
+    return (
+        generate_requests(n_requests, seed)
+        + generate_chatter(n_chatter, seed + 1)
+        + generate_near_misses(n_chatter // 2, seed + 2)
+    )

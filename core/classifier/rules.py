@@ -17,13 +17,13 @@ _SUBJ_PERSON = r"(?:孩子|小孩|儿子|女儿|孙子|孙女|宝宝|小朋友|�
 EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str], Category], ...] = tuple(
     (kind, re.compile(rx), cat)
     for kind, rx, cat in (
-        ("fire", r"着火|起火|失火|火灾|烧起来|燃起来|火很大|火势|火苗|火光|明火|冒黑烟|浓烟|黑烟|冒烟|有烟(?![头味灰酒民花瘾囱])|好大的烟|很大的烟|全是烟|烟雾很大", Category.SAFETY_HAZARD),
+        ("fire", r"(?<![不没])着火|起火|失火|火灾|烧起来|燃起来|火很大|火势|火苗|火光|明火|冒黑烟|浓烟|黑烟|冒烟|有烟(?![头味灰酒民花瘾囱])|好大的烟|很大的烟|全是烟|烟雾很大", Category.SAFETY_HAZARD),
         ("gas", r"(?:煤气|燃气|天然气|瓦斯|液化气)(?:味|泄漏|泄露|漏了|漏气|外泄)|漏气了|一氧化碳|煤气中毒", Category.UTILITIES),
         ("faint", r"晕倒|昏倒|晕过去|昏过去|昏迷|不省人事|没有?意识|叫不醒|抽搐|休克|倒地不起|倒下了|心脏骤停|没有?呼吸了|突然倒下|口吐白沫", Category.HEALTH),
         ("fall", r"(?:摔倒|跌倒|滑倒|摔了一跤|摔在地上|倒在地上|躺在地上|摔下来)[^。！？!?]{0,12}(?:起不来|站不起来|爬不起来|动不了|不能动|流血|起不了身|没反应)|(?:倒在地上|躺在地上)(?:了|起不来)?", Category.ELDERLY_CARE),
-        ("lift", r"困在电梯|电梯[^。！？!?，,]{0,8}(?:困|关住|关在里面|出不来|卡住了?.{0,4}人|里有人)|被困|困人|困住|关在电梯|卡在电梯|电梯里(?:有人)?出不来", Category.SAFETY_HAZARD),
+        ("lift", r"困在电梯|电梯[^。！？!?，,]{0,8}(?:困|关住|关在里面|出不来|卡住了?.{0,4}人|里有人)|电梯[^。！？!?]{0,10}(?:卡住|卡在|停在|困在|坏在|掉)[^。！？!?]{0,12}(?:里面|里头|里边)还?(?:关着|困着|有人|有(?:个|一个|两个)?(?:老人|小孩|孩子|老太太|大爷|孕妇))|被困|(?<![特贫])困人|困住|卡住了?[，,]?[^。！？!?]{0,6}(?:里面|里头)?还?有人|关在电梯|卡在电梯|电梯里(?:有人)?出不来", Category.SAFETY_HAZARD),
         ("violence", r"持刀|拿刀|拿着刀|动刀|砍人|捅人|捅了|见血|杀人|行凶|持械|拿着棍|砸门.{0,6}杀|要打死", Category.PUBLIC_SECURITY),
-        ("missing", _SUBJ_PERSON + r"[^。！？!?]{0,14}(?:走丢|走失|不见了|找不到了|找不着了|丢了|没回家|没回来|没有回来|失踪)|走丢了|走失了|失踪了", Category.PUBLIC_SECURITY),
+        ("missing", _SUBJ_PERSON + r"(?:[^。！？!?]{0,24}(?:走丢|走失|不见了|找不到了|找不着了|没回家|没回来|没有回来|失踪)|.{0,2}丢了)|走丢了|走失了|失踪了", Category.PUBLIC_SECURITY),
         ("flood", r"(?:家里|屋里|家中|客厅|卧室|厨房|房间|地下室|我家|屋子)[^。！？!?]{0,10}(?:进水了|淹了|被淹|淹水|水漫|全是水|水已经|没过脚|到膝盖|越来越深)|水管(?:爆|裂)|爆管|管道爆|淹到", Category.UTILITIES),
         ("other", r"救命|快救人|要跳楼|有人跳楼|触电|电到人|溺水|掉进(?:河|水|井|湖)|爆炸|快叫救护车|快打120|快打119", Category.OTHER),
     )
@@ -31,12 +31,12 @@ EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str], Category], ...] = tuple(
 
 # Words before a hit, inside the same clause, that cancel it.
 _NEGATION_RE = re.compile(
-    r"(?:不是|并不是|并非|没有|没|不会|别|不要|防止|预防|谨防|以防|防范|假如|如果|要是|万一|担心|怕会|小心|注意|演习|演练|模拟|会不会|是不是|有没有|以免|避免|曾经|上次|去年|昨天|前天|新闻)[^，,。！？!?；;]{0,8}$"
+    r"(?:不是|并不是|并非|没有|没|不会|别|不要|防止|预防|谨防|以防|防范|假如|如果|要是|万一|担心|怕会|小心|注意|演习|演练|模拟|会不会|是不是|有没有|以免|避免|曾经|上次|去年|昨天|前天|新闻|遇到|遇上|碰到|如何|怎样|一旦|发生)[^，,。！？!?；;]{0,8}$"
 )
 # Whole-message contexts in which no emergency is reported right now.
 _NOT_NOW_RE = re.compile(
     r"演习|演练|通知|公告|提示|提醒|注意防火|预防|新闻|据报道|转发|科普|知识|宣传|培训|"
-    r"已经?(?:扑灭|灭了|找到|回家|回来|救出|出来了|没事|送医|处理好|修好|解决)|找到了|虚惊|没事了|不用担心|别担心|别慌|不用慌|"
+    r"已经?(?:扑灭|灭了|找到|找回|回家|回来|救出|出来了|没事|送医|送到医院|送去医院|处理好|修好|解决)|找到了|找回来了|虚惊|没事了|不用担心|别担心|别慌|不用慌|"
     r"烧烤|烤肉|熏腊肉|做饭|炒菜|油烟|抽烟|吸烟|烧纸|拜拜|炖|烧香|蚊香|艾灸|桑拿|"
     r"游戏|电影|电视剧|小说|做梦|梦见|笑死|哈哈"
 )
@@ -123,6 +123,17 @@ def is_notice(simplified: str) -> bool:
     return bool(_NOTICE_RE.search(simplified))
 
 
+_ACK_PREFIX_RE = re.compile(
+    r"^(?:收到|好的|好嘞|好|ok|谢谢|感谢|多谢|知道了|明白|了解|嗯嗯?|对|是的|早上好|早安|晚安|晚上好|哈哈+|辛苦了?)"
+    r"(?:[,，。!！~ ]|$)"
+)
+
+
+def ack_prefixed(simplified: str) -> bool:
+    """'收到，马上转告家里老人': an acknowledgement opening the message."""
+    return bool(_ACK_PREFIX_RE.match(simplified.lower()))
+
+
 # Request cues: explicit asks. Used to widen the request side of the gate a little.
 REQUEST_CUE_RE = re.compile(
     r"麻烦|请问|请帮|请尽快|请派|请安排|请物业|请社区|请处理|帮忙|帮帮|帮我|怎么办|怎么弄|咋办|能不能|可不可以|可以帮|有没有人管|"
@@ -131,6 +142,7 @@ REQUEST_CUE_RE = re.compile(
 
 # "Fixed, thanks" messages: a fix report with thanks and no complaint left.
 _FIXED_RE = re.compile(r"(?:修好|弄好|处理好|解决|恢复|来水|来电|亮了|通了|清理完|清走|找到|剪了|不漏了|换新|换好|修过了|已处理)")
+_FIXED_RE = re.compile(_FIXED_RE.pattern + r"|办下来|办好|到账|盖上|补好|补上|装好|装上|搬走|清走|剪完|修完")
 _THANKS_RE = re.compile(r"谢|感谢|辛苦|点赞|给力|感恩")
 _STILL_BAD_RE = re.compile(r"还没|又坏|还是不|没有修好|没修好|还在|仍然|依然|怎么|为什么|又开始|但是|可是|不过")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.classifier import JiebaClassifier, MODEL_PATH, cut, jieba_tokenizer
 from core.classifier.corpus import HELDOUT_FILE, Example, augment, training_examples
-from core.classifier.features import SCALE, char_grams, flags
+from core.classifier.features import SCALE, PackedLinear, char_grams, flags, softmax
 from core.classifier.generate import generate
 from core.classifier.normalize import Normalizer
 from core.taxonomy import Category
@@ -120,6 +120,29 @@ def build_artifact(path: Path = MODEL_PATH) -> dict:
     art = to_artifact(clf, wvocab, cvocab, meta)
     write_artifact(art, path)
     return meta
+
+
+def cross_validate(folds: int = 5, c: float = C, seed: int = 3) -> list[tuple[Example, JiebaClassifier]]:
+    """K-fold over the hand-written lines (each line's augmented variants stay in its fold;
+    generated lines always train). Returns (held-back example, that fold's classifier)
+    pairs, for choosing the gate thresholds without touching the held-out split."""
+    import random
+    import tempfile
+
+    base = training_examples()
+    order = list(range(len(base)))
+    random.Random(seed).shuffle(order)
+    fold_of = {i: k % folds for k, i in enumerate(order)}
+    gen = generate()
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in range(folds):
+            train = augment([ex for i, ex in enumerate(base) if fold_of[i] != f]) + gen
+            clf, wv, cv = fit(train, c)
+            path = write_artifact(to_artifact(clf, wv, cv, {}), Path(tmp) / f"fold{f}.json.gz")
+            model = JiebaClassifier(path)
+            out += [(ex, model) for i, ex in enumerate(base) if fold_of[i] == f]
+    return out
 
 
 def load(path: Path = MODEL_PATH) -> JiebaClassifier:

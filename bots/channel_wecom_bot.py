@@ -1,0 +1,59 @@
+"""Wires the WeCom AI bot: ``GET|POST /webhooks/wecom-bot`` and its response_url sender.
+
+Imported only when LINLI_WECOM_BOT_TOKEN and LINLI_WECOM_BOT_AES_KEY are set. An @-mention in
+a group is answered in the same HTTP response with encrypted JSON: a finished stream message
+(or a template card with 确认/驳回 buttons when the reply has buttons). Each callback's
+response_url is kept for an hour so later replies to that chat can use it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from adapters.base import ChannelAdapter, InboundError
+from adapters.wecom_bot import RESPONSE_URL_TTL, WeComBotAdapter, WeComBotCallbacks, reply_payload, reply_url_key
+from adapters.wx_common import new_nonce
+from bots.wx_wiring import answer_inline, query_of, refused
+from core.access_tokens import DatabaseTokenStore
+
+PATH = "/webhooks/wecom-bot"
+
+
+def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
+    settings = runtime.settings
+    callbacks = WeComBotCallbacks(settings.wecom_bot_token, settings.wecom_bot_aes_key)
+    urls = DatabaseTokenStore(runtime.engine)  # response_urls are taken once: always the shared database
+    router = APIRouter()
+
+    @router.get(PATH, include_in_schema=False)
+    async def verify(request: Request) -> Response:
+        try:
+            echo = await run_in_threadpool(callbacks.verify_url, query_of(request))
+        except InboundError as exc:
+            return refused(request, exc)
+        return PlainTextResponse(echo)
+
+    @router.post(PATH, include_in_schema=False)
+    async def receive(request: Request) -> Response:
+        query = query_of(request)
+        body = await request.body()
+        try:
+            callback, message = await run_in_threadpool(callbacks.parse, query, body)
+        except InboundError as exc:
+            return refused(request, exc)
+        if callback.response_url:
+            await run_in_threadpool(urls.remember, reply_url_key(callback.chat_id, callback.msgid),
+                                    callback.response_url, RESPONSE_URL_TTL)
+        if message is None:
+            return PlainTextResponse("")
+        replies = await answer_inline(runtime, message)
+        if not replies:
+            return PlainTextResponse("")  # an empty answer: nothing is shown
+        payload = reply_payload("\n\n".join(r.text for r in replies), [row for r in replies for row in r.buttons])
+        sealed = await run_in_threadpool(callbacks.seal, payload, query.get("nonce") or new_nonce())
+        return JSONResponse(sealed)
+
+    app.include_router(router)
+    return [WeComBotAdapter(urls)]

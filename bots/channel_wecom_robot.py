@@ -1,0 +1,16 @@
+"""Wires WeCom group robot webhooks (send-only): LINLI_WECOM_ROBOT_WEBHOOKS="name=url,…".
+
+Bind a robot's chat ``wecom-robot:<name>`` to a grid in the grids file to have the bot post
+there (announcements, reminders); nothing is ever received from these groups.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from adapters.base import ChannelAdapter
+from adapters.wecom_robot import WeComRobotAdapter, parse_webhooks
+
+
+def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
+    return [WeComRobotAdapter(parse_webhooks(runtime.settings.wecom_robot_webhooks))]

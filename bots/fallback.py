@@ -1,0 +1,55 @@
+"""When a person cannot be reached any more (RecipientUnreachable, e.g. WeChat's 48-hour
+window), the reason goes on the ticket's trail and its grid worker is told instead.
+
+Platform-neutral: the note goes to a grid worker's account on a platform that can message
+people directly (``ChannelAdapter.direct_messages``), else to the group chats bound to the
+ticket's grid (or the levels above), on any configured platform except the failing one.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bots.templates import Templates
+from core import outbox, tickets
+from core.grids import ancestors
+from core.message import OutgoingReply, split_chat_key
+from core.models import Chat, OutboxMessage, Ticket
+from core.people import workers_for
+
+CHANNEL_NAMES = {"wechat": "微信公众号", "wecom": "企业微信", "wecom-bot": "企业微信群", "telegram": "Telegram"}
+
+
+def _targets(session: Session, ticket: Ticket, failed: str, adapters: dict) -> list[OutgoingReply]:
+    direct = {p for p, a in adapters.items() if getattr(a, "direct_messages", False) and p != failed}
+    for worker in workers_for(session, ticket.grid_id):
+        platform, user_id = split_chat_key(worker.key)
+        if platform in direct:
+            return [OutgoingReply(platform=platform, chat_id=user_id, recipient_id=user_id, text="")]
+    for grid in ancestors(session, ticket.grid_id):
+        chats = session.exec(select(Chat).where(Chat.grid_id == grid.id, Chat.is_group, Chat.active)
+                             .where(Chat.platform != failed).order_by(Chat.key)).all()
+        found = [OutgoingReply(platform=c.platform, chat_id=c.chat_id, text="") for c in chats if c.platform in adapters]
+        if found:
+            return found
+    return []
+
+
+def tell_grid_worker(session: Session, row: OutboxMessage, reason: str, templates: Templates, adapters: dict) -> int:
+    """Record why ``row`` could not reach its person and enqueue a note for the grid worker.
+    Returns how many notes were enqueued (0 when the row has no ticket or nobody is reachable)."""
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+    if ticket is None:
+        return 0
+    reply = outbox.reply_of(row)
+    tickets.record(session, ticket, tickets.SYSTEM, "note", f"无法送达 {row.chat_key}：{reason}",
+                   data={"outbox_id": row.id, "recipient": reply.recipient_id, "undeliverable": True})
+    channel = CHANNEL_NAMES.get(row.platform, row.platform)
+    text = templates.render("recipient_unreachable", number=ticket.id, channel=channel, reason=reason, text=reply.text)
+    enqueued = 0
+    for target in _targets(session, ticket, row.platform, adapters):
+        note = target.model_copy(update={"text": text})
+        if outbox.enqueue(session, note, dedup_key=f"unreachable:{row.id}:{note.chat_key}", ticket_id=ticket.id,
+                          inbox_id=row.inbox_id) is not None:
+            enqueued += 1
+    return enqueued

@@ -264,7 +264,7 @@ class Actions:
         """Deadlines for the ticket's category and urgency, counted from ``start``."""
         ticket.confirm_due_at, ticket.resolve_due_at = self.sla.due_dates(ticket.category, ticket.urgency, start)
 
-    def _round_start(self, ticket: Ticket) -> datetime:
+    def round_start(self, ticket: Ticket) -> datetime:
         """When the current deadline round started: creation, or the last reopen."""
         if ticket.resolve_due_at is None:
             return ticket.created_at
@@ -317,7 +317,7 @@ class Actions:
             raise self._error(BadArguments, "reclassify_chatter", number=ctx.ticket.id)
         ticket = ctx.ticket
         old, old_route = ticket.category, self.route(ctx.session, ticket)
-        start = self._round_start(ticket)
+        start = self.round_start(ticket)
         ticket.category = new
         self._reset_deadlines(ticket, start=start)
         if ticket.department in (None, old_route.department):
@@ -335,7 +335,7 @@ class Actions:
             raise self._error(BadArguments, "bad_urgency", number=ctx.ticket.id)
         ticket = ctx.ticket
         old = ticket.urgency
-        start = self._round_start(ticket)
+        start = self.round_start(ticket)
         ticket.urgency = new
         self._reset_deadlines(ticket, start=start)
         ticket.updated_at = ctx.now
@@ -407,8 +407,9 @@ class Actions:
         ticket.escalation_level = None
         ctx.session.add(ticket)
         self.announce(ctx, template, f"reopen:{ticket.id}:{ctx.now.timestamp():.0f}")
+        # The worker's note differs from the residents' message, so it is posted even in the same chat.
         ctx.replies += self.notify_staff(ctx.session, ticket, ticket.grid_id, "staff_reopened",
-                                         f"reopen-staff:{ticket.id}:{ctx.now.timestamp():.0f}", skip=ctx.told,
+                                         f"reopen-staff:{ticket.id}:{ctx.now.timestamp():.0f}", skip=set(),
                                          actor=display_name(ctx.actor), note=ctx.note or "—")
 
     def _do_refer(self, ctx: _Ctx) -> None:

@@ -241,7 +241,7 @@ class CommunityBot:
         buttons = self.actions.worker_buttons(ticket, turn.script)
         reply_to_origin = turn.origin if origin_message_id == m.message_id else _rethread(turn.origin, origin_message_id)
         if emergency:
-            call = self.routing.emergency_call(text, result.category).call
+            call = self.routing.emergency_call(text, result.category, result.keywords).call
             turn.replies.append(reply_to_origin.reply(self.text(turn, "emergency", call=call, **values),
                                                       f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons))
             turn.replies += self._notify_levels(turn, ticket, "staff_emergency", levels=2, call=call)
@@ -254,7 +254,7 @@ class CommunityBot:
                                                   f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons))
         if result.urgency is Urgency.URGENT:
             turn.replies += self._notify_levels(turn, ticket, "staff_emergency", levels=1,
-                                                call=self.routing.emergency_call(text, result.category).call)
+                                                call=self.routing.emergency_call(text, result.category, result.keywords).call)
         return ticket
 
     def _join(self, turn: Turn, ticket: Ticket, result: Classification, text: str, origin_message_id: str) -> Ticket:
@@ -265,7 +265,7 @@ class CommunityBot:
             tickets.record(turn.session, ticket, m.sender_key, "info", text, at=turn.now, data={"duplicate": True})
         values = {"number": ticket.id, "state": S(ticket.state).label}
         if result.urgency is Urgency.EMERGENCY or ticket.urgency is Urgency.EMERGENCY:
-            call = self.routing.emergency_call(text, result.category).call
+            call = self.routing.emergency_call(text, result.category, result.keywords).call
             turn.say(self.text(turn, "emergency_joined", call=call, **values), f"joined:{ticket.id}", ticket_id=ticket.id)
         else:
             template = "duplicate_joined" if added else "duplicate_already"

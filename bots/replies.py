@@ -7,6 +7,7 @@ numbers when the destination is a group, so nothing the bot says in a group leak
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlmodel import Session, select
 
@@ -135,8 +136,8 @@ def tell(destinations: list[Destination], text_for, key: str, *, ticket_id: int 
     return out
 
 
-def enqueue(session: Session, replies: list[BotReply], prefix: str) -> list[OutboxMessage]:
+def enqueue(session: Session, replies: list[BotReply], prefix: str, *, at: datetime | None = None) -> list[OutboxMessage]:
     """Store replies in the outbox in the caller's transaction; ``prefix`` makes their keys unique
     (e.g. ``console:<request id>``). A reply whose key is already stored is not stored again."""
-    rows = [outbox.enqueue(session, r.reply, dedup_key=f"{prefix}:{r.key}", ticket_id=r.ticket_id) for r in replies]
+    rows = [outbox.enqueue(session, r.reply, dedup_key=f"{prefix}:{r.key}", ticket_id=r.ticket_id, at=at) for r in replies]
     return [r for r in rows if r is not None]

@@ -19,12 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
 from bots import fallback, metrics
 from bots.community import CommunityBot
+from bots.scheduler import Scheduler, SweepLock, Sweeper
 from bots.templates import Templates
 from config.settings import Settings
 from core import db, inbox, outbox
 from core.grids import load_into_db, read_grids_file
 from core.message import Message, OutgoingReply
 from core.models import OutboxMessage, utcnow
+from core.routing import load_routing
 from core.sla import load_sla
 
 log = logging.getLogger("linli.runtime")
@@ -52,7 +54,14 @@ class Runtime:
         self.clock = clock
         self.templates = Templates.load(settings.templates_file)
         self.sla = load_sla(settings.sla_file)
-        self.bot = CommunityBot(self.templates, self.sla, clock=clock)
+        self.bot = CommunityBot(
+            self.templates, self.sla, routing=load_routing(settings.routing_file), clock=clock,
+            duplicate_window=timedelta(hours=settings.duplicate_window_hours),
+        )
+        self.sweeper = Sweeper(self.engine, self.bot.actions, clock=clock,
+                               survey_timeout=timedelta(hours=settings.survey_timeout_hours))
+        self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
+                                   on_change=lambda: self.changed.set())
         self.adapters: dict[str, ChannelAdapter] = {}
         self.changed = asyncio.Event()  # wakes live views in this process; others poll
         self._tasks: list[asyncio.Task] = []
@@ -242,8 +251,11 @@ class Runtime:
         if self.settings.run_outbox:
             self._tasks.append(asyncio.create_task(self._outbox_loop(), name="linli-outbox"))
         self._tasks.append(asyncio.create_task(self._recovery_loop(), name="linli-inbox-recovery"))
+        if self.settings.run_scheduler:
+            self.scheduler.start()  # every instance schedules; a database lock picks the one that sweeps
 
     async def stop(self) -> None:
+        self.scheduler.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -21,10 +21,12 @@ DEFAULT_THRESHOLD = 0.4
 OPEN_STATES = [s for s in TicketState if s.is_open]
 _KEEP = re.compile(r"[\u4e00-\u9fff0-9a-z]+")
 _PLACE = re.compile(r"(\d+)\s*(?:号楼|栋|幢|单元|楼|号)")
+# Words that carry tone, not the problem: 「电梯又坏了，怎么还没人修」 ~ 「电梯坏了」.
+_FILLER = re.compile(r"怎么|为什么|什么|一下|一直|已经|还是|好像|真的|现在|今天|我们|你们|大家|[了又的吗呢啊吧呀哦嘛还也都很就是我你他她它这那]")
 
 
 def _norm(text: str) -> str:
-    return "".join(_KEEP.findall(to_simplified(text or "").lower()))
+    return _FILLER.sub("", "".join(_KEEP.findall(to_simplified(text or "").lower())))
 
 
 def bigrams(text: str) -> set[str]:

@@ -28,6 +28,7 @@ class _RouteSpec(BaseModel):
 class _EmergencyKind(BaseModel):
     call: str = Field(min_length=1)
     words: list[str] = Field(default_factory=list)
+    signals: list[str] = Field(default_factory=list)  # the classifier's emergency keywords (fire, faint …)
 
 
 class _EmergencySpec(BaseModel):
@@ -83,8 +84,12 @@ class RoutingTable:
         default = self.categories.get(category.value, Route())
         return Route(department or default.department, assignee or default.assignee)
 
-    def emergency_call(self, text: str, category: Category) -> EmergencyCall:
-        """The number to call for an emergency: by words in the text, else by category, else the default."""
+    def emergency_call(self, text: str, category: Category, signals: Sequence[str] = ()) -> EmergencyCall:
+        """The number to call for an emergency: by the classifier's signals, else words in the text,
+        else the category, else the default."""
+        for name, kind in self.emergency.kinds.items():
+            if any(s in kind.signals for s in signals):
+                return EmergencyCall(name, kind.call)
         for name, kind in self.emergency.kinds.items():
             if any(w in text for w in kind.words):
                 return EmergencyCall(name, kind.call)

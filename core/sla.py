@@ -41,6 +41,8 @@ class SlaPolicies:
     warn_at: float
     by_category: dict[str, dict[str, timedelta]]
     by_urgency: dict[str, dict[str, timedelta]]
+    # An overdue ticket climbs one more level (community → street → district) after each such period.
+    escalate_every: timedelta = timedelta(hours=24)
 
     def for_ticket(self, category: Category, urgency: Urgency) -> Deadlines:
         """The policy for one ticket: the category's times, shortened (never lengthened) by urgency."""
@@ -80,4 +82,5 @@ def load_sla(path: Path) -> SlaPolicies:
         warn_at=float(defaults.get("warn_at", 0.75)),
         by_category=by_category,
         by_urgency=by_urgency,
+        escalate_every=parse_duration(defaults.get("escalate_every", "24h")),
     )

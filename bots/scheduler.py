@@ -1,0 +1,235 @@
+"""The SLA sweeps (APScheduler 3): reminders, 催办, 督办 escalation, and closing unanswered surveys.
+
+Several ``linli serve`` instances may share one PostgreSQL database, but APScheduler 3
+cannot share a job store between processes, so every instance schedules the sweep and a
+database lock decides which one runs it: a PostgreSQL session advisory lock
+(``pg_try_advisory_lock``), held on its own connection while the process lives and released
+by PostgreSQL when that connection dies; on SQLite an exclusive ``flock`` on a file beside
+the database. The sweep itself is idempotent (see core.deadlines), so even two runs at once
+would send every warning once: the outbox refuses a second row with the same key.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bots.actions import Actions
+from bots.replies import BotReply, enqueue
+from core import db, tickets
+from core.deadlines import TicketClock, Warning, due_warnings
+from core.grids import LEVEL_ORDER, Level
+from core.models import Ticket, TicketEvent, utcnow
+from core.ticket_states import TicketState
+
+log = logging.getLogger("linli.scheduler")
+
+ADVISORY_LOCK_KEY = 0x6C696E6C69  # "linli"
+OPEN_STATES = [s for s in TicketState if s.is_open]
+STAFF_TEMPLATES = {"confirm": "staff_confirm_overdue", "blue": "staff_blue", "yellow": "staff_yellow"}
+
+
+class SweepLock:
+    """Decides which process runs the sweeps. ``acquire()`` is cheap to call on every tick."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._conn: sa.Connection | None = None
+        self._file = None
+
+    def acquire(self) -> bool:
+        """True when this process holds the lock (taking it if it is free)."""
+        if db.is_postgres(self.engine):
+            return self._acquire_postgres()
+        return self._acquire_file()
+
+    def _acquire_postgres(self) -> bool:
+        if self._conn is not None:
+            try:
+                self._conn.execute(sa.text("SELECT 1"))
+                return True
+            except sa.exc.DBAPIError:  # the connection died, and with it our lock
+                self._drop_conn()
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
+        if got:
+            self._conn = conn
+            return True
+        conn.close()
+        return False
+
+    def _acquire_file(self) -> bool:
+        if self._file is not None:
+            return True
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return True  # a private database: nobody else can sweep it
+        handle = open(Path(database).with_name(Path(database).name + ".sweep.lock"), "a+")  # noqa: SIM115
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._file = handle
+        return True
+
+    def _drop_conn(self) -> None:
+        try:
+            self._conn.close()
+        except Exception:  # noqa: BLE001 - already broken
+            pass
+        self._conn = None
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            except sa.exc.DBAPIError:
+                pass
+            self._drop_conn()
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did, by kind: confirm / blue / yellow / red / closed."""
+
+    done: dict[str, int] = field(default_factory=dict)
+    replies: int = 0
+
+    def add(self, kind: str, replies: int) -> None:
+        self.done[kind] = self.done.get(kind, 0) + 1
+        self.replies += replies
+
+
+class Sweeper:
+    """One pass over the open and resolved tickets. Idempotent: run it as often as you like."""
+
+    def __init__(self, engine: Engine, actions: Actions, *, survey_timeout: timedelta,
+                 clock: Callable[[], datetime] = utcnow):
+        self.engine = engine
+        self.actions = actions
+        self.survey_timeout = survey_timeout
+        self.clock = clock
+
+    def run_once(self, now: datetime | None = None) -> SweepReport:
+        now = now or self.clock()
+        report = SweepReport()
+        with Session(self.engine) as session:
+            open_ids = list(session.exec(select(Ticket.id).where(Ticket.state.in_(OPEN_STATES)).order_by(Ticket.id)))
+            stale = list(session.exec(select(Ticket.id).where(
+                Ticket.state == TicketState.RESOLVED, Ticket.resolved_at <= now - self.survey_timeout).order_by(Ticket.id)))
+        for ticket_id in open_ids:
+            self._sweep_ticket(ticket_id, now, report)
+        for ticket_id in stale:
+            self._close(ticket_id, now, report)
+        return report
+
+    def _sent(self, session: Session, ticket_id: int) -> set[str]:
+        rows = session.exec(select(TicketEvent.data).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "sla"))
+        return {(data or {}).get("key", "") for data in rows}
+
+    def clock_of(self, session: Session, ticket: Ticket) -> TicketClock:
+        ladder = self.actions.ladder(session, ticket)
+        reached = 0
+        if ticket.escalation_level:
+            rank = LEVEL_ORDER.index(Level(ticket.escalation_level))
+            reached = sum(1 for g in ladder if LEVEL_ORDER.index(Level(g.level)) >= rank)
+        return TicketClock(
+            pending=TicketState(ticket.state) is TicketState.PENDING,
+            round_start=self.actions.round_start(ticket),
+            confirm_due_at=ticket.confirm_due_at, resolve_due_at=ticket.resolve_due_at,
+            escalated_levels=reached, ladder_size=len(ladder),
+        )
+
+    def _sweep_ticket(self, ticket_id: int, now: datetime, report: SweepReport) -> None:
+        policy = self.actions.sla
+        with db.session_scope(self.engine) as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None or not TicketState(ticket.state).is_open:
+                return
+            warnings = due_warnings(self.clock_of(session, ticket), now, remind_at=policy.remind_at, warn_at=policy.warn_at,
+                                    escalate_every=policy.escalate_every, sent=self._sent(session, ticket_id))
+            for warning in warnings:
+                replies = self._apply(session, ticket, warning, now)
+                enqueue(session, replies, prefix=f"sweep:{ticket.id}:{warning.key}", at=now)
+                report.add(warning.kind, len(replies))
+
+    def _apply(self, session: Session, ticket: Ticket, warning: Warning, now: datetime) -> list[BotReply]:
+        if warning.kind == "red":
+            target = self.actions.ladder(session, ticket)[warning.level - 1]
+            replies = self.actions.escalate(session, ticket, target, tickets.SYSTEM, "超过办结时限", now=now, overdue=True)
+        else:
+            replies = self.actions.notify_staff(session, ticket, ticket.grid_id, STAFF_TEMPLATES[warning.kind],
+                                                f"sla:{warning.kind}:{ticket.id}", skip=set())
+        tickets.record(session, ticket, tickets.SYSTEM, "sla", warning.kind, at=now,
+                       data={"key": warning.key, "warning": warning.kind, "level": warning.level or None})
+        return replies
+
+    def _close(self, ticket_id: int, now: datetime, report: SweepReport) -> None:
+        with db.session_scope(self.engine) as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None or TicketState(ticket.state) is not TicketState.RESOLVED:
+                return
+            replies = self.actions.close_unanswered(session, ticket, now=now)
+            enqueue(session, replies, prefix=f"sweep:{ticket.id}:close@{ticket.resolved_at.isoformat()}", at=now)
+            report.add("closed", len(replies))
+
+
+class Scheduler:
+    """Runs :meth:`tick` every ``interval`` seconds on the event loop (APScheduler AsyncIOScheduler)."""
+
+    def __init__(self, sweeper: Sweeper, lock: SweepLock, interval: float, *, on_change: Callable[[], None] | None = None):
+        self.sweeper = sweeper
+        self.lock = lock
+        self.interval = interval
+        self.on_change = on_change
+        self._scheduler = None
+
+    def tick(self) -> SweepReport | None:
+        """One sweep if this process holds the lock; None otherwise. Blocking: run it in a thread."""
+        if not self.lock.acquire():
+            return None
+        report = self.sweeper.run_once()
+        if report.done:
+            log.info("sweep: %s", report.done)
+        return report
+
+    async def _job(self) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            report = await run_in_threadpool(self.tick)
+        except Exception:
+            log.exception("SLA sweep failed; the next run repeats what is still due")
+            return
+        if report is not None and report.replies and self.on_change:
+            self.on_change()  # on the event loop: wakes live views in this process
+
+    def start(self) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        self._scheduler = AsyncIOScheduler()
+        self._scheduler.add_job(self._job, "interval", seconds=self.interval, id="linli-sla-sweep",
+                                max_instances=1, coalesce=True, next_run_time=utcnow())
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        self.lock.release()

@@ -1,0 +1,104 @@
+"""The whole loop in one playground group, on SQLite and PostgreSQL: report → duplicate joins →
+confirm → assign → yellow → red escalation → resolve → survey 「3」 reopens → resolve → 「1」 closes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.ticket_states import TicketState as S
+
+DEMO = "playground:demo"
+STREET_CHAT = "wecom:grid-workers"  # bound to 和平街道 in config/grids.example.yaml
+
+
+def test_a_request_travels_the_whole_loop_to_a_satisfied_close(hood):
+    # report
+    (created,) = hood.say("zhang", "3栋电梯坏了，老人下不了楼")
+    (ticket,) = hood.tickets()
+    assert ticket.state is S.PENDING and ticket.grid_id == "xingfu-1"
+    assert f"#{ticket.id}" in created.text and "物业服务" in created.text and "王芳" in created.text
+    assert [b.data for b in created.buttons[0]] == [f"t:confirm:{ticket.id}", f"t:reject:{ticket.id}"]
+
+    # a neighbour reports the same problem: joins, no second ticket
+    hood.clock.advance(hours=1)
+    (joined,) = hood.say("liu", "3栋电梯又坏了，怎么还没人修")
+    assert joined.text == f"已有邻居反映过此问题 #{ticket.id}，已为您关注进度"
+    assert len(hood.tickets()) == 1
+    assert [e.actor for e in hood.events(ticket.id, "reporter")] == ["playground:liu"]
+
+    # the grid worker confirms and assigns (the routing table picks 幸福物业服务中心)
+    (confirmed,) = hood.say("wangfang", f"确认 {ticket.id}")
+    assert f"#{ticket.id} 已受理" in confirmed.text and "幸福物业服务中心" in confirmed.text
+    (assigned,) = hood.say("wangfang", f"派单 {ticket.id}")
+    assert "已派单至幸福物业服务中心" in assigned.text
+    assert hood.ticket(ticket.id).state is S.ASSIGNED
+
+    # property: 48 h to resolve. At 37 h the ticket is yellow: one 催办, however often the sweep runs.
+    created_at = hood.ticket(ticket.id).created_at
+    hood.clock.now = created_at + timedelta(hours=37)
+    first, second = hood.sweep(), hood.sweep()
+    assert first.done == {"yellow": 1} and second.done == {}
+    yellow = hood.outbox(DEMO, contains="黄灯催办")
+    assert len(yellow) == 1 and f"#{ticket.id}" in yellow[0].payload["text"]
+
+    # overdue: red, escalated to the community; its workers (no group chat of its own) hear it in the street's chat
+    hood.clock.now = created_at + timedelta(hours=48, minutes=1)
+    assert hood.sweep().done == {"red": 1}
+    assert hood.sweep().done == {}
+    assert hood.ticket(ticket.id).escalation_level == "community"
+    (overdue,) = hood.outbox(STREET_CHAT, contains="红灯督办")
+    assert "已上报幸福社区" in overdue.payload["text"]
+    assert len(hood.outbox(DEMO, contains=f"#{ticket.id} 已上报幸福社区督办")) == 1
+
+    # a day later still not resolved: one more level up, to the street
+    hood.clock.advance(hours=24)
+    assert hood.sweep().done == {"red": 1}
+    assert hood.ticket(ticket.id).escalation_level == "street"
+    assert len(hood.outbox(STREET_CHAT, contains="红灯督办")) == 2
+
+    # resolved: announced, then the survey to the reporters
+    replies = hood.say("wangfang", f"办结 {ticket.id} 已联系物业修好电梯")
+    texts = [r.text for r in replies]
+    assert f"#{ticket.id} 已办结：已联系物业修好电梯" in texts
+    survey = next(r for r in replies if "问题解决了吗" in r.text)
+    assert survey.text == f"#{ticket.id} 问题解决了吗？回复 1 满意 / 2 基本满意 / 3 不满意"
+    assert [b.data for b in survey.buttons[0]] == [f"t:rate_good:{ticket.id}", f"t:rate_fair:{ticket.id}", f"t:rate_bad:{ticket.id}"]
+
+    # 「3」: reopened, the grid worker told, a new deadline round
+    hood.clock.advance(hours=1)
+    replies = hood.say("zhang", "3")
+    reopened = hood.ticket(ticket.id)
+    assert reopened.state is S.IN_PROGRESS and reopened.escalation_level is None
+    assert reopened.resolve_due_at == hood.clock.now + timedelta(hours=48)
+    assert any("已重新打开" in r.text for r in replies)
+    assert any(r.text.startswith(f"【重办】#{ticket.id}") for r in replies)
+
+    # resolved again, and 「1」 from the neighbour who joined closes it
+    hood.say("wangfang", f"办结 {ticket.id} 已更换电梯控制板")
+    (closed,) = hood.say("liu", "1")
+    assert "满意" in closed.text
+    final = hood.ticket(ticket.id)
+    assert final.state is S.CLOSED and final.closed_at == hood.clock.now
+    assert [e.data["score"] for e in hood.events(ticket.id, "survey")] == [3, 1]
+    moves = [(e.from_state, e.to_state) for e in hood.events(ticket.id) if e.kind in ("transition", "reopen")]
+    assert moves == [
+        ("pending", "confirmed"), ("confirmed", "assigned"), ("assigned", "resolved"),
+        ("resolved", "in_progress"), ("in_progress", "resolved"), ("resolved", "closed"),
+    ]
+    # after the close the sweeps have nothing left to do
+    hood.clock.advance(days=30)
+    assert hood.sweep().done == {}
+
+
+def test_an_unanswered_survey_closes_the_ticket_after_the_timeout(hood):
+    hood.say("zhang", "3栋门禁坏了，进不去")
+    (ticket,) = hood.tickets()
+    hood.say("wangfang", f"办结 {ticket.id} 门禁已修复")
+    hood.clock.advance(hours=71)
+    assert hood.sweep().done == {}
+    hood.clock.advance(hours=2)
+    assert hood.sweep().done == {"closed": 1}
+    assert hood.ticket(ticket.id).state is S.CLOSED
+    assert hood.sweep().done == {}
+    (timeout,) = [e for e in hood.events(ticket.id) if e.to_state == "closed"]
+    assert timeout.actor == "system" and "超时" in timeout.note

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, RateLimit
+from adapters.base import ChannelAdapter, Delivered, DeliveryError, RateLimit
 from adapters.wx_common import (
     edit_skipped,
     AccessTokens,
@@ -58,11 +58,7 @@ class WeComCallbacks:
 
     def verify_url(self, query: Mapping[str, str]) -> str:
         """GET /webhooks/wecom: decrypt ``echostr`` and return its plaintext."""
-        check_fresh(query.get("timestamp"), self.clock())
-        echostr = query.get("echostr", "")
-        if not echostr:
-            raise MalformedPayload("echostr is missing")
-        return self.envelope.open(query.get("msg_signature"), query.get("timestamp", ""), query.get("nonce", ""), echostr)
+        return self.envelope.verify_url(query, self.clock())
 
     def parse(self, query: Mapping[str, str], body: bytes) -> Message | None:
         """Verify and decrypt one callback; the message, or None for events and unsupported types."""

@@ -200,11 +200,7 @@ class WeComBotCallbacks:
         self.envelope = Envelope(token, aes_key, "")  # the AI bot's receive id is the empty string
 
     def verify_url(self, query: Mapping[str, str]) -> str:
-        check_fresh(query.get("timestamp"), self.clock())
-        echostr = query.get("echostr", "")
-        if not echostr:
-            raise MalformedPayload("echostr is missing")
-        return self.envelope.open(query.get("msg_signature"), query.get("timestamp", ""), query.get("nonce", ""), echostr)
+        return self.envelope.verify_url(query, self.clock())
 
     def parse(self, query: Mapping[str, str], body: bytes) -> tuple[AiBotCallback, Message | None]:
         check_size(body)

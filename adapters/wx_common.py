@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -188,6 +188,14 @@ class Envelope:
             return self._crypto.decrypt(encrypted, self.receive_id)
         except Exception as exc:  # padding, base64, length or receive-id mismatch
             raise MalformedPayload("encrypted payload cannot be decrypted with the configured EncodingAESKey") from exc
+
+    def verify_url(self, query: Mapping[str, str], now: float) -> str:
+        """URL verification (WeCom app, AI bot): the decrypted ``echostr`` after signature and freshness checks."""
+        check_fresh(query.get("timestamp"), now)
+        echostr = query.get("echostr", "")
+        if not echostr:
+            raise MalformedPayload("echostr is missing")
+        return self.open(query.get("msg_signature"), query.get("timestamp", ""), query.get("nonce", ""), echostr)
 
     def seal(self, plaintext: str, timestamp: str, nonce: str) -> tuple[str, str]:
         """Encrypt a reply; returns (ciphertext, msg_signature)."""

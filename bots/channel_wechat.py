@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.base import ChannelAdapter, InboundError
 from adapters.wechat import DEFAULT_API_BASE, WeChatAdapter, WeChatConfig, WeChatOfficialAccount
 from adapters.wx_common import new_nonce
-from bots.wx_wiring import answer_inline, query_of, refused, token_store
+from bots.wx_wiring import add_url_verification, answer_inline, query_of, refused, token_store
 from core.message import MessageKind
 
 log = logging.getLogger("linli.wechat")
@@ -39,13 +39,7 @@ def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
     account = WeChatOfficialAccount(config)
     router = APIRouter()
 
-    @router.get(PATH, include_in_schema=False)
-    async def verify(request: Request) -> Response:
-        try:
-            echostr = await run_in_threadpool(account.verify_url, query_of(request))
-        except InboundError as exc:
-            return refused(request, exc)
-        return PlainTextResponse(echostr)
+    add_url_verification(router, PATH, account.verify_url)
 
     @router.post(PATH, include_in_schema=False)
     async def receive(request: Request) -> Response:

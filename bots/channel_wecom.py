@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, InboundError
 from adapters.wecom import DEFAULT_API_BASE, WeComAdapter, WeComCallbacks, WeComConfig
-from bots.wx_wiring import query_of, refused, token_store
+from bots.wx_wiring import add_url_verification, query_of, refused, token_store
 
 log = logging.getLogger("linli.wecom")
 
@@ -37,13 +37,7 @@ def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
     callbacks = WeComCallbacks(config)
     router = APIRouter()
 
-    @router.get(PATH, include_in_schema=False)
-    async def verify(request: Request) -> Response:
-        try:
-            echo = await run_in_threadpool(callbacks.verify_url, query_of(request))
-        except InboundError as exc:
-            return refused(request, exc)
-        return PlainTextResponse(echo)
+    add_url_verification(router, PATH, callbacks.verify_url)
 
     @router.post(PATH, include_in_schema=False)
     async def receive(request: Request) -> Response:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.base import ChannelAdapter, InboundError
 from adapters.wecom_bot import RESPONSE_URL_TTL, WeComBotAdapter, WeComBotCallbacks, reply_payload, reply_url_key
 from adapters.wx_common import new_nonce
-from bots.wx_wiring import answer_inline, query_of, refused
+from bots.wx_wiring import add_url_verification, answer_inline, query_of, refused
 from core.access_tokens import DatabaseTokenStore
 
 PATH = "/webhooks/wecom-bot"
@@ -27,13 +27,7 @@ def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
     urls = DatabaseTokenStore(runtime.engine)  # response_urls are taken once: always the shared database
     router = APIRouter()
 
-    @router.get(PATH, include_in_schema=False)
-    async def verify(request: Request) -> Response:
-        try:
-            echo = await run_in_threadpool(callbacks.verify_url, query_of(request))
-        except InboundError as exc:
-            return refused(request, exc)
-        return PlainTextResponse(echo)
+    add_url_verification(router, PATH, callbacks.verify_url)
 
     @router.post(PATH, include_in_schema=False)
     async def receive(request: Request) -> Response:

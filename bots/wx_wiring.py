@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
-from fastapi import Request
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
@@ -42,6 +43,18 @@ def query_of(request: Request) -> dict[str, str]:
 def refused(request: Request, exc: InboundError) -> PlainTextResponse:
     log.warning("%s %s refused (%s): %s", request.method, request.url.path, exc.status, exc)
     return PlainTextResponse(str(exc), status_code=exc.status)
+
+
+def add_url_verification(router: APIRouter, path: str, verify: Callable[[dict[str, str]], str]) -> None:
+    """``GET path``: the platform's URL check; ``verify`` returns the text to echo or raises InboundError."""
+
+    @router.get(path, include_in_schema=False)
+    async def verify_url(request: Request) -> Response:
+        try:
+            echo = await run_in_threadpool(verify, query_of(request))
+        except InboundError as exc:
+            return refused(request, exc)
+        return PlainTextResponse(echo)
 
 
 def _answers(row: OutboxMessage, message: Message) -> bool:

@@ -15,7 +15,6 @@ import json
 import socket
 import threading
 import time
-import urllib.parse
 from collections import defaultdict
 from collections.abc import Iterator
 

@@ -7,31 +7,59 @@ Nothing here holds state another instance needs: the database is the only shared
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
-from bots import fallback, metrics
+from adapters.base import ChannelAdapter, DeliveryError
+from bots import metrics
 from bots.community import CommunityBot
-from bots.scheduler import Scheduler, SweepLock, Sweeper
 from bots.templates import Templates
 from config.settings import Settings
 from core import db, inbox, outbox
 from core.grids import load_into_db, read_grids_file
 from core.message import Message, OutgoingReply
 from core.models import OutboxMessage, utcnow
-from core.routing import load_routing
 from core.sla import load_sla
 
 log = logging.getLogger("linli.runtime")
 DB_RETRIES = 3  # immediate retries of a message whose transaction hit a database conflict
 OUTBOX_BATCH = 50  # rows one worker claims per round (delivered concurrently across chats)
+STARTUP_LOCK_ID = 0x6C696E6C69_7570  # "linli"+"up"; the sweep lock uses 0x6C696E6C69
+
+
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """Held while one instance migrates and loads the grids: a PostgreSQL advisory lock, or on
+    SQLite an exclusive ``flock`` on a file beside the database."""
+    if db.is_postgres(engine):
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": STARTUP_LOCK_ID})
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": STARTUP_LOCK_ID})
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(Path(database).with_name(Path(database).name + ".startup.lock"), "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass
@@ -54,14 +82,7 @@ class Runtime:
         self.clock = clock
         self.templates = Templates.load(settings.templates_file)
         self.sla = load_sla(settings.sla_file)
-        self.bot = CommunityBot(
-            self.templates, self.sla, routing=load_routing(settings.routing_file), clock=clock,
-            duplicate_window=timedelta(hours=settings.duplicate_window_hours),
-        )
-        self.sweeper = Sweeper(self.engine, self.bot.actions, clock=clock,
-                               survey_timeout=timedelta(hours=settings.survey_timeout_hours))
-        self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
-                                   on_change=lambda: self.changed.set())
+        self.bot = CommunityBot(self.templates, self.sla, clock=clock)
         self.adapters: dict[str, ChannelAdapter] = {}
         self.changed = asyncio.Event()  # wakes live views in this process; others poll
         self._tasks: list[asyncio.Task] = []
@@ -69,11 +90,15 @@ class Runtime:
     # -- setup ---------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Apply migrations and load the grids file (both idempotent)."""
-        db.upgrade(self.settings.resolved_database_url)
+        """Apply migrations and load the grids file (both idempotent).
+
+        Instances starting at the same moment take turns (a database-wide lock), so two of
+        them never race to create the same tables or grid rows."""
         spec = read_grids_file(self.settings.grids_file)
-        with db.session_scope(self.engine) as session:
-            load_into_db(session, spec)
+        with startup_lock(self.engine):
+            db.upgrade(self.settings.resolved_database_url)
+            with db.session_scope(self.engine) as session:
+                load_into_db(session, spec)
 
     def register(self, adapter: ChannelAdapter) -> None:
         self.adapters[adapter.platform] = adapter
@@ -177,9 +202,6 @@ class Runtime:
             return False
         try:
             result = await adapter.deliver(outbox.reply_of(row))
-        except RecipientUnreachable as exc:
-            await run_in_threadpool(self._unreachable, row, exc.reason)
-            return False
         except DeliveryError as exc:
             await run_in_threadpool(self._failed, row, exc.reason, exc.retryable, exc.retry_after)
             return False
@@ -200,20 +222,6 @@ class Runtime:
             if not outbox.mark_sent(session, row, platform_message_id, now=self.clock()):
                 log.warning("outbox %s was sent after its lease ended; another sender may have sent it too", row.id)
         metrics.count_delivery(row.platform, "sent")
-
-    def _unreachable(self, row: OutboxMessage, reason: str) -> None:
-        """The person is out of reach on this platform: give up on the row, tell the grid worker."""
-        self._failed(row, reason, False, None)
-        with db.session_scope(self.engine) as session:
-            notes = fallback.tell_grid_worker(session, row, reason, self.templates, self.adapters)
-        log.warning("outbox %s to %s unreachable (%s); %d note(s) for the grid worker", row.id, row.chat_key, reason, notes)
-
-    def mark_passive_delivered(self, ids: list[int]) -> list[int]:
-        """Outbox rows answered inside the platform's HTTP response (WeChat's passive reply, the
-        WeCom AI bot's encrypted answer): mark them sent so the worker does not send them again.
-        Returns the ids marked; rows the worker already claimed are left to it."""
-        with db.Session(self.engine) as session:
-            return outbox.mark_passive(session, ids, now=self.clock())
 
     def _failed(self, row: OutboxMessage, reason: str, retryable: bool, retry_after: float | None) -> None:
         with db.Session(self.engine) as session:
@@ -251,11 +259,8 @@ class Runtime:
         if self.settings.run_outbox:
             self._tasks.append(asyncio.create_task(self._outbox_loop(), name="linli-outbox"))
         self._tasks.append(asyncio.create_task(self._recovery_loop(), name="linli-inbox-recovery"))
-        if self.settings.run_scheduler:
-            self.scheduler.start()  # every instance schedules; a database lock picks the one that sweeps
 
     async def stop(self) -> None:
-        self.scheduler.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -37,7 +37,7 @@ MAX_BACKOFF_SECONDS = 300.0
 LEASE = timedelta(seconds=60)
 CHAT_WINDOW = timedelta(minutes=1)
 GLOBAL_WINDOW = timedelta(seconds=1)
-_CLAIM_LOCK_ID = 0x6C696E6C69  # "linli": pg_advisory_xact_lock key serialising outbox claims
+_CLAIM_LOCK_ID = 0x6C696E6C69_6F62  # "linli"+"ob": serialises outbox claims (the sweep lock uses 0x6C696E6C69)
 
 
 def enqueue(
@@ -177,23 +177,6 @@ def mark_sent(session: Session, row: OutboxMessage | int, platform_message_id: s
     )
     session.commit()
     return result.rowcount == 1
-
-
-def mark_passive(session: Session, ids: list[int], *, now: datetime | None = None) -> list[int]:
-    """Mark still-pending rows as sent in the platform's HTTP answer (a passive reply). Commits.
-
-    Returns the ids it marked; a row the outbox worker already claimed is left to it (it
-    will be sent normally), so a reply is never sent twice."""
-    marked = []
-    for outbox_id in ids:
-        result = session.execute(
-            sa.update(OutboxMessage).where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending")
-            .values(status="sent", sent_at=now or utcnow(), platform_message_id="passive", last_error=None)
-        )
-        if result.rowcount == 1:
-            marked.append(outbox_id)
-    session.commit()
-    return marked
 
 
 def backoff(attempts: int, rng: random.Random | None = None) -> float:

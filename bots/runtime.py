@@ -20,15 +20,17 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from adapters.base import ChannelAdapter, DeliveryError
-from bots import metrics
+from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
+from bots import fallback, metrics
 from bots.community import CommunityBot
+from bots.scheduler import Scheduler, SweepLock, Sweeper
 from bots.templates import Templates
 from config.settings import Settings
 from core import db, inbox, outbox
 from core.grids import load_into_db, read_grids_file
 from core.message import Message, OutgoingReply
 from core.models import OutboxMessage, utcnow
+from core.routing import load_routing
 from core.sla import load_sla
 
 log = logging.getLogger("linli.runtime")
@@ -82,7 +84,14 @@ class Runtime:
         self.clock = clock
         self.templates = Templates.load(settings.templates_file)
         self.sla = load_sla(settings.sla_file)
-        self.bot = CommunityBot(self.templates, self.sla, clock=clock)
+        self.bot = CommunityBot(
+            self.templates, self.sla, routing=load_routing(settings.routing_file), clock=clock,
+            duplicate_window=timedelta(hours=settings.duplicate_window_hours),
+        )
+        self.sweeper = Sweeper(self.engine, self.bot.actions, clock=clock,
+                               survey_timeout=timedelta(hours=settings.survey_timeout_hours))
+        self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
+                                   on_change=lambda: self.changed.set())
         self.adapters: dict[str, ChannelAdapter] = {}
         self.changed = asyncio.Event()  # wakes live views in this process; others poll
         self._tasks: list[asyncio.Task] = []
@@ -202,6 +211,9 @@ class Runtime:
             return False
         try:
             result = await adapter.deliver(outbox.reply_of(row))
+        except RecipientUnreachable as exc:
+            await run_in_threadpool(self._unreachable, row, exc.reason)
+            return False
         except DeliveryError as exc:
             await run_in_threadpool(self._failed, row, exc.reason, exc.retryable, exc.retry_after)
             return False
@@ -222,6 +234,20 @@ class Runtime:
             if not outbox.mark_sent(session, row, platform_message_id, now=self.clock()):
                 log.warning("outbox %s was sent after its lease ended; another sender may have sent it too", row.id)
         metrics.count_delivery(row.platform, "sent")
+
+    def _unreachable(self, row: OutboxMessage, reason: str) -> None:
+        """The person is out of reach on this platform: give up on the row, tell the grid worker."""
+        self._failed(row, reason, False, None)
+        with db.session_scope(self.engine) as session:
+            notes = fallback.tell_grid_worker(session, row, reason, self.templates, self.adapters)
+        log.warning("outbox %s to %s unreachable (%s); %d note(s) for the grid worker", row.id, row.chat_key, reason, notes)
+
+    def mark_passive_delivered(self, ids: list[int]) -> list[int]:
+        """Outbox rows answered inside the platform's HTTP response (WeChat's passive reply, the
+        WeCom AI bot's encrypted answer): mark them sent so the worker does not send them again.
+        Returns the ids marked; rows the worker already claimed are left to it."""
+        with db.Session(self.engine) as session:
+            return outbox.mark_passive(session, ids, now=self.clock())
 
     def _failed(self, row: OutboxMessage, reason: str, retryable: bool, retry_after: float | None) -> None:
         with db.Session(self.engine) as session:
@@ -259,8 +285,11 @@ class Runtime:
         if self.settings.run_outbox:
             self._tasks.append(asyncio.create_task(self._outbox_loop(), name="linli-outbox"))
         self._tasks.append(asyncio.create_task(self._recovery_loop(), name="linli-inbox-recovery"))
+        if self.settings.run_scheduler:
+            self.scheduler.start()  # every instance schedules; a database lock picks the one that sweeps
 
     async def stop(self) -> None:
+        self.scheduler.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

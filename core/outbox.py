@@ -179,6 +179,23 @@ def mark_sent(session: Session, row: OutboxMessage | int, platform_message_id: s
     return result.rowcount == 1
 
 
+def mark_passive(session: Session, ids: list[int], *, now: datetime | None = None) -> list[int]:
+    """Mark still-pending rows as sent in the platform's HTTP answer (a passive reply). Commits.
+
+    Returns the ids it marked; a row the outbox worker already claimed is left to it (it
+    will be sent normally), so a reply is never sent twice."""
+    marked = []
+    for outbox_id in ids:
+        result = session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending")
+            .values(status="sent", sent_at=now or utcnow(), platform_message_id="passive", last_error=None)
+        )
+        if result.rowcount == 1:
+            marked.append(outbox_id)
+    session.commit()
+    return marked
+
+
 def backoff(attempts: int, rng: random.Random | None = None) -> float:
     """Seconds before retry ``attempts + 1``: 1, 2, 4 … capped at 5 minutes, plus up to 25 % jitter."""
     base = min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)

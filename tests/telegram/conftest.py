@@ -195,8 +195,8 @@ def start_service():
     from bots.runtime import Runtime
 
     @asynccontextmanager
-    async def start(settings, poll_timeout: int | None = None) -> AsyncIterator[Service]:
-        runtime = Runtime(settings)
+    async def start(settings, poll_timeout: int | None = None, clock=None) -> AsyncIterator[Service]:
+        runtime = Runtime(settings, clock=clock) if clock else Runtime(settings)
         app = create_app(runtime=runtime)
         if poll_timeout is not None:
             app.state.telegram.adapter.poll_timeout = poll_timeout

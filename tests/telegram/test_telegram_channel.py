@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from core import tickets
+from core import outbox, tickets
+from core.message import OutgoingReply
 from core.models import InboxMessage, OutboxMessage, Ticket, utcnow
 from core.ticket_states import TicketState
 
@@ -177,3 +178,22 @@ async def test_server_errors_are_retried_and_chat_not_found_is_given_up(tg_setti
         first, second = _outbox(svc.runtime)
     assert first.status == "pending" and "Bad Gateway" in first.last_error
     assert second.status == "failed" and "chat not found" in second.last_error
+
+
+async def test_telegram_limits_hold_20_a_minute_per_group_and_30_a_second_overall(tg_settings, bot_api, start_service):
+    now = [utcnow()]
+    async with start_service(tg_settings, clock=lambda: now[0]) as svc:
+        with Session(svc.runtime.engine) as session:
+            for i in range(25):
+                outbox.enqueue(session, OutgoingReply(platform="telegram", chat_id=str(GROUP), text=f"群消息 {i}"), at=now[0])
+            for i in range(15):
+                outbox.enqueue(session, OutgoingReply(platform="telegram", chat_id=str(400000000 + i), text="私聊"), at=now[0])
+            session.commit()
+        assert await svc.runtime.deliver_due() == 30  # the second's budget: 20 for the group, 10 private
+        assert await svc.runtime.deliver_due() == 0
+        now[0] += timedelta(seconds=1.5)
+        assert await svc.runtime.deliver_due() == 5  # the other private chats; the group waits for its minute
+        now[0] += timedelta(seconds=60)
+        assert await svc.runtime.deliver_due() == 5
+    to_group = [c for c in bot_api.called("sendMessage") if c["chat_id"] == GROUP]
+    assert len(to_group) == 25 and len(bot_api.called("sendMessage")) == 40

@@ -11,7 +11,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from bots import metrics
+from bots.api import mount as mount_api
 from bots.channels import mount_channels
+from bots.console import mount as mount_console
 from bots.runtime import Runtime
 from config.settings import Settings, get_settings
 from core import db
@@ -53,6 +55,12 @@ class BodyLimitMiddleware:
 
 class _TooLarge(Exception):
     pass
+
+
+def mount_console_and_api(app: FastAPI, runtime: Runtime) -> None:
+    """The console (/console), the JSON API (/api) and Open311 (/open311/v2): always on."""
+    mount_console(app, runtime)
+    mount_api(app, runtime)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -109,4 +117,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     metrics.mount(app, runtime)
     app.state.channels = mount_channels(app, runtime)
+    mount_console_and_api(app, runtime)
     return app

@@ -67,6 +67,15 @@ def _register_optional() -> None:
 _register_optional()
 
 
+def _register_accounts() -> None:
+    from bots.console.cli import register
+
+    register(app)
+
+
+_register_accounts()
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     app()

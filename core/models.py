@@ -203,7 +203,7 @@ class OutboxMessage(SQLModel, table=True):
 
 
 # Console and API tables (and the ticket-list indexes) live in core/console_models.py; importing registers them.
-from core.console_models import ApiToken, ConsoleAccount, ConsoleSession  # noqa: E402,F401
+import core.console_models  # noqa: E402,F401
 
 # Shared platform credentials (WeChat/WeCom access tokens, AI-bot reply URLs); importing registers the table.
 import core.access_tokens  # noqa: E402,F401

@@ -1,0 +1,264 @@
+"""The JSON API under /api: tickets, statistics, grids. Every call needs a bearer token (see the console's API 令牌)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from bots.api.common import FilingError, file_ticket, iso, scope_for_token
+from bots.console.colours import colour_of
+from bots.console.views import date_range
+from core import accounts, db, search, stats, tickets
+from core.grids import Level
+from core.models import Grid, Person, Ticket, utcnow
+from core.search import BadQuery, TicketFilter
+from core.taxonomy import Category, Urgency
+from core.ticket_states import TicketState
+
+bearer = HTTPBearer(auto_error=False, description="An API token from the console (API 令牌)")
+
+
+class TicketOut(BaseModel):
+    number: int
+    state: TicketState
+    state_label: str
+    open: bool
+    colour: Literal["green", "blue", "yellow", "red", "done"]
+    category: Category
+    category_label: str
+    urgency: Urgency
+    grid_id: str | None
+    text: str
+    location: str | None
+    on_behalf_of: str | None
+    department: str | None
+    assignee: str | None
+    master_id: int | None
+    escalation_level: str | None
+    created_at: str
+    updated_at: str
+    confirm_due_at: str | None
+    resolve_due_at: str | None
+    confirmed_at: str | None
+    resolved_at: str | None
+    closed_at: str | None
+
+
+class ReporterOut(BaseModel):
+    person_key: str
+    name: str
+    chat_key: str
+    joined_at: str
+
+
+class EventOut(BaseModel):
+    at: str
+    actor: str
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    note: str
+    data: dict
+
+
+class TicketDetail(TicketOut):
+    reporters: list[ReporterOut]
+    events: list[EventOut]
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+
+
+class NewTicket(BaseModel):
+    text: str = Field(min_length=1, max_length=4000, description="what the resident needs")
+    category: Category | None = Field(None, description="taxonomy code; the classifier decides when omitted")
+    urgency: Urgency | None = None
+    grid_id: str | None = Field(None, description="default: the grid the location names, else the token owner's grid")
+    location: str | None = Field(None, max_length=200)
+    on_behalf_of: str | None = Field(None, max_length=200, description="the resident this is filed for")
+
+
+class Transition(BaseModel):
+    action: Literal["confirm", "reject", "merge", "reclassify", "urgency", "assign", "accept", "progress",
+                    "resolve", "reopen", "refer"]
+    note: str = Field("", max_length=2000, description="reason (reject), result (resolve), progress text…")
+    into: int | None = Field(None, description="merge: the ticket to merge into")
+    category: Category | None = Field(None, description="reclassify: the new category")
+    urgency: Urgency | None = Field(None, description="urgency: the new level")
+    department: str | None = Field(None, description="assign: the department (empty: the routing table's)")
+    assignee: str | None = Field(None, description="assign: a person key or name")
+
+
+class Comment(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    announce: bool = Field(False, description="true: post it to the reporters' chats as progress (进展); "
+                                              "false: an internal note on the trail only")
+
+
+class GridOut(BaseModel):
+    id: str
+    name: str
+    level: str
+    parent_id: str | None
+
+
+def ticket_out(t: Ticket, now: datetime) -> dict:
+    state = TicketState(t.state)
+    return {
+        "number": t.id, "state": state, "state_label": state.label, "open": state.is_open, "colour": colour_of(t, now),
+        "category": t.category, "category_label": t.category.label, "urgency": t.urgency, "grid_id": t.grid_id,
+        "text": t.text, "location": t.location, "on_behalf_of": t.on_behalf_of, "department": t.department,
+        "assignee": t.assignee, "master_id": t.master_id, "escalation_level": t.escalation_level,
+        "created_at": iso(t.created_at), "updated_at": iso(t.updated_at), "confirm_due_at": iso(t.confirm_due_at),
+        "resolve_due_at": iso(t.resolve_due_at), "confirmed_at": iso(t.confirmed_at), "resolved_at": iso(t.resolved_at),
+        "closed_at": iso(t.closed_at),
+    }
+
+
+def router(runtime) -> APIRouter:
+    r = APIRouter(prefix="/api", tags=["api"])
+
+    def read_scope(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> accounts.Scope:
+        with db.session_scope(runtime.engine) as s:
+            return scope_for_token(s, creds.credentials if creds else None, need="read")
+
+    def write_scope(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> accounts.Scope:
+        with db.session_scope(runtime.engine) as s:
+            return scope_for_token(s, creds.credentials if creds else None, need="write")
+
+    Reader = Annotated[accounts.Scope, Depends(read_scope)]
+    Writer = Annotated[accounts.Scope, Depends(write_scope)]
+
+    def detail(s: Session, t: Ticket) -> dict:
+        names = {p.key: p.name for p in s.exec(select(Person))}
+        return {
+            **ticket_out(t, utcnow()),
+            "reporters": [{"person_key": rp.person_key, "name": names.get(rp.person_key, ""), "chat_key": rp.chat_key,
+                           "joined_at": iso(rp.joined_at)} for rp in tickets.reporters(s, t.id)],
+            "events": [{"at": iso(e.created_at), "actor": e.actor, "kind": e.kind, "from_state": e.from_state,
+                        "to_state": e.to_state, "note": e.note, "data": e.data} for e in tickets.events(s, t.id)],
+        }
+
+    def visible_ticket(s: Session, scope: accounts.Scope, number: int) -> Ticket:
+        t = s.get(Ticket, number)
+        if t is None:
+            raise HTTPException(404, f"no ticket #{number}")
+        if not search.visible(scope, t):
+            raise HTTPException(403, f"ticket #{number} is outside this token's grids")
+        return t
+
+    @r.get("/tickets", response_model=TicketPage, summary="List and filter tickets (keyset paging)")
+    def list_tickets(
+        scope: Reader,
+        state: Annotated[list[TicketState], Query()] = [],  # noqa: B006 - FastAPI query lists
+        status: Literal["open", "closed"] | None = None,
+        category: Annotated[list[Category], Query()] = [],  # noqa: B006
+        grid: str | None = Query(None, description="this grid and every grid below it"),
+        urgency: Urgency | None = None,
+        overdue: bool = False,
+        created_from: date | None = Query(None, description="local calendar day, inclusive"),
+        created_to: date | None = Query(None, description="local calendar day, inclusive"),
+        q: str = Query("", max_length=200, description="text search, or #number"),
+        sort: Literal["newest", "oldest", "due", "updated"] = "newest",
+        cursor: str | None = None,
+        limit: int = Query(50, ge=1, le=search.MAX_PAGE),
+    ) -> dict:
+        start, end = date_range(created_from.isoformat() if created_from else None, created_to.isoformat() if created_to else None)
+        flt = TicketFilter(states=tuple(state), status=status, categories=tuple(category), grid_id=grid, urgency=urgency,
+                           overdue=overdue, created_from=start, created_to=end, text=q, sort=sort)
+        now = utcnow()
+        with Session(runtime.engine) as s:
+            try:
+                page = search.search(s, flt, scope, cursor=cursor, limit=limit, now=now)
+            except BadQuery as exc:
+                raise HTTPException(400, str(exc)) from None
+            return {"items": [ticket_out(t, now) for t in page.items], "next_cursor": page.next_cursor}
+
+    @r.get("/tickets/{number}", response_model=TicketDetail, summary="One ticket with its reporters and audit trail")
+    def get_ticket(number: int, scope: Reader) -> dict:
+        with Session(runtime.engine) as s:
+            return detail(s, visible_ticket(s, scope, number))
+
+    @r.post("/tickets", response_model=TicketDetail, status_code=201, summary="File a ticket (needs write)")
+    def create_ticket(body: NewTicket, scope: Writer) -> dict:
+        try:
+            with db.session_scope(runtime.engine) as s:
+                t = file_ticket(runtime, s, scope, text=body.text, category=body.category, urgency=body.urgency,
+                                grid_id=body.grid_id, location=body.location, on_behalf_of=body.on_behalf_of, via="api")
+                out = detail(s, t)
+        except FilingError as exc:
+            raise HTTPException(400, str(exc)) from None
+        runtime.changed.set()
+        return out
+
+    @r.post("/tickets/{number}/transition", response_model=TicketDetail,
+            summary="Act on a ticket exactly as the chat command does (needs write); announced in the chat")
+    def transition(number: int, body: Transition, scope: Writer) -> dict:
+        from bots.actions import ActionError, NotAllowed, UnknownTicket
+        from bots.replies import enqueue
+
+        try:
+            with db.session_scope(runtime.engine) as s:
+                visible_ticket(s, scope, number)
+                person = s.exec(select(Person).where(Person.key == scope.person_key)).one()
+                replies = runtime.bot.actions.perform(
+                    s, number, body.action, person, body.note, into=body.into, category=body.category,
+                    urgency=body.urgency, department=body.department, assignee=body.assignee,
+                )
+                enqueue(s, replies, prefix=f"api:{secrets.token_hex(8)}")
+                out = detail(s, s.get(Ticket, number))
+        except UnknownTicket as exc:
+            raise HTTPException(404, str(exc)) from None
+        except NotAllowed as exc:
+            raise HTTPException(403, str(exc)) from None
+        except ActionError as exc:
+            raise HTTPException(409, str(exc)) from None
+        runtime.changed.set()
+        return out
+
+    @r.post("/tickets/{number}/comments", response_model=TicketDetail, status_code=201,
+            summary="Add a note to the trail, or announce progress in the chat (needs write)")
+    def comment(number: int, body: Comment, scope: Writer) -> dict:
+        if body.announce:
+            return transition(number, Transition(action="progress", note=body.text), scope)
+        with db.session_scope(runtime.engine) as s:
+            t = visible_ticket(s, scope, number)
+            tickets.record(s, t, scope.person_key, "comment", body.text, data={"via": "api"})
+            return detail(s, t)
+
+    @r.get("/stats", summary="Statistics: received, confirmed, resolved, closed, 办结率, on-time rate, medians, satisfaction")
+    def get_stats(
+        scope: Reader,
+        by: Literal["total", "category", "grid", "day", "week", "month"] = "category",
+        level: Literal["street", "community", "grid"] = "community",
+        grid: str | None = None,
+        created_from: date | None = None,
+        created_to: date | None = None,
+    ) -> dict:
+        start, end = date_range(created_from.isoformat() if created_from else None, created_to.isoformat() if created_to else None)
+        with Session(runtime.engine) as s:
+            rep = stats.report(s, scope, dimension=by, start=start, end=end, grid_level=Level(level),
+                               flt=TicketFilter(grid_id=grid), now=utcnow())
+        return {"by": rep.dimension, "from": iso(start), "to": iso(end), "total": rep.total.as_dict(),
+                "rows": [row.as_dict() for row in rep.rows]}
+
+    @r.get("/grids", response_model=list[GridOut], summary="The grids this token may see")
+    def grids(scope: Reader) -> list[dict]:
+        with Session(runtime.engine) as s:
+            return [{"id": g.id, "name": g.name, "level": g.level, "parent_id": g.parent_id}
+                    for g in s.exec(select(Grid).order_by(Grid.id)) if scope.sees_grid(g.id)]
+
+    @r.get("/me", summary="Who this token belongs to, and what it may do")
+    def me(scope: Reader) -> dict:
+        return {"username": scope.username, "person_key": scope.person_key, "name": scope.person_name,
+                "role": scope.role.value, "grid_id": scope.grid_id, "scopes": sorted(scope.scopes)}
+
+    return r

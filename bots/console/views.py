@@ -1,0 +1,114 @@
+"""Reading what the console shows: filters from a query string, a ticket's conversation, failed deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from core.accounts import Scope
+from core.grids import Level
+from core.models import Chat, Grid, InboxMessage, OutboxMessage, Person, Ticket, TicketReporter
+from core.search import BadQuery, TicketFilter
+from core.stats import local_day_start
+from core.taxonomy import Category, Urgency
+from core.ticket_states import TicketState
+
+
+def _day(text: str | None, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadQuery(f"{name} must be a date like 2026-03-01, got {text!r}") from None
+
+
+def date_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    """Local calendar days (end inclusive) → an aware [from, to) range."""
+    a, b = _day(start, "from"), _day(end, "to")
+    return (local_day_start(a) if a else None, local_day_start(b + timedelta(days=1)) if b else None)
+
+
+def _enum_list(values: list[str], enum, name: str) -> tuple:
+    out = []
+    for v in values:
+        if not v:
+            continue
+        try:
+            out.append(enum(v))
+        except ValueError:
+            raise BadQuery(f"unknown {name} {v!r}; use one of {', '.join(e.value for e in enum)}") from None
+    return tuple(out)
+
+
+def filter_from_query(params: Mapping) -> TicketFilter:
+    """The ticket filter of a console URL (?state=pending&category=noise&grid=xingfu&overdue=1&q=…)."""
+    getlist = params.getlist if hasattr(params, "getlist") else (lambda k: [params[k]] if k in params else [])
+    start, end = date_range(params.get("from"), params.get("to"))
+    urgency = _enum_list([params.get("urgency") or ""], Urgency, "urgency")
+    return TicketFilter(
+        states=_enum_list(getlist("state"), TicketState, "state"),
+        status=params.get("status") or None,
+        categories=_enum_list(getlist("category"), Category, "category"),
+        grid_id=params.get("grid") or None,
+        urgency=urgency[0] if urgency else None,
+        overdue=params.get("overdue") in ("1", "on", "true"),
+        created_from=start,
+        created_to=end,
+        text=(params.get("q") or "")[:200],
+        sort=params.get("sort") or "newest",
+    )
+
+
+def grids_in_scope(session: Session, scope: Scope) -> list[Grid]:
+    """Grids the viewer may filter by, in hierarchy order."""
+    rows = list(session.exec(select(Grid)))
+    order = {lv.value: i for i, lv in enumerate([Level.DISTRICT, Level.STREET, Level.COMMUNITY, Level.GRID])}
+    rows = [g for g in rows if scope.sees_grid(g.id)]
+    return sorted(rows, key=lambda g: (order.get(g.level, 9), g.id))
+
+
+@dataclass
+class Line:
+    """One line of a ticket's conversation: a person's message or the bot's reply."""
+
+    at: datetime
+    who: str
+    text: str
+    is_bot: bool
+    chat: str
+    status: str = ""
+
+
+def conversation(session: Session, ticket: Ticket, limit: int = 200) -> list[Line]:
+    """What the reporters said in their chats from shortly before the ticket, and what the bot said about it."""
+    reporters = list(session.exec(select(TicketReporter).where(TicketReporter.ticket_id == ticket.id)))
+    chats = {r.chat_key for r in reporters} | {ticket.chat_key}
+    senders = {r.person_key for r in reporters} | {ticket.created_by}
+    since = ticket.created_at - timedelta(minutes=30)
+    names = {p.key: p.name for p in session.exec(select(Person).where(Person.key.in_(senders)))}
+    lines: list[Line] = []
+    rows = session.exec(
+        select(InboxMessage).where(InboxMessage.chat_key.in_(chats), InboxMessage.sender_key.in_(senders),
+                                   InboxMessage.received_at >= since).order_by(InboxMessage.id).limit(limit)
+    )
+    for row in rows:
+        if not row.text:
+            continue
+        name = row.payload.get("sender_name") or names.get(row.sender_key) or row.sender_key
+        lines.append(Line(row.received_at, name, row.text, False, row.chat_key))
+    for row in session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id).order_by(OutboxMessage.id).limit(limit)):
+        lines.append(Line(row.created_at, "邻里助手", row.payload.get("text", ""), True, row.chat_key, row.status))
+    return sorted(lines, key=lambda line: line.at)
+
+
+def failed_deliveries(session: Session, scope: Scope, limit: int = 200) -> list[tuple[OutboxMessage, Chat | None]]:
+    """Replies the outbox gave up on, with their reason, newest first (read-only)."""
+    q = select(OutboxMessage, Chat).join(Chat, Chat.key == OutboxMessage.chat_key, isouter=True).where(OutboxMessage.status == "failed")
+    if scope.grid_ids is not None:
+        q = q.where(Chat.grid_id.in_(sorted(scope.grid_ids)) if scope.grid_ids else sa.false())
+    return list(session.exec(q.order_by(OutboxMessage.id.desc()).limit(limit)))

@@ -120,11 +120,11 @@ class Runtime:
         The row is committed before processing starts, so a webhook that answers after this
         returns has the message even if processing fails or the process dies."""
         with db.Session(self.engine, expire_on_commit=False) as session:
-            row, is_new = inbox.store(session, message)
+            row, is_new = inbox.store(session, message, claim=True)
         metrics.count_inbound(message.platform, duplicate=not is_new)
         if not is_new:
             return IngestResult(row.id, duplicate=True)
-        return IngestResult(row.id, duplicate=False, outbox=self.process(row.id) or [])
+        return IngestResult(row.id, duplicate=False, outbox=self._run(row.id, row.attempts) or [])
 
     async def ingest(self, message: Message) -> IngestResult:
         result = await run_in_threadpool(self.ingest_sync, message)
@@ -143,6 +143,10 @@ class Runtime:
             attempt = inbox.claim(session, inbox_id)
         if attempt is None:
             return None
+        return self._run(inbox_id, attempt)
+
+    def _run(self, inbox_id: int, attempt: int) -> list[OutboxMessage] | None:
+        """Process a row whose ``attempt`` has been counted (see :meth:`process`)."""
         if attempt > inbox.MAX_ATTEMPTS:
             with db.session_scope(self.engine) as session:
                 inbox.finish(session, inbox_id, "failed", error=f"gave up after {attempt - 1} attempts that never finished")

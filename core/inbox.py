@@ -48,14 +48,17 @@ def _insert(session: Session):
     raise RuntimeError(f"linli supports SQLite and PostgreSQL, not {dialect}")
 
 
-def store(session: Session, message: Message) -> tuple[InboxMessage, bool]:
+def store(session: Session, message: Message, *, claim: bool = False) -> tuple[InboxMessage, bool]:
     """Insert the message unless its dedup key is known. Returns (row, is_new). Commits.
 
     ``INSERT … ON CONFLICT DO NOTHING`` makes concurrent deliveries of the same message
     (a platform retrying while the first request is still running) race safely: exactly
     one insert wins, the others get the stored row back with ``is_new=False``.
+    With ``claim=True`` a new row is stored already counting its first attempt (as
+    :func:`claim` would), saving a commit on the usual path: store, then process at once.
     """
     key = dedup_key(message)
+    now = utcnow()
     values = {
         "dedup_key": key,
         "platform": message.platform,
@@ -63,9 +66,10 @@ def store(session: Session, message: Message) -> tuple[InboxMessage, bool]:
         "sender_key": message.sender_key,
         "text": message.content,
         "payload": message.model_dump(mode="json"),
-        "status": "received",
-        "attempts": 0,
-        "received_at": utcnow(),
+        "status": "processing" if claim else "received",
+        "attempts": 1 if claim else 0,
+        "received_at": now,
+        "claimed_at": now if claim else None,
     }
     stmt = _insert(session).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(InboxMessage.id)
     new_id = session.execute(stmt).scalar()

@@ -29,7 +29,7 @@ SORTS = {
     "updated": "最近更新",
 }
 OPEN_STATES = tuple(s for s in TicketState if s.is_open)
-MAX_PAGE = 500
+MAX_PAGE = 1000
 
 
 class BadQuery(ValueError):

@@ -12,7 +12,7 @@ from core.message import OutgoingReply
 
 from core import accounts, tickets
 from core.classify import classify
-from core.grids import grid_by_alias
+from core.grids import ancestors, grid_by_alias
 from core.models import Grid, Ticket, utcnow
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
@@ -69,7 +69,8 @@ def file_ticket(
     """Register a ticket that did not come from a chat (the REST API, Open311).
 
     The classifier fills in what the caller leaves out; the grid is the one named, else the
-    one the location names (an alias such as 幸福小区), else the caller's own. Deadlines come
+    one the location names (an alias such as 幸福小区; the caller's own grid when it lies inside
+    that one), else the caller's own. Deadlines come
     from the SLA policies, the department from the routing table, as for chat tickets.
     """
     text = (text or "").strip()
@@ -79,6 +80,8 @@ def file_ticket(
     if grid_id is None and location:
         found = grid_by_alias(session, location)
         grid_id = found.id if found else None
+        if found and not scope.sees_grid(found.id) and any(g.id == found.id for g in ancestors(session, scope.grid_id)):
+            grid_id = scope.grid_id  # a grid worker's own grid is the more precise place inside it
     grid_id = grid_id or scope.grid_id
     if grid_id is None or session.get(Grid, grid_id) is None:
         raise FilingError("name a grid (grid_id) or a location the grids file knows")

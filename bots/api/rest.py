@@ -6,7 +6,7 @@ import secrets
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
@@ -123,19 +123,27 @@ def ticket_out(t: Ticket, now: datetime) -> dict:
     }
 
 
+def _scope(request: Request, creds: HTTPAuthorizationCredentials | None, need: str) -> accounts.Scope:
+    with db.session_scope(request.app.state.runtime.engine) as s:
+        return scope_for_token(s, creds.credentials if creds else None, need=need)
+
+
+def read_scope(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> accounts.Scope:
+    """A token with the ``read`` scope."""
+    return _scope(request, creds, "read")
+
+
+def write_scope(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> accounts.Scope:
+    """A token with the ``write`` scope."""
+    return _scope(request, creds, "write")
+
+
+Reader = Annotated[accounts.Scope, Depends(read_scope)]
+Writer = Annotated[accounts.Scope, Depends(write_scope)]
+
+
 def router(runtime) -> APIRouter:
     r = APIRouter(prefix="/api", tags=["api"])
-
-    def read_scope(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> accounts.Scope:
-        with db.session_scope(runtime.engine) as s:
-            return scope_for_token(s, creds.credentials if creds else None, need="read")
-
-    def write_scope(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> accounts.Scope:
-        with db.session_scope(runtime.engine) as s:
-            return scope_for_token(s, creds.credentials if creds else None, need="write")
-
-    Reader = Annotated[accounts.Scope, Depends(read_scope)]
-    Writer = Annotated[accounts.Scope, Depends(write_scope)]
 
     def detail(s: Session, t: Ticket) -> dict:
         names = {p.key: p.name for p in s.exec(select(Person))}

@@ -1,0 +1,54 @@
+"""The real app under uvicorn, with console accounts and API tokens of several scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from core import accounts, db
+
+# name -> (person of config/grids.example.yaml, scopes)
+TOKENS = {
+    "admin": ("playground:admin", ["read", "write"]),
+    "wang-read": ("playground:wangfang", ["read"]),
+    "wang": ("playground:wangfang", ["read", "write"]),
+    "zhao": ("playground:zhaomin", ["read", "write"]),
+}
+
+
+@dataclass
+class Api:
+    url: str
+    runtime: object
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[token]}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+
+    def say(self, text: str, *, sender: str = "zhang", name: str = "张阿姨", room: str = "demo") -> None:
+        r = httpx.post(self.url + "/playground/api/messages", json={"room": room, "sender_id": sender, "sender_name": name, "text": text})
+        assert r.status_code == 202, r.text
+
+
+@pytest.fixture
+def api(settings, serve_app, monkeypatch) -> Iterator[Api]:
+    from argon2 import PasswordHasher
+
+    from bots.app import create_app
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    app = create_app(settings.model_copy(update={"run_outbox": True, "outbox_poll_seconds": 0.05}))
+    with serve_app(app) as server:
+        runtime = app.state.runtime
+        out = Api(server.url, runtime)
+        with db.session_scope(runtime.engine) as s:
+            made = {}
+            for name, (person, scopes) in TOKENS.items():
+                if person not in made:
+                    made[person] = accounts.create_account(s, person.split(":")[1], person, "api-test-password")
+                out.tokens[name] = accounts.issue_token(s, made[person], name, scopes)[1]
+        yield out

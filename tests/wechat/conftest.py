@@ -12,6 +12,8 @@ import asyncio
 import base64
 import itertools
 import json
+import os
+import shutil
 import socket
 import threading
 import time
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -135,8 +138,40 @@ def fake(fake_api: FakeWeChatApi) -> FakeWeChatApi:
     return fake_api
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory, postgres_admin) -> Iterator[dict[str, str]]:
+    """Databases migrated once per session; each test starts from a copy (migrating takes ~1.5 s)."""
+    from core.db import upgrade
+
+    path = tmp_path_factory.mktemp("wx-template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    templates = {"sqlite": str(path)}
+    if postgres_admin is not None:
+        name = f"linli_wx_tpl_{os.getpid()}"
+        with postgres_admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        upgrade(postgres_admin.url.set(database=name).render_as_string(hide_password=False))
+        templates["postgres"] = name
+    yield templates
+    if postgres_admin is not None:
+        with postgres_admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{templates["postgres"]}" WITH (FORCE)'))
+
+
+def _start_from_template(database_url: str, templates: dict[str, str], postgres_admin) -> None:
+    if database_url.startswith("sqlite:///"):
+        shutil.copyfile(templates["sqlite"], database_url[len("sqlite:///"):])
+        return
+    name = sa.engine.make_url(database_url).database
+    with postgres_admin.connect() as conn:  # the fixture's empty database, recreated as a copy of the template
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{templates["postgres"]}"'))
+
+
 @pytest.fixture
-def wx_settings(tmp_path, database_url, fake) -> Settings:
+def wx_settings(tmp_path, database_url, fake, migrated_templates, postgres_admin) -> Settings:
+    _start_from_template(database_url, migrated_templates, postgres_admin)
     return Settings(
         data_dir=tmp_path, database_url=database_url, run_outbox=False, run_scheduler=False, playground=False,
         wechat_token=OA_TOKEN, wechat_app_id=APP_ID, wechat_app_secret="oa-secret", wechat_aes_key=OA_AES_KEY,
@@ -262,3 +297,27 @@ class Platform:
 @pytest.fixture
 def wx(client) -> Platform:
     return Platform(client)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_classifier() -> None:
+    """Load the classifier model once up front, as a running service has: the first load takes
+    seconds, which would push a test's first answer past WeChat's passive-reply window."""
+    from core.classify import classify
+
+    classify("楼道灯坏了")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: the behaviour does not depend on the database; run it on SQLite only")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Drop the PostgreSQL variant of tests marked sqlite_only (refusals store nothing on any database)."""
+    keep, dropped = [], []
+    for item in items:
+        is_pg = "postgres" in getattr(item, "callspec", None).id.split("-") if hasattr(item, "callspec") else False
+        (dropped if is_pg and item.get_closest_marker("sqlite_only") else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

@@ -22,6 +22,7 @@ def test_the_official_plaintext_signature_sample_verifies():
         check_signature("899cf89e464efb63f54ddac96b0a0a235f53aa78", "AAAAB", "1714037059", "486452656")
 
 
+@pytest.mark.sqlite_only
 async def test_url_verification_echoes_echostr_only_with_a_valid_signature(wx, client):
     ok = await client.get("/webhooks/wechat", params={**wx.oa_query(), "echostr": "echo-123"})
     assert ok.status_code == 200 and ok.text == "echo-123"
@@ -29,6 +30,7 @@ async def test_url_verification_echoes_echostr_only_with_a_valid_signature(wx, c
     assert bad.status_code == 403
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plaintext", "safe-mode"])
 async def test_complaint_gets_a_passive_reply_with_the_ticket_number(wx, wx_runtime, fake, encrypted):
     response = await wx.oa_post(wx.oa_text(COMPLAINT, wx.new_msg_id()), encrypted=encrypted)
@@ -44,6 +46,7 @@ async def test_complaint_gets_a_passive_reply_with_the_ticket_number(wx, wx_runt
     assert await wx_runtime.deliver_due() == 0 and fake.sent("custom/send") == []  # never sent twice
 
 
+@pytest.mark.sqlite_only
 async def test_chatter_is_answered_with_success_and_makes_no_ticket(wx, counts):
     response = await wx.oa_post(wx.oa_text("早上好", wx.new_msg_id()))
     assert response.status_code == 200 and response.text == "success"
@@ -58,6 +61,7 @@ async def test_the_same_msgid_three_times_makes_one_ticket_and_the_same_answer(w
     assert contents[0] == contents[1] == contents[2] and "#" in contents[0]
 
 
+@pytest.mark.sqlite_only
 async def test_voice_uses_the_recognition_transcript(wx, wx_runtime):
     extra = "<MediaId><![CDATA[media-1]]></MediaId><Format><![CDATA[amr]]></Format>" \
             f"<Recognition><![CDATA[{COMPLAINT}]]></Recognition>"
@@ -67,6 +71,7 @@ async def test_voice_uses_the_recognition_transcript(wx, wx_runtime):
         assert session.exec(select(Ticket)).one().text == COMPLAINT
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("kind,extra", [
     ("image", "<PicUrl><![CDATA[http://mmbiz.example/pic.jpg]]></PicUrl><MediaId><![CDATA[m2]]></MediaId>"),
     ("location", "<Location_X>39.9</Location_X><Location_Y>116.4</Location_Y><Scale>15</Scale><Label><![CDATA[幸福里3栋]]></Label>"),
@@ -77,6 +82,7 @@ async def test_images_and_locations_are_stored_without_a_ticket(wx, wx_runtime, 
     assert counts()["inbox"] == 1 and counts()["tickets"] == 0
 
 
+@pytest.mark.sqlite_only
 async def test_subscribe_event_is_welcomed_and_deduplicated_by_sender_and_time(wx, counts):
     created = int(time.time())
     xml = ("<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[o-new]]></FromUserName>"
@@ -96,6 +102,7 @@ async def test_a_resident_who_names_their_community_is_placed_in_its_grid(wx, wx
         assert session.exec(select(Ticket)).one().grid_id == "anle"
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("case", ["wrong-signature", "replayed-timestamp", "malformed", "oversized", "xxe", "bad-aes"])
 async def test_refused_callbacks_store_nothing(wx, counts, case):
     before = counts()

@@ -97,6 +97,9 @@ class JiebaClassifier:
         self.t_request = float(t.get("request", 0.5))  # is_request when P(chatter) < this
         self.t_band_low = float(t.get("band_low", 0.3))  # needs_confirmation for P(chatter) in
         self.t_band_high = float(t.get("band_high", 0.7))  # [band_low, band_high)
+        # File a request only when one request category beats chatter, unless
+        # P(chatter) is below band_low anyway.
+        self.gate_argmax = bool(t.get("argmax", True))
         self.chat_idx = self.classes.index(Category.CHATTER.value)
         self.cats = [Category(c) for c in self.classes]
         self.normalize = Normalizer()
@@ -146,7 +149,11 @@ class JiebaClassifier:
             return Classification(True, cat, Urgency.EMERGENCY, max(0.9, cond), False, location, (kind,))
         if self._rule_chatter(s, norm):
             return Classification(False, Category.CHATTER, Urgency.NORMAL, max(p_chat, 0.9))
-        if p_chat >= self.t_request:
+        if rules.urgent(s):  # 整栋楼停水, 井盖丢了, 污水漫进楼道 …: obvious requests
+            cond = p_best / max(1e-9, 1.0 - p_chat)
+            return Classification(True, cat, Urgency.URGENT, max(0.8, cond), False, extract_location(s))
+        if p_chat >= self.t_request or (self.gate_argmax and p_best < p_chat and p_chat >= self.t_band_low):
+            # Chatter is at least as likely as any one request category: not filed.
             needs = p_chat < self.t_band_high
             return Classification(False, Category.CHATTER, Urgency.NORMAL, p_chat, needs, None)
         needs = p_chat >= self.t_band_low

@@ -9,7 +9,7 @@ from core.classifier.corpus import Example
 from core.taxonomy import Category
 
 
-def evaluate(examples: list[Example], classifier) -> dict:
+def evaluate(examples: list[Example], classifier, paired_traditional: bool = True) -> dict:
     codes = [c.value for c in Category]
     pairs = []  # (gold_cat, pred_cat, gold_urg, pred_urg, traditional, example, result)
     trad_check = getattr(getattr(classifier, "normalize", None), "is_traditional", None)
@@ -41,8 +41,20 @@ def evaluate(examples: list[Example], classifier) -> dict:
     def rate(items, pred) -> float | None:
         return sum(1 for x in items if pred(x)) / len(items) if items else None
 
+    paired = None
+    if paired_traditional and simp:
+        import opencc
+
+        s2t = opencc.OpenCC("s2t")
+        same = [x for x in simp if x[5].text]
+        ok_s = sum(1 for x in same if x[0] == x[1])
+        ok_t = sum(1 for x in same if classifier.classify(s2t.convert(x[5].text)).category.value == x[0])
+        paired = {"n": len(same), "simplified": ok_s / len(same) if same else None,
+                  "traditional": ok_t / len(same) if same else None}
+
     return {
         "n": n,
+        "paired_traditional": paired,
         "macro_f1": sum(f1s.values()) / len(f1s) if f1s else 0.0,
         "macro_f1_requests": (
             sum(v for k, v in f1s.items() if k != "chatter") / max(1, sum(1 for k in f1s if k != "chatter"))
@@ -85,7 +97,15 @@ def format_report(m: dict, show_errors: int = 0) -> str:
         f"urgency accuracy    {_pct(m['urgency_accuracy'])}",
         f"needs_confirmation  {_pct(m['needs_confirmation_rate'])}",
         f"Simplified accuracy {_pct(m['simplified']['accuracy'])} (n={m['simplified']['n']})",
-        f"Traditional accuracy {_pct(m['traditional']['accuracy'])} (n={m['traditional']['n']})",
+        f"Traditional accuracy {_pct(m['traditional']['accuracy'])} (n={m['traditional']['n']}, written in Traditional)",
+    ]
+    if m.get("paired_traditional"):
+        p = m["paired_traditional"]
+        lines.append(
+            f"same messages, s2t  Simplified {_pct(p['simplified'])} vs Traditional {_pct(p['traditional'])} "
+            f"(n={p['n']}, every Simplified line converted with OpenCC s2t)"
+        )
+    lines += [
         "",
         "per-code F1: " + "  ".join(f"{k}={v:.2f}" for k, v in m["f1"].items()),
         "",

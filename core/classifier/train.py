@@ -68,7 +68,7 @@ def fit(examples: list[Example], c: float = C):
         ptr.append(len(ind))
     X = csr_matrix((data, ind, ptr), shape=(len(rows), len(wvocab) + len(cvocab)))
     y = [CLASSES.index(ex.category) for ex in examples]
-    clf = LogisticRegression(C=c, max_iter=3000, tol=1e-6)
+    clf = LogisticRegression(C=c, max_iter=400, tol=1e-4)
     clf.fit(X, y)
     return clf, wvocab, cvocab
 

@@ -110,10 +110,10 @@ class GridOut(BaseModel):
     parent_id: str | None
 
 
-def ticket_out(t: Ticket, now: datetime) -> dict:
+def ticket_out(t: Ticket, now: datetime, actions) -> dict:
     state = TicketState(t.state)
     return {
-        "number": t.id, "state": state, "state_label": state.label, "open": state.is_open, "colour": colour_of(t, now),
+        "number": t.id, "state": state, "state_label": state.label, "open": state.is_open, "colour": colour_of(t, now, actions),
         "category": t.category, "category_label": t.category.label, "urgency": t.urgency, "grid_id": t.grid_id,
         "text": t.text, "location": t.location, "on_behalf_of": t.on_behalf_of, "department": t.department,
         "assignee": t.assignee, "master_id": t.master_id, "escalation_level": t.escalation_level,
@@ -148,7 +148,7 @@ def router(runtime) -> APIRouter:
     def detail(s: Session, t: Ticket) -> dict:
         names = {p.key: p.name for p in s.exec(select(Person))}
         return {
-            **ticket_out(t, utcnow()),
+            **ticket_out(t, utcnow(), runtime.bot.actions),
             "reporters": [{"person_key": rp.person_key, "name": names.get(rp.person_key, ""), "chat_key": rp.chat_key,
                            "joined_at": iso(rp.joined_at)} for rp in tickets.reporters(s, t.id)],
             "events": [{"at": iso(e.created_at), "actor": e.actor, "kind": e.kind, "from_state": e.from_state,
@@ -188,7 +188,7 @@ def router(runtime) -> APIRouter:
                 page = search.search(s, flt, scope, cursor=cursor, limit=limit, now=now)
             except BadQuery as exc:
                 raise HTTPException(400, str(exc)) from None
-            return {"items": [ticket_out(t, now) for t in page.items], "next_cursor": page.next_cursor}
+            return {"items": [ticket_out(t, now, runtime.bot.actions) for t in page.items], "next_cursor": page.next_cursor}
 
     @r.get("/tickets/{number}", response_model=TicketDetail, summary="One ticket with its reporters and audit trail")
     def get_ticket(number: int, scope: Reader) -> dict:

@@ -36,6 +36,11 @@ PAGE_SIZE = 50
 TICKET_CSV_COLUMNS = ["number", "state", "state_label", "colour", "category", "category_label", "urgency", "grid",
                       "text", "on_behalf_of", "location", "department", "assignee", "created_at", "confirmed_at",
                       "resolve_due_at", "resolved_at", "closed_at"]
+EVENT_LABELS = {
+    "created": "登记", "transition": "状态变更", "reopen": "重启", "reporter": "新增反映人", "assign": "派单",
+    "reclassify": "改类", "urgency": "定级", "note": "进展", "info": "补充信息", "comment": "备注", "escalate": "上报",
+    "merged": "合并", "survey": "回访", "edit": "修改",
+}
 # Which actions the ticket page offers in each state (the actions module decides what is really allowed).
 ACTIONS_BY_STATE = {
     TicketState.PENDING: ["confirm", "reject", "assign", "merge", "reclassify", "urgency", "refer"],
@@ -55,9 +60,9 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def ticket_json(ticket: Ticket, now: datetime, grid_names: dict[str, str]) -> dict:
+def ticket_json(ticket: Ticket, now: datetime, grid_names: dict[str, str], actions) -> dict:
     """The fields the live list needs to draw or update a row."""
-    colour = colour_of(ticket, now)
+    colour = colour_of(ticket, now, actions)
     return {
         "id": ticket.id, "state": TicketState(ticket.state).value, "state_label": TicketState(ticket.state).label,
         "colour": colour, "colour_label": COLOUR_LABELS[colour], "category": ticket.category.label,
@@ -149,7 +154,7 @@ def router(runtime) -> APIRouter:
             except BadQuery as exc:
                 flt, result, total, capped, error = TicketFilter(), search.Page([], None), 0, False, str(exc)
             names = grid_names(s)
-            rows = [ticket_json(t, now, names) for t in result.items]
+            rows = [ticket_json(t, now, names, runtime.bot.actions) for t in result.items]
             query = [(k, val) for k, val in request.query_params.multi_items() if k != "cursor"]
             return page(
                 request, "tickets.html", v, rows=rows, flt=flt, total=total, capped=capped, error=error,
@@ -178,7 +183,7 @@ def router(runtime) -> APIRouter:
             writer.writerow(TICKET_CSV_COLUMNS)
             with session() as s:
                 for t in search.iterate(s, flt, v.scope, now=now):
-                    writer.writerow(_ticket_csv_row(t, now, names))
+                    writer.writerow(_ticket_csv_row(t, now, names, runtime.bot.actions))
                     if buf.tell() > 64_000:
                         yield buf.getvalue()
                         buf.seek(0), buf.truncate()
@@ -204,10 +209,10 @@ def router(runtime) -> APIRouter:
             events = tickets.events(s, ticket.id)
             state = TicketState(ticket.state)
             return page(
-                request, "ticket.html", v, t=ticket, row=ticket_json(ticket, now, grid_names(s)), state=state,
+                request, "ticket.html", v, t=ticket, row=ticket_json(ticket, now, grid_names(s), runtime.bot.actions), state=state,
                 reporters=reps, events=events, people=people, lines=conversation(s, ticket), msg=msg, ok=ok,
                 actions=ACTIONS_BY_STATE.get(state, []) if v.scope.can_act else [], action_labels=_action_labels(),
-                categories=REQUEST_CATEGORIES, urgencies=list(Urgency), state_labels=STATE_LABELS,
+                categories=REQUEST_CATEGORIES, urgencies=list(Urgency), state_labels=STATE_LABELS, event_labels=EVENT_LABELS,
                 master=s.get(Ticket, ticket.master_id) if ticket.master_id else None,
             )
 
@@ -270,11 +275,11 @@ def router(runtime) -> APIRouter:
                 for t in fresh:
                     state["after"] = max(state["after"], t.id)
                     watched.add(t.id)
-                    item = ticket_json(t, now, names)
+                    item = ticket_json(t, now, names, runtime.bot.actions)
                     known[t.id] = (item["state"], item["colour"])
                     out.append({"type": "new", **item})
                 for t in [*changed, *watch]:
-                    item = ticket_json(t, now, names)
+                    item = ticket_json(t, now, names, runtime.bot.actions)
                     if known.get(t.id) != (item["state"], item["colour"]):
                         first = t.id not in known
                         known[t.id] = (item["state"], item["colour"])
@@ -472,10 +477,10 @@ def _cell(text: str | None) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _ticket_csv_row(t: Ticket, now: datetime, names: dict[str, str]) -> list:
+def _ticket_csv_row(t: Ticket, now: datetime, names: dict[str, str], actions) -> list:
     iso = lambda dt: local(dt).isoformat(timespec="seconds") if dt else ""  # noqa: E731
     state = TicketState(t.state)
-    return [t.id, state.value, state.label, colour_of(t, now), t.category.value, t.category.label, t.urgency.value,
+    return [t.id, state.value, state.label, colour_of(t, now, actions), t.category.value, t.category.label, t.urgency.value,
             names.get(t.grid_id or "", t.grid_id or ""), _cell(t.text), _cell(t.on_behalf_of), _cell(t.location),
             _cell(t.department), _cell(t.assignee), iso(t.created_at), iso(t.confirmed_at), iso(t.resolve_due_at),
             iso(t.resolved_at), iso(t.closed_at)]

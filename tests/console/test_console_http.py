@@ -196,3 +196,20 @@ def test_live_events_announce_new_tickets_and_state_changes(console):
     new = next(e for e in events if e["id"] == number)
     assert new["state"] == "pending" and new["colour"] in ("green", "blue", "yellow", "red")
     assert new["text"].startswith("楼上漏水")
+
+
+def test_overdue_tickets_are_red_and_the_overdue_filter_finds_them(console):
+    from datetime import timedelta
+
+    from core.models import utcnow
+
+    late, fresh = console.report(LEAK), console.report("小区门口的井盖丢了，晚上很危险", sender="liu", name="刘大爷")
+    with db.session_scope(console.runtime.engine) as s:
+        ticket = s.get(Ticket, late)
+        ticket.resolve_due_at = utcnow() - timedelta(hours=1)
+        s.add(ticket)
+    admin = console.client("admin")
+    html = admin.get("/console/tickets").text
+    assert f'<tr id="t{late}" class="c-red">' in html and f'<tr id="t{fresh}" class="c-green">' in html
+    overdue = admin.get("/console/tickets", params={"overdue": "1"}).text
+    assert f'id="t{late}"' in overdue and f'id="t{fresh}"' not in overdue

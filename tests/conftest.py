@@ -137,7 +137,7 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def serve_app():
     """Serve any ASGI app (one with ``GET /healthz``) on a free loopback port: ``with serve_app(app) as s: s.url``."""
     return LiveServer

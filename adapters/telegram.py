@@ -31,6 +31,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from aiogram.utils.token import TokenValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, PayloadTooLarge, RateLimit
@@ -345,7 +346,10 @@ class TelegramAdapter(ChannelAdapter):
         on_start: Callable[[TelegramAdapter], Awaitable[None]] | None = None,
     ):
         server = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
-        self.bot = Bot(token, session=AiohttpSession(api=server, timeout=request_timeout))
+        try:
+            self.bot = Bot(token, session=AiohttpSession(api=server, timeout=request_timeout))
+        except TokenValidationError as exc:
+            raise ValueError("LINLI_TELEGRAM_TOKEN is not a bot token: BotFather gives one like 123456789:AAE…") from exc
         self.bot_id = self.bot.id
         self.on_update = on_update
         self.on_start = on_start

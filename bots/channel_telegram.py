@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 
 from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -36,6 +37,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 def webhook_secret(settings: Settings) -> str:
     """LINLI_TELEGRAM_WEBHOOK_SECRET, else one derived from the token (same on every instance)."""
     if settings.telegram_webhook_secret:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.telegram_webhook_secret):
+            raise ValueError("LINLI_TELEGRAM_WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters), "
+                             "as Telegram requires")
         return settings.telegram_webhook_secret
     return hmac.new(settings.telegram_token.encode(), b"linli-telegram-webhook", hashlib.sha256).hexdigest()
 

@@ -164,3 +164,15 @@ def test_without_a_token_the_service_starts_and_never_imports_aiogram(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("ok")
+
+
+def test_webhook_secret_must_be_one_telegram_accepts_and_defaults_to_one_derived_from_the_token():
+    from bots.channel_telegram import webhook_secret
+    from config.settings import Settings
+
+    token = "123456789:AAE-linli-test-token"
+    derived = webhook_secret(Settings(telegram_token=token, _env_file=None))
+    assert derived == webhook_secret(Settings(telegram_token=token, _env_file=None))  # the same on every instance
+    assert derived.isalnum() and token not in derived
+    with pytest.raises(ValueError, match="A-Z, a-z, 0-9"):
+        webhook_secret(Settings(telegram_token=token, telegram_webhook_secret="has spaces!", _env_file=None))

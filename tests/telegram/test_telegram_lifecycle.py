@@ -143,6 +143,28 @@ async def test_an_edit_updates_a_pending_ticket_but_not_a_confirmed_one(tg_setti
             assert session.exec(select(Ticket)).one().text == "楼上漏水到我家，天花板在滴水"
 
 
+@SQLITE_ONLY
+async def test_a_group_the_bot_was_removed_from_is_ignored_until_it_is_added_again(tg_settings, bot_api, updates, start_service):
+    def membership(old: str, new: str) -> dict:
+        bot = {"id": 123456789, "is_bot": True, "first_name": "邻里助手", "username": "linli_test_bot"}
+        return updates.update(my_chat_member={
+            "chat": updates.chat(GROUP), "from": updates.user(200000001, "王", "芳"), "date": 1767225600,
+            "old_chat_member": {"status": old, "user": bot}, "new_chat_member": {"status": new, "user": bot},
+        })
+
+    def count_tickets() -> int:
+        with Session(svc.runtime.engine) as session:
+            return len(session.exec(select(Ticket)).all())
+
+    async with start_service(tg_settings) as svc:
+        await svc.post_update(membership("member", "kicked"))
+        await svc.post_update(updates.text(COMPLAINT))
+        assert count_tickets() == 0
+        await svc.post_update(membership("left", "administrator"))
+        await svc.post_update(updates.text(COMPLAINT))
+        assert count_tickets() == 1
+
+
 def test_without_a_token_the_service_starts_and_never_imports_aiogram(tmp_path):
     script = textwrap.dedent(f"""
         import sys

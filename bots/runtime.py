@@ -124,7 +124,7 @@ class Runtime:
         metrics.count_inbound(message.platform, duplicate=not is_new)
         if not is_new:
             return IngestResult(row.id, duplicate=True)
-        return IngestResult(row.id, duplicate=False, outbox=self._run(row.id, row.attempts) or [])
+        return IngestResult(row.id, duplicate=False, outbox=self._run(row.id, row.attempts, message) or [])
 
     async def ingest(self, message: Message) -> IngestResult:
         result = await run_in_threadpool(self.ingest_sync, message)
@@ -145,8 +145,9 @@ class Runtime:
             return None
         return self._run(inbox_id, attempt)
 
-    def _run(self, inbox_id: int, attempt: int) -> list[OutboxMessage] | None:
-        """Process a row whose ``attempt`` has been counted (see :meth:`process`)."""
+    def _run(self, inbox_id: int, attempt: int, message: Message | None = None) -> list[OutboxMessage] | None:
+        """Process a row whose ``attempt`` has been counted (see :meth:`process`); ``message``
+        is the stored message when the caller has it at hand."""
         if attempt > inbox.MAX_ATTEMPTS:
             with db.session_scope(self.engine) as session:
                 inbox.finish(session, inbox_id, "failed", error=f"gave up after {attempt - 1} attempts that never finished")
@@ -154,7 +155,7 @@ class Runtime:
         error = ""
         for _ in range(DB_RETRIES):
             try:
-                return self._apply(inbox_id)
+                return self._apply(inbox_id, message)
             except sa_exc.DBAPIError as exc:
                 error = f"{type(exc.orig).__name__}: {exc.orig}"
                 log.warning("inbox message %s: database conflict, retrying: %s", inbox_id, error)
@@ -167,12 +168,12 @@ class Runtime:
             inbox.note_error(session, inbox_id, error)
         return []
 
-    def _apply(self, inbox_id: int) -> list[OutboxMessage] | None:
+    def _apply(self, inbox_id: int, message: Message | None = None) -> list[OutboxMessage] | None:
         with db.session_scope(self.engine) as session:
-            row = inbox.lock_for_processing(session, inbox_id)
-            if row is None:
+            payload = inbox.lock_for_processing(session, inbox_id)
+            if payload is None:
                 return None
-            message = inbox.load_message(row)
+            message = message or Message.model_validate(payload)
             replies = self.bot.handle(session, message)
             rows = [
                 outbox.enqueue(session, r.reply, dedup_key=f"in:{inbox_id}:{r.key}", ticket_id=r.ticket_id, inbox_id=inbox_id)

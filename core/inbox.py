@@ -74,8 +74,9 @@ def store(session: Session, message: Message, *, claim: bool = False) -> tuple[I
     stmt = _insert(session).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(InboxMessage.id)
     new_id = session.execute(stmt).scalar()
     session.commit()
-    row = session.exec(select(InboxMessage).where(InboxMessage.dedup_key == key)).one()
-    return row, new_id is not None
+    if new_id is not None:
+        return InboxMessage(id=new_id, **values), True  # as stored; no second read
+    return session.exec(select(InboxMessage).where(InboxMessage.dedup_key == key)).one(), False
 
 
 def _skip_locked(session: Session, inbox_id: int):
@@ -103,17 +104,16 @@ def claim(session: Session, inbox_id: int) -> int | None:
     return attempt
 
 
-def lock_for_processing(session: Session, inbox_id: int) -> InboxMessage | None:
-    """Lock an unfinished row inside the caller's (effects) transaction, or None if it is done
-    or locked by another worker. Call it first in the transaction, before any read."""
-    result = session.execute(
+def lock_for_processing(session: Session, inbox_id: int) -> dict | None:
+    """Lock an unfinished row inside the caller's (effects) transaction and return its stored
+    message payload, or None if it is done or locked by another worker. Call it first in the
+    transaction, before any read."""
+    return session.execute(
         sa.update(InboxMessage)
         .where(_skip_locked(session, inbox_id), InboxMessage.status.in_(UNFINISHED))
         .values(status="processing")
-    )
-    if result.rowcount != 1:
-        return None
-    return session.get(InboxMessage, inbox_id, populate_existing=True)
+        .returning(InboxMessage.payload)
+    ).scalar()
 
 
 def finish(session: Session, inbox_id: int, status: str = "done", error: str | None = None) -> bool:

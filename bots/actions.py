@@ -25,6 +25,7 @@ from bots.commands import action_data
 from bots.replies import BotReply, Destination, reporter_destinations, staff_destinations, tell
 from bots.templates import Templates
 from core import tickets
+from core.masking import mask
 from core.grids import LEVEL_ORDER, Level, Role, ancestors
 from core.message import Button
 from core.models import Grid, Person, Ticket, TicketReporter, utcnow
@@ -199,7 +200,8 @@ class Actions:
 
     def values(self, session: Session, ticket: Ticket, **extra) -> dict:
         """The placeholders every ticket template may use."""
-        summary = ticket.text if len(ticket.text) <= 40 else ticket.text[:40] + "…"
+        text = mask(ticket.text)  # before cutting, so a cut never leaves half a number unmasked
+        summary = text if len(text) <= 40 else text[:40] + "…"
         grid = session.get(Grid, ticket.grid_id) if ticket.grid_id else None
         out = {
             "number": ticket.id, "category": ticket.category.label, "urgency": ticket.urgency.label,

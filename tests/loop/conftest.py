@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from adapters.playground import PlaygroundAdapter
 from bots.runtime import Runtime
 from core import tickets
+from core.db import upgrade
 from core.classify import Classification
 from core.message import Message, MessageKind, OutgoingReply
 from core.models import OutboxMessage, Ticket, TicketEvent, utcnow
@@ -97,13 +102,55 @@ class Neighbourhood:
         return [r for r in rows if contains is None or contains in r.payload["text"]]
 
 
+# Migrating a fresh database for every story costs a second; the stories start from a migrated
+# template instead (a copied SQLite file, a PostgreSQL database created from a template).
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("loop-template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_admin) -> Iterator[str | None]:
+    if postgres_admin is None:
+        yield None
+        return
+    name = f"linli_loop_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with postgres_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    upgrade(postgres_admin.url.set(database=name).render_as_string(hide_password=False))
+    yield name
+    with postgres_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path, postgres_admin, migrated_sqlite, migrated_postgres) -> Iterator[str]:
+    """Like the shared fixture (SQLite, and PostgreSQL when configured), but already migrated."""
+    if request.param == "sqlite":
+        shutil.copy(migrated_sqlite, tmp_path / "linli.sqlite3")
+        yield f"sqlite:///{tmp_path / 'linli.sqlite3'}"
+        return
+    if migrated_postgres is None:
+        pytest.skip("LINLI_TEST_POSTGRES_URL is not set (tests/run.sh sets it when PostgreSQL is running)")
+    name = f"linli_loop_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with postgres_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_postgres}"'))
+    yield postgres_admin.url.set(database=name).render_as_string(hide_password=False)
+    with postgres_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 def make_neighbourhood(settings) -> Iterator[Callable[..., Neighbourhood]]:
     """Build the demo neighbourhood; ``classify`` None keeps the real classifier."""
     made: list[Runtime] = []
 
     def make(classify: Callable[[str], Classification] | None = keyword_classifier) -> Neighbourhood:
-        clock = FakeClock(utcnow())
+        # A little ahead of the wall clock: inbound replies are queued at wall-clock time and
+        # must already be due when the runtime's clock asks for due rows.
+        clock = FakeClock(utcnow() + timedelta(minutes=10))
         runtime = Runtime(settings, clock=clock)
         runtime.prepare()
         runtime.register(PlaygroundAdapter())

@@ -31,7 +31,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from core.classifier import features, rules
+from core.classifier import rules
 from core.classifier.features import PackedLinear, flags, softmax
 from core.classifier.location import extract_location
 from core.classifier.normalize import MAX_CHARS, Normalizer
@@ -92,7 +92,7 @@ class JiebaClassifier:
             art = json.load(f)
         self.meta = art.get("meta", {})
         self.classes: list[str] = art["classes"]
-        self.model = PackedLinear(self.classes, art["bias"], art["word"], art["char"])
+        self.model = PackedLinear(self.classes, art["bias"], art["word"], art["char"], bool(art.get("unigrams", True)))
         t = art.get("thresholds", {})
         self.t_request = float(t.get("request", 0.5))  # is_request when P(chatter) < this
         self.t_band_low = float(t.get("band_low", 0.3))  # needs_confirmation for P(chatter) in
@@ -102,8 +102,10 @@ class JiebaClassifier:
         self.gate_argmax = bool(t.get("argmax", True))
         self.chat_idx = self.classes.index(Category.CHATTER.value)
         self.cats = [Category(c) for c in self.classes]
+        self._request_idx = [i for i in range(len(self.classes)) if i != self.chat_idx]
         self.normalize = Normalizer()
         self.tok = jieba_tokenizer()
+        self._dag = getattr(self.tok, "_Tokenizer__cut_DAG_NO_HMM", None)
 
     # -- pieces, also used by training and evaluation ------------------------------
     def tokens(self, norm) -> list[str]:
@@ -131,12 +133,13 @@ class JiebaClassifier:
         if rules.obvious_chatter(s, norm.compact):
             return _CHATTER
         emergency = None if _EMERGENCY_CHARS.isdisjoint(s) else rules.emergency(s)
-        probs = softmax(self.model.scores(self.tokens(norm), norm.compact))
+        fl = flags(norm)
+        compact = norm.compact
+        words = list(self._dag(compact)) if (self._dag and compact) else cut(self.tok, compact)
+        probs = softmax(self.model.scores(words + fl, compact))
         p_chat = probs[self.chat_idx]
-        best, p_best = self.chat_idx, -1.0
-        for i, p in enumerate(probs):
-            if i != self.chat_idx and p > p_best:
-                best, p_best = i, p
+        best = max(self._request_idx, key=probs.__getitem__)
+        p_best = probs[best]
         cat = self.cats[best]
         if emergency is not None:
             location = extract_location(s)
@@ -147,7 +150,7 @@ class JiebaClassifier:
             if kind in _FORCED_KINDS or (cond < 0.5 and default_cat is not Category.OTHER):
                 cat = default_cat
             return Classification(True, cat, Urgency.EMERGENCY, max(0.9, cond), False, location, (kind,))
-        if self._rule_chatter(s, norm):
+        if self._rule_chatter(s, fl):
             return Classification(False, Category.CHATTER, Urgency.NORMAL, max(p_chat, 0.9))
         if rules.urgent(s):  # 整栋楼停水, 井盖丢了, 污水漫进楼道 …: obvious requests
             cond = p_best / max(1e-9, 1.0 - p_chat)
@@ -164,13 +167,14 @@ class JiebaClassifier:
 
 
     @staticmethod
-    def _rule_chatter(s: str, norm) -> bool:
-        """Notices, "fixed, thanks" and acknowledgement-led messages without a complaint."""
-        if rules.thanks_for_fix(s):
+    def _rule_chatter(s: str, fl: list[str]) -> bool:
+        """Notices, "fixed, thanks" and acknowledgement-led messages without a complaint
+        (``fl``: the message's flags, see ``features.flags``)."""
+        if "__fixed__" in fl:
             return True
-        if rules.is_notice(s) and not rules.REQUEST_CUE_RE.search(s):
+        if "__notice__" in fl and "__cue__" not in fl:
             return True
-        if rules.ack_prefixed(s) and not features.PROBLEM_RE.search(s):
+        if "__problem__" not in fl and rules.ack_prefixed(s):
             return True
         return False
 

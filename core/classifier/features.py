@@ -72,15 +72,20 @@ def word_tokens(words: list[str], norm: Normalized) -> list[str]:
     return words + flags(norm)
 
 
-def char_grams(compact: str) -> list[str]:
-    """Char unigrams and bigrams (the training side; inference maps them lazily)."""
-    return list(compact) + list(map(add, compact, compact[1:]))
+UNIGRAMS = True  # without char unigrams: ~2 µs faster, but held-out macro-F1 0.94 -> 0.91, Traditional -10 points
+
+
+def char_grams(compact: str, unigrams: bool = UNIGRAMS) -> list[str]:
+    """Char bigrams, and unigrams when asked (the training side of ``PackedLinear.scores``)."""
+    grams = list(map(add, compact, compact[1:]))
+    return list(compact) + grams if unigrams else grams
 
 
 class PackedLinear:
     """A multinomial linear model whose weights are packed per feature into one int."""
 
-    def __init__(self, classes: list[str], bias: list[float], word_w: dict, char_w: dict) -> None:
+    def __init__(self, classes: list[str], bias: list[float], word_w: dict, char_w: dict, unigrams: bool = True) -> None:
+        self.unigrams = unigrams
         self.classes = classes
         self.n = len(classes)
         self.bias = bias
@@ -101,7 +106,8 @@ class PackedLinear:
         wg = self.word.get
         cg = self.char.get
         total = sum(map(wg, words, repeat(0)))
-        total += sum(map(cg, compact, repeat(0)))
+        if self.unigrams:
+            total += sum(map(cg, compact, repeat(0)))
         if len(compact) > 1:
             total += sum(map(cg, map(add, compact, compact[1:]), repeat(0)))
         if not total:
@@ -115,6 +121,6 @@ class PackedLinear:
 
 def softmax(scores: list[float]) -> list[float]:
     m = max(scores)
-    e = [math.exp(s - m) for s in scores]
-    z = sum(e)
-    return [x / z for x in e]
+    e = list(map(math.exp, [s - m for s in scores]))
+    z = 1.0 / sum(e)
+    return [x * z for x in e]

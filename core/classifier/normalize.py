@@ -39,10 +39,11 @@ _EMOJI_RE = re.compile(
     "\ufe0f\u20e3\u200d"
     "]+"
 )
-# Voice-transcript fillers and every non-word character, removed in one pass.
-_COMPACT_RE = re.compile(
-    r"那个|就是说|就是|这个这个|然后呢|呃+|额+|嗯+|啊+|呀+|哎+|唉+|诶+|欸+|[^0-9a-zA-Z\u3400-\u4dbf\u4e00-\u9fff]+"
-)
+# Voice-transcript fillers (removed only when one of their characters is present) and
+# every non-word character.
+_FILLER_RE = re.compile(r"那个|就是说|就是|这个这个|然后呢|[呃额嗯啊呀哎唉诶欸]+")
+_FILLER_CHARS = frozenset("那就这然呃额嗯啊呀哎唉诶欸")
+_NON_WORD_RE = re.compile(r"[^0-9a-zA-Z\u3400-\u4dbf\u4e00-\u9fff]+")
 
 # Cantonese written forms that OpenCC leaves alone but Mandarin segmentation needs.
 _CANTONESE = {
@@ -105,7 +106,10 @@ class Normalizer:
                 text = _CANTONESE_RE.sub(lambda m: _CANTONESE[m.group(0)], text)
             text = self._t2s(text)
         text = text.strip()
-        compact = _COMPACT_RE.sub("", text).lower()
+        compact = _NON_WORD_RE.sub("", text)
+        if not _FILLER_CHARS.isdisjoint(compact):
+            compact = _FILLER_RE.sub("", compact)
+        compact = compact.lower()
         return Normalized(text, compact, had_emoji, traditional)
 
 

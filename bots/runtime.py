@@ -28,7 +28,7 @@ from bots.templates import Templates
 from config.settings import Settings
 from core import db, inbox, outbox
 from core.grids import load_into_db, read_grids_file
-from core.message import Message, OutgoingReply
+from core.message import Message, MessageKind, OutgoingReply
 from core.models import OutboxMessage, utcnow
 from core.routing import load_routing
 from core.sla import load_sla
@@ -94,6 +94,7 @@ class Runtime:
                                    on_change=lambda: self.changed.set())
         self.adapters: dict[str, ChannelAdapter] = {}
         self.changed = asyncio.Event()  # wakes live views in this process; others poll
+        self._inbox_wakeup = asyncio.Event()  # a deferred message was stored by this process
         self._tasks: list[asyncio.Task] = []
 
     # -- setup ---------------------------------------------------------------------------
@@ -126,11 +127,33 @@ class Runtime:
             return IngestResult(row.id, duplicate=True)
         return IngestResult(row.id, duplicate=False, outbox=self._run(row.id, row.attempts, message) or [])
 
-    async def ingest(self, message: Message) -> IngestResult:
+    async def ingest(self, message: Message, *, defer: bool | None = None) -> IngestResult:
+        """Store the message, then process it now, or later when deferred.
+
+        ``defer=True`` (or ``LINLI_INBOX_DEFER=true`` when a caller does not say) acknowledges
+        once the message is stored and leaves the processing to the inbox worker: a webhook
+        answers in about a millisecond however busy the bot is, and a burst waits in the inbox
+        instead of in open HTTP requests. The result then has no replies (they are sent by the
+        outbox worker as usual). Button presses and chat events are always processed at once:
+        their callers answer the platform with the outcome."""
+        if defer is None:
+            defer = self.settings.inbox_defer
+        if defer and message.kind in (MessageKind.MESSAGE, MessageKind.EDIT):
+            result = await run_in_threadpool(self.accept_sync, message)
+            if not result.duplicate:
+                self._inbox_wakeup.set()
+            return result
         result = await run_in_threadpool(self.ingest_sync, message)
         if result.outbox:
             self.changed.set()
         return result
+
+    def accept_sync(self, message: Message) -> IngestResult:
+        """Store the message (once) for the inbox worker; nothing else."""
+        with db.Session(self.engine, expire_on_commit=False) as session:
+            row, is_new = inbox.store(session, message)
+        metrics.count_inbound(message.platform, duplicate=not is_new)
+        return IngestResult(row.id, duplicate=not is_new)
 
     def process(self, inbox_id: int) -> list[OutboxMessage] | None:
         """Run the bot on one stored message; its effects and the 'done' mark commit together.
@@ -275,6 +298,30 @@ class Runtime:
                 log.exception("outbox worker iteration failed; retrying")
                 await asyncio.sleep(1)
 
+    def process_waiting(self, limit: int = 50) -> int:
+        """Process stored messages waiting for the inbox worker, oldest first. Returns how many."""
+        with db.Session(self.engine) as session:
+            ids = inbox.waiting(session, limit=limit)
+        return sum(1 for i in ids if self.process(i) is not None)
+
+    async def _inbox_loop(self) -> None:
+        """Processes deferred messages as soon as they are stored (and polls for other instances')."""
+        while True:
+            try:
+                self._inbox_wakeup.clear()
+                done = await run_in_threadpool(self.process_waiting)
+                if done:
+                    self.changed.set()
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("inbox worker iteration failed; retrying")
+            try:
+                await asyncio.wait_for(self._inbox_wakeup.wait(), timeout=self.settings.outbox_poll_seconds * 4)
+            except TimeoutError:
+                pass
+
     async def _recovery_loop(self) -> None:
         while True:
             try:
@@ -290,6 +337,7 @@ class Runtime:
         if self.settings.run_outbox:
             self._tasks.append(asyncio.create_task(self._outbox_loop(), name="linli-outbox"))
         self._tasks.append(asyncio.create_task(self._recovery_loop(), name="linli-inbox-recovery"))
+        self._tasks.append(asyncio.create_task(self._inbox_loop(), name="linli-inbox"))
         if self.settings.run_scheduler:
             self.scheduler.start()  # every instance schedules; a database lock picks the one that sweeps
 

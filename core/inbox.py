@@ -146,5 +146,11 @@ def unfinished(session: Session, *, older_than: datetime | None = None, limit: i
     return list(session.exec(q.order_by(InboxMessage.id).limit(limit)))
 
 
+def waiting(session: Session, *, limit: int = 50) -> list[int]:
+    """Ids of stored messages no worker has taken yet (deferred ones), oldest first."""
+    q = select(InboxMessage.id).where(InboxMessage.status == "received").order_by(InboxMessage.id).limit(limit)
+    return list(session.exec(q))
+
+
 def load_message(row: InboxMessage) -> Message:
     return Message.model_validate(row.payload)

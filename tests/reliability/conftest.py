@@ -153,3 +153,9 @@ def platform_api(serve_app, clock):
 def http_adapter():
     """Build adapters for a FakePlatform: ``http_adapter("playground", url, RateLimit(...))``."""
     return HttpAdapter
+
+
+@pytest.fixture
+def request_classifier():
+    """The classifier stub that files every message as a request."""
+    return always_a_request

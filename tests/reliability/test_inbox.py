@@ -156,3 +156,46 @@ def test_a_slow_worker_is_never_overtaken_by_recovery_on_another_instance(rt, se
     other.engine.dispose()
     assert len(outcomes[0]) == 1 and outcomes[1] == 0
     assert _count(rt.engine, Ticket) == 1 and _count(rt.engine, OutboxMessage) == 1
+
+
+async def test_a_deferred_message_is_acknowledged_once_stored_and_the_inbox_worker_applies_it_once(rt, make_message):
+    msg = make_message("楼上漏水到我家了")
+    first = await rt.ingest(msg, defer=True)
+    assert not first.duplicate and first.replies == []
+    assert _count(rt.engine, Ticket) == 0
+    with Session(rt.engine) as s:
+        assert s.get(InboxMessage, first.inbox_id).status == "received"
+    assert (await rt.ingest(msg, defer=True)).duplicate
+    assert rt.process_waiting() == 1 and rt.process_waiting() == 0
+    assert _count(rt.engine, Ticket) == 1 and _count(rt.engine, OutboxMessage) == 1
+
+
+async def test_button_presses_are_processed_at_once_even_when_deferring(rt, make_message):
+    from core.message import MessageKind
+
+    await rt.ingest(make_message("楼上漏水到我家了"))
+    press = make_message("", sender="wangfang", kind=MessageKind.ACTION, action_data="t:confirm:1")
+    result = await rt.ingest(press, defer=True)
+    assert result.replies  # the caller answers the platform with the outcome
+
+
+def test_with_inbox_defer_on_a_webhook_answers_at_once_and_the_reply_follows(settings, serve_app, request_classifier):
+    import time
+
+    import httpx
+
+    from bots.app import create_app
+
+    app = create_app(settings.model_copy(update={"inbox_defer": True, "run_outbox": True, "outbox_poll_seconds": 0.05}))
+    app.state.runtime.bot.classify = request_classifier
+    with serve_app(app) as server:
+        r = httpx.post(server.url + "/playground/api/messages",
+                       json={"room": "demo", "sender_id": "zhang", "text": "楼道灯坏了", "client_id": "deferred-1"})
+        assert r.status_code == 202 and r.json()["replies"] == 0
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # waiting for the background workers, bounded
+            items = httpx.get(server.url + "/playground/api/rooms/demo/messages").json()["items"]
+            if any(i["kind"] == "bot" for i in items):
+                break
+            time.sleep(0.05)
+        assert [i["kind"] for i in items].count("bot") == 1

@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from core.models import Ticket, UTCDateTime, _created, _dt
+from core.models import Ticket, TicketEvent, UTCDateTime, _created, _dt
 
 
 class ConsoleAccount(SQLModel, table=True):
@@ -64,6 +64,9 @@ sa.Index("ix_tickets_state_id", _t.state, _t.id)
 sa.Index("ix_tickets_category_id", _t.category, _t.id)
 sa.Index("ix_tickets_created_at_id", _t.created_at, _t.id)
 sa.Index("ix_tickets_updated_at_id", _t.updated_at, _t.id)
+sa.Index("ix_tickets_resolve_due_at_id", _t.resolve_due_at, _t.id)
+# Satisfaction statistics read the survey events without scanning the whole trail.
+sa.Index("ix_ticket_events_kind_ticket", TicketEvent.__table__.c.kind, TicketEvent.__table__.c.ticket_id)
 # Substring search (LIKE '%…%') on PostgreSQL uses a trigram index when pg_trgm can be installed.
 sa.Index("ix_tickets_text_trgm", _t.text, postgresql_using="gin",
          postgresql_ops={"text": "gin_trgm_ops"}).ddl_if(dialect="postgresql")

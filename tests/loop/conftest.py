@@ -142,15 +142,24 @@ def database_url(request, tmp_path, postgres_admin, migrated_sqlite, migrated_po
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _clock() -> FakeClock:
+    # A little ahead of the wall clock: inbound replies are queued at wall-clock time and
+    # must already be due when the runtime's clock asks for due rows.
+    return FakeClock(utcnow() + timedelta(minutes=10))
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return _clock()
+
+
 @pytest.fixture
 def make_neighbourhood(settings) -> Iterator[Callable[..., Neighbourhood]]:
     """Build the demo neighbourhood; ``classify`` None keeps the real classifier."""
     made: list[Runtime] = []
 
     def make(classify: Callable[[str], Classification] | None = keyword_classifier) -> Neighbourhood:
-        # A little ahead of the wall clock: inbound replies are queued at wall-clock time and
-        # must already be due when the runtime's clock asks for due rows.
-        clock = FakeClock(utcnow() + timedelta(minutes=10))
+        clock = _clock()
         runtime = Runtime(settings, clock=clock)
         runtime.prepare()
         runtime.register(PlaygroundAdapter())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
@@ -53,7 +54,7 @@ class Turn:
     now: datetime
     replies: list[BotReply] = field(default_factory=list)
 
-    @property
+    @cached_property
     def origin(self) -> Destination:
         """This chat, threaded to the message (a button press threads to the card)."""
         return origin_of(self.message, self.chat)
@@ -102,8 +103,7 @@ COMMANDS: list[CommandWord] = [
     _cmd("relay", ("代办",), "代办 姓名 楼栋房号 [电话] 需求", takes_number=False, takes_text=True),
     _cmd("help", ("帮助", "使用说明"), "帮助", takes_number=False),
 ]
-SLASH_ALIASES = {"escalate": "refer", "note": "progress", "file": "relay"}
-BUTTON_ONLY = {"file": "file", **{v: v for v in SURVEY_BUTTONS.values()}}
+SLASH_ALIASES = {"escalate": "refer", "note": "progress"}
 
 
 class CommunityBot:

@@ -28,7 +28,7 @@ from bots.replies import BotReply, enqueue
 from core import db, tickets
 from core.deadlines import TicketClock, Warning, due_warnings
 from core.grids import LEVEL_ORDER, Level
-from core.models import Ticket, TicketEvent, utcnow
+from core.models import Person, Ticket, TicketEvent, utcnow
 from core.ticket_states import TicketState
 
 log = logging.getLogger("linli.scheduler")
@@ -174,8 +174,13 @@ class Sweeper:
             target = self.actions.ladder(session, ticket)[warning.level - 1]
             replies = self.actions.escalate(session, ticket, target, tickets.SYSTEM, "超过办结时限", now=now, overdue=True)
         else:
-            replies = self.actions.notify_staff(session, ticket, ticket.grid_id, STAFF_TEMPLATES[warning.kind],
-                                                f"sla:{warning.kind}:{ticket.id}", skip=set())
+            told: set = set()
+            key = f"sla:{warning.kind}:{ticket.id}"
+            replies = self.actions.notify_staff(session, ticket, ticket.grid_id, STAFF_TEMPLATES[warning.kind], key, skip=told)
+            assignee = session.exec(select(Person).where(Person.key == ticket.assignee)).first() if ticket.assignee else None
+            if warning.kind == "yellow" and assignee is not None and assignee.grid_id:
+                # 催办 reaches the assignee too, in the chats of their own grid
+                replies += self.actions.notify_staff(session, ticket, assignee.grid_id, "staff_yellow", key, skip=told)
         tickets.record(session, ticket, tickets.SYSTEM, "sla", warning.kind, at=now,
                        data={"key": warning.key, "warning": warning.kind, "level": warning.level or None})
         return replies

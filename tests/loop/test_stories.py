@@ -227,3 +227,15 @@ def test_status_and_my_requests(hood):
     assert "#2【待确认】环境卫生" in status.text
     (missing,) = hood.say("liu", "查询 99")
     assert "没有找到编号 #99" in missing.text
+
+
+def test_yellow_reaches_an_assignee_of_another_grid_in_their_own_chat(hood):
+    from datetime import timedelta
+
+    hood.say("zhang", "3栋电梯坏了")
+    (ticket,) = hood.tickets()
+    hood.say("wangfang", f"派单 {ticket.id} 李强")  # 李强 works for 幸福社区第二网格
+    hood.clock.now = hood.ticket(ticket.id).created_at + timedelta(hours=37)
+    assert hood.sweep().done == {"yellow": 1}
+    assert len(hood.outbox(DEMO, contains="黄灯催办")) == 1
+    assert len(hood.outbox("wecom-bot:wrkSFfCgAAxxxx", contains="黄灯催办")) == 1

@@ -39,13 +39,23 @@ def dedup_key(message: Message) -> str:
     return key
 
 
-def _insert(session: Session):
+_INSERTS: dict[str, sa.Insert] = {}
+
+
+def _insert_statement(session: Session) -> sa.Insert:
+    """``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id``, built once per dialect (Core, not
+    ORM: this runs for every inbound message and the ORM insert costs more than the database)."""
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(InboxMessage)
-    if dialect == "sqlite":
-        return sqlite.insert(InboxMessage)
-    raise RuntimeError(f"linli supports SQLite and PostgreSQL, not {dialect}")
+    if dialect not in _INSERTS:
+        if dialect == "postgresql":
+            insert = postgresql.insert
+        elif dialect == "sqlite":
+            insert = sqlite.insert
+        else:
+            raise RuntimeError(f"linli supports SQLite and PostgreSQL, not {dialect}")
+        table = InboxMessage.__table__
+        _INSERTS[dialect] = insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key]).returning(table.c.id)
+    return _INSERTS[dialect]
 
 
 def store(session: Session, message: Message, *, claim: bool = False) -> tuple[InboxMessage, bool]:
@@ -71,8 +81,7 @@ def store(session: Session, message: Message, *, claim: bool = False) -> tuple[I
         "received_at": now,
         "claimed_at": now if claim else None,
     }
-    stmt = _insert(session).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(InboxMessage.id)
-    new_id = session.execute(stmt).scalar()
+    new_id = session.connection().execute(_insert_statement(session), values).scalar()
     session.commit()
     if new_id is not None:
         return InboxMessage(id=new_id, **values), True  # as stored; no second read

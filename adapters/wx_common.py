@@ -284,7 +284,11 @@ class AccessTokens:
         token = await self._fresh()
         if token:
             return token
-        if not await asyncio.to_thread(self.store.lease, self.key, 15.0):
+        if await asyncio.to_thread(self.store.lease, self.key, 15.0):
+            token = await self._fresh()  # another instance may have stored one since we looked
+            if token:
+                return token
+        else:
             deadline = time.monotonic() + self.wait_seconds
             while time.monotonic() < deadline:  # another instance is refreshing
                 await asyncio.sleep(0.2)

@@ -11,9 +11,11 @@ would send every warning once: the outbox refuses a second row with the same key
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -157,6 +159,14 @@ class Sweeper:
         )
 
     def _sweep_ticket(self, ticket_id: int, now: datetime, report: SweepReport) -> None:
+        try:
+            self._sweep_ticket_once(ticket_id, now, report)
+        except sa.exc.IntegrityError:
+            # Another sweeper got there first (the outbox refused the same key twice): its
+            # transaction holds the warning; ours rolled back. Nothing is lost or doubled.
+            log.info("ticket %s was swept concurrently by another process", ticket_id)
+
+    def _sweep_ticket_once(self, ticket_id: int, now: datetime, report: SweepReport) -> None:
         policy = self.actions.sla
         with db.session_scope(self.engine) as session:
             ticket = session.get(Ticket, ticket_id)
@@ -204,12 +214,21 @@ class Scheduler:
         self.interval = interval
         self.on_change = on_change
         self._scheduler = None
+        self._busy = threading.Lock()  # one sweep at a time in this process, too
+        self.swept: asyncio.Event | None = None  # set after each scheduled run (tests wait on it)
+        self.last_report: SweepReport | None = None
 
     def tick(self) -> SweepReport | None:
-        """One sweep if this process holds the lock; None otherwise. Blocking: run it in a thread."""
-        if not self.lock.acquire():
+        """One sweep if this process holds the lock and is not sweeping already; None otherwise.
+        Blocking: run it in a thread."""
+        if not self._busy.acquire(blocking=False):
             return None
-        report = self.sweeper.run_once()
+        try:
+            if not self.lock.acquire():
+                return None
+            report = self.sweeper.run_once()
+        finally:
+            self._busy.release()
         if report.done:
             log.info("sweep: %s", report.done)
         return report
@@ -222,12 +241,16 @@ class Scheduler:
         except Exception:
             log.exception("SLA sweep failed; the next run repeats what is still due")
             return
+        self.last_report = report
+        if self.swept is not None:
+            self.swept.set()
         if report is not None and report.replies and self.on_change:
             self.on_change()  # on the event loop: wakes live views in this process
 
     def start(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+        self.swept = asyncio.Event()
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(self._job, "interval", seconds=self.interval, id="linli-sla-sweep",
                                 max_instances=1, coalesce=True, next_run_time=utcnow())

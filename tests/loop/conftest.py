@@ -9,6 +9,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -79,7 +80,9 @@ class Neighbourhood:
         return self.runtime.sweeper.run_once()
 
     def deliver(self) -> int:
-        return asyncio.run(self.runtime.deliver_due())
+        # A thread of its own: never depends on whether this thread has an event loop.
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, self.runtime.deliver_due()).result()
 
     def ticket(self, number: int) -> Ticket:
         with Session(self.runtime.engine) as s:

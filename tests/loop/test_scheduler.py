@@ -37,22 +37,18 @@ def test_two_instances_sweeping_at_once_send_each_warning_once(make_neighbourhoo
     assert len(hood.events(ticket.id, "sla")) == 2
 
 
-def test_the_runtime_starts_the_scheduler_and_one_tick_sweeps(make_neighbourhood):
+async def test_the_runtime_starts_the_scheduler_and_one_tick_sweeps(make_neighbourhood):
     hood = make_neighbourhood()
-    hood.say("zhang", "3栋电梯坏了")
+    await asyncio.to_thread(hood.say, "zhang", "3栋电梯坏了")
     (ticket,) = hood.tickets()
     hood.clock.now = ticket.created_at + timedelta(hours=49)
-
-    async def run():
-        hood.runtime.settings.run_scheduler = True
-        hood.runtime.settings.sweep_interval_seconds = 3600
-        await hood.runtime.start()
-        try:
-            assert hood.runtime.scheduler._scheduler.get_job("linli-sla-sweep") is not None
-            return await asyncio.to_thread(hood.runtime.scheduler.tick)
-        finally:
-            await hood.runtime.stop()
-
-    report = asyncio.run(run())
+    hood.runtime.settings.run_scheduler = True
+    hood.runtime.settings.sweep_interval_seconds = 3600
+    await hood.runtime.start()
+    try:
+        await asyncio.wait_for(hood.runtime.scheduler.swept.wait(), timeout=30)  # the first run starts at once
+        report = hood.runtime.scheduler.last_report
+    finally:
+        await hood.runtime.stop()
     assert report is not None and report.done.get("red") == 1
     assert hood.ticket(ticket.id).escalation_level == "community"

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -427,13 +428,14 @@ def router(runtime) -> APIRouter:
                 if not v.scope.can_relay:
                     raise HTTPException(403, "this account may not file relays")
                 target = relay_chats(s, v).get(chat)
-            parts = [" ".join(x.split()) for x in (name, location, phone, need)]
+            # 代办's parser splits on spaces and Chinese commas: name, place and phone are one word each.
+            parts = [re.sub(r"[\s，,、；;]+", "", x) for x in (name, location, phone)] + [" ".join(need.split())]
             if target is None:
                 return v, "请选择要登记到的群"
             if not parts[0] or not parts[1] or not parts[3]:
                 return v, "请填写老人姓名、楼栋房号和需求"
             row, sender_key = target
-            text = "代办 " + " ".join(p.replace(" ", "") if i < 3 else p for i, p in enumerate(parts) if p)
+            text = "代办 " + " ".join(p for p in parts if p)
             return v, Message(platform=row.platform, chat_id=row.chat_id, message_id=f"console-{secrets.token_hex(8)}",
                               sender_id=sender_key.split(":", 1)[1], sender_name=v.scope.person_name, text=text,
                               raw={"via": "console", "account": v.scope.username})

@@ -1,0 +1,156 @@
+"""Scale: the SLA sweep's queries and the console's ticket list (filtered, first page) with
+10,000 and 1,000,000 tickets, on SQLite and PostgreSQL. p50/p95 over repeated runs.
+
+    python bench/scale.py [--sizes 10000 1000000] [--runs 40] [--no-postgres] [--sweep]
+
+Tickets are bulk-inserted with one SQL statement (DB files in /tmp): 98 % closed or
+otherwise finished, 2 % open, spread over the example grids, categories and two years.
+Measured:
+- sweep selection: the two queries ``bots.scheduler.Sweeper.run_once`` starts with (open
+  tickets; resolved tickets whose survey timed out);
+- console lists through ``core.search.search`` (the console, REST API and Open311 query):
+  open tickets of one grid newest first; one category, all states; overdue soonest-due first.
+``--sweep`` also times one full ``Sweeper.run_once`` (it visits every open ticket).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
+
+from bench.common import machine, percentile, postgres_database  # noqa: E402
+from bots.runtime import Runtime  # noqa: E402
+from config.settings import Settings  # noqa: E402
+from core import search  # noqa: E402
+from core.models import Ticket, utcnow  # noqa: E402
+from core.taxonomy import Category  # noqa: E402
+from core.ticket_states import TicketState  # noqa: E402
+
+GRIDS = ["xingfu-1", "xingfu-2", "anle-1"]
+CATEGORIES = [c.value for c in Category if c.is_request]
+DONE = ["closed", "closed", "closed", "rejected", "duplicate", "withdrawn", "referred"]
+OPEN = ["pending", "confirmed", "assigned", "in_progress"]
+
+
+def fill(engine: sa.Engine, n: int) -> float:
+    """Insert n tickets with one INSERT … SELECT over a generated series. Returns seconds."""
+    start = time.perf_counter()
+    pg = engine.dialect.name == "postgresql"
+    series = "generate_series(1, :n) AS s(i)" if pg else \
+        "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n) SELECT i FROM s) AS s"
+    now_expr = "now() AT TIME ZONE 'UTC'" if pg else "datetime('now')"
+    minus = (lambda col, unit: f"({now_expr} - ({col}) * interval '1 {unit}')") if pg else \
+        (lambda col, unit: f"datetime('now', printf('%+d {unit}s', -({col})))")
+    plus = (lambda col, unit: f"({now_expr} + ({col}) * interval '1 {unit}')") if pg else \
+        (lambda col, unit: f"datetime('now', printf('%+d {unit}s', {col}))")
+
+    def pick(values: list[str], expr: str) -> str:
+        return "CASE " + " ".join(f"WHEN ({expr}) = {k} THEN '{v}'" for k, v in enumerate(values)) + " END"
+
+    is_open = "(i % 50 = 0)"  # 2 % open
+    state = f"CASE WHEN {is_open} THEN {pick(OPEN, f'(i / 50) % {len(OPEN)}')} ELSE {pick(DONE, f'i % {len(DONE)}')} END"
+    age_hours = "(i * 7919 % 17520)"  # spread over two years
+    sql = f"""
+        INSERT INTO tickets (text, category, urgency, state, confidence, grid_id, chat_key, origin_message_id,
+                             created_by, created_at, updated_at, confirm_due_at, resolve_due_at, resolved_at, closed_at)
+        SELECT '楼道灯坏了 ' || i, {pick(CATEGORIES, f'i % {len(CATEGORIES)}')}, 'normal', {state}, 0.9,
+               {pick(GRIDS, 'i % 3')}, 'playground:demo', 'bench-' || i, 'playground:p' || (i % 500),
+               {minus(age_hours, 'hour')}, {minus(age_hours, 'hour')},
+               {minus(f'{age_hours} - 2', 'hour')},
+               CASE WHEN {is_open} THEN {plus(f'(i % 96) - 24', 'hour')} ELSE {minus(f'{age_hours} - 72', 'hour')} END,
+               CASE WHEN {is_open} THEN NULL ELSE {minus(f'{age_hours} - 24', 'hour')} END,
+               CASE WHEN {is_open} THEN NULL ELSE {minus(f'{age_hours} - 48', 'hour')} END
+        FROM {series}
+    """
+    with engine.begin() as conn:
+        if not pg:
+            conn.exec_driver_sql("PRAGMA recursive_triggers = OFF")
+        conn.execute(sa.text(sql), {"n": n})
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    return time.perf_counter() - start
+
+
+def timed(fn, runs: int) -> tuple[float, float]:
+    fn()  # warm the cache
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return percentile(samples, 50), percentile(samples, 95)
+
+
+def measure(engine: sa.Engine, runs: int) -> dict[str, tuple[float, float, int]]:
+    open_states = [s for s in TicketState if s.is_open]
+    now = utcnow()
+    out: dict[str, tuple[float, float, int]] = {}
+
+    def q(name, fn):
+        result = {}
+
+        def run():
+            with Session(engine) as s:
+                result["n"] = fn(s)
+
+        p50, p95 = timed(run, runs)
+        out[name] = (p50, p95, result["n"])
+
+    q("sweep: open tickets", lambda s: len(list(s.exec(select(Ticket.id).where(Ticket.state.in_(open_states)).order_by(Ticket.id)))))
+    q("sweep: surveys timed out", lambda s: len(list(s.exec(select(Ticket.id).where(
+        Ticket.state == TicketState.RESOLVED, Ticket.resolved_at <= now - timedelta(hours=72)).order_by(Ticket.id)))))
+    q("list: open in grid xingfu-1, newest", lambda s: len(search.search(
+        s, search.TicketFilter(status="open", grid_id="xingfu-1"), None).items))
+    q("list: category utilities, newest", lambda s: len(search.search(
+        s, search.TicketFilter(categories=(Category.UTILITIES,)), None).items))
+    q("list: overdue, soonest due", lambda s: len(search.search(
+        s, search.TicketFilter(overdue=True, sort="due"), None).items))
+    return out
+
+
+def run(name: str, database_url: str, sizes: list[int], runs: int, sweep: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="linli-scale-", dir="/tmp") as tmp:
+        settings = Settings(data_dir=Path(tmp), database_url=database_url or None, run_outbox=False,
+                            run_scheduler=False, _env_file=None)
+        runtime = Runtime(settings)
+        runtime.prepare()
+        engine = runtime.engine
+        have = 0
+        for size in sizes:
+            seconds = fill(engine, size - have)
+            have = size
+            print(f"\n{name}, {size:,} tickets (bulk insert {seconds:.1f} s)")
+            for label, (p50, p95, n) in measure(engine, runs).items():
+                print(f"  {label:38s} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms   ({n} rows)")
+            if sweep:
+                t0 = time.perf_counter()
+                report = runtime.sweeper.run_once()
+                print(f"  full Sweeper.run_once: {time.perf_counter() - t0:.1f} s ({report.done})")
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--sweep", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    run("SQLite", "", args.sizes, args.runs, args.sweep)
+    if not args.no_postgres:
+        with postgres_database() as url:
+            run("PostgreSQL", url, args.sizes, args.runs, args.sweep)
+
+
+if __name__ == "__main__":
+    main()

@@ -45,7 +45,7 @@ def fill(engine: sa.Engine, n: int) -> float:
     """Insert n tickets with one INSERT … SELECT over a generated series. Returns seconds."""
     start = time.perf_counter()
     pg = engine.dialect.name == "postgresql"
-    series = "generate_series(1, :n) AS s(i)" if pg else \
+    series = "generate_series(1::bigint, :n) AS s(i)" if pg else \
         "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n) SELECT i FROM s) AS s"
     now_expr = "now() AT TIME ZONE 'UTC'" if pg else "datetime('now')"
     minus = (lambda col, unit: f"({now_expr} - ({col}) * interval '1 {unit}')") if pg else \
@@ -143,10 +143,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--sweep", action="store_true")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    run("SQLite", "", args.sizes, args.runs, args.sweep)
+    if not args.no_sqlite:
+        run("SQLite", "", args.sizes, args.runs, args.sweep)
     if not args.no_postgres:
         with postgres_database() as url:
             run("PostgreSQL", url, args.sizes, args.runs, args.sweep)

@@ -9,7 +9,8 @@ Two kinds of numbers:
   database is the shared state.
 
 Hooks for other parts: :func:`count_inbound`, :func:`count_delivery` (called by the
-runtime), and :func:`timed_sweep` / :func:`observe_sweep` for the SLA scheduler::
+runtime), and :func:`timed` / :func:`timed_sweep` / :func:`observe_sweep` for sweeps (the
+runtime wraps ``Sweeper.run_once`` with :func:`timed`)::
 
     from bots.metrics import timed_sweep
     with timed_sweep("sla"):
@@ -18,10 +19,12 @@ runtime), and :func:`timed_sweep` / :func:`observe_sweep` for the SLA scheduler:
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -31,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from core.models import InboxMessage, OutboxMessage, Ticket
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+T = TypeVar("T")
 
 
 def _escape(value: str) -> str:
@@ -129,6 +133,17 @@ def timed_sweep(kind: str = "sla") -> Iterator[None]:
         yield
     finally:
         observe_sweep(time.perf_counter() - start, kind)
+
+
+def timed(fn: Callable[..., T], kind: str = "sla") -> Callable[..., T]:
+    """``fn`` wrapped so that each call is recorded as one sweep of ``kind``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with timed_sweep(kind):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def database_lines(engine: sa.Engine) -> list[str]:

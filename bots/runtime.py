@@ -90,6 +90,7 @@ class Runtime:
         )
         self.sweeper = Sweeper(self.engine, self.bot.actions, clock=clock,
                                survey_timeout=timedelta(hours=settings.survey_timeout_hours))
+        self.sweeper.run_once = metrics.timed(self.sweeper.run_once, "sla")  # sweep durations in /metrics
         self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
                                    on_change=lambda: self.changed.set())
         self.adapters: dict[str, ChannelAdapter] = {}

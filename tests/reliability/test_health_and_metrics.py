@@ -89,3 +89,10 @@ def test_json_logs_are_one_object_per_line_with_extras_and_the_traceback():
     data = json.loads(line)
     assert data["level"] == "ERROR" and data["logger"] == "linli.test" and data["msg"] == "inbox 7 failed"
     assert data["inbox_id"] == 7 and "ValueError: boom" in data["exc"] and data["ts"].endswith("Z")
+
+
+def test_each_sla_sweep_of_the_runtime_is_timed(runtime):
+    before = metrics.SWEEP._counts.get((("kind", "sla"),), 0)
+    runtime.sweeper.run_once()
+    assert metrics.SWEEP._counts[(("kind", "sla"),)] == before + 1
+    assert 'linli_sweep_duration_seconds_count{kind="sla"}' in metrics.render(None)

@@ -66,7 +66,7 @@ def fill(engine: sa.Engine, n: int) -> float:
                {pick(GRIDS, 'i % 3')}, 'playground:demo', 'bench-' || i, 'playground:p' || (i % 500),
                {minus(age_hours, 'hour')}, {minus(age_hours, 'hour')},
                {minus(f'{age_hours} - 2', 'hour')},
-               CASE WHEN {is_open} THEN {plus(f'(i % 96) - 24', 'hour')} ELSE {minus(f'{age_hours} - 72', 'hour')} END,
+               CASE WHEN {is_open} THEN {plus('(i % 96) - 24', 'hour')} ELSE {minus(f'{age_hours} - 72', 'hour')} END,
                CASE WHEN {is_open} THEN NULL ELSE {minus(f'{age_hours} - 24', 'hour')} END,
                CASE WHEN {is_open} THEN NULL ELSE {minus(f'{age_hours} - 48', 'hour')} END
         FROM {series}

@@ -3,9 +3,7 @@ held across instances, retries with backoff, and finally-failed rows that say wh
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from datetime import timedelta
 
 from sqlmodel import Session, select
 
@@ -43,7 +41,7 @@ class Refusing(ChannelAdapter):
 
 
 async def test_every_reply_is_delivered_once_through_a_platform_failing_30_percent_with_limits_across_two_instances(
-    rt, settings, clock, platform_api, http_adapter, make_message,
+    rt, settings, clock, platform_api, http_adapter, make_message, deliver_everything,
 ):
     limits = RateLimit(per_chat_per_minute=30, global_per_second=3)
     fake, url = platform_api(failure_rate=0.3)
@@ -55,30 +53,15 @@ async def test_every_reply_is_delivered_once_through_a_platform_failing_30_perce
     for i in range(40):
         for room, sender in (("demo", "zhang"), ("anle", f"neighbour{i % 7}")):
             assert rt.ingest_sync(make_message(f"{room} 第{i}件事", room=room, sender=sender)).replies
-    expected = {http_adapter.identity(outbox.reply_of(r)) for r in _rows(rt.engine)}
-    assert len(expected) == 80
-
     try:
-        for _ in range(1200):  # bounded: 20 fake minutes at most (about 2 are needed)
-            await asyncio.gather(*(instance.deliver_due() for instance in instances))
-            if all(r.status in ("sent", "failed") for r in _rows(rt.engine)):
-                break
-            clock.advance(1)
+        report = await deliver_everything(instances, clock, fake, limits, max_rounds=1200)  # 20 fake minutes at most
     finally:
         for instance in instances:
             for adapter in instance.adapters.values():
                 await adapter.stop()
         other.engine.dispose()
-
-    rows = _rows(rt.engine)
-    assert [r.status for r in rows] == ["sent"] * 80, Counter(r.last_error for r in rows if r.status != "sent")
-    identities = Counter(identity for _, _, identity in fake.delivered)
-    assert set(identities) == expected and set(identities.values()) == {1}  # exactly once each
-    assert fake.calls["500"] and fake.calls["429"] and fake.calls["timeout"]  # every failure kind happened
-    for at, chat, _ in fake.delivered:
-        in_minute = [d for d, c, _ in fake.delivered if c == chat and at - timedelta(minutes=1) < d <= at]
-        in_second = [d for d, _, _ in fake.delivered if at - timedelta(seconds=1) < d <= at]
-        assert len(in_minute) <= 30 and len(in_second) <= 3
+    assert report.problems == [] and report.replies == report.sent == 80
+    assert report.calls["500"] and report.calls["429"] and report.calls["timeout"]  # every failure kind happened
 
 
 def test_a_busy_chat_is_deferred_without_starving_the_others(engine, clock):

@@ -345,6 +345,12 @@ class Actions:
         tickets.record(ctx.session, ticket, ctx.actor.key, "urgency", ctx.note, at=ctx.now,
                        data={"from": old.value, "to": new.value})
         self.announce(ctx, "ticket_urgency", f"urgency:{ticket.id}")
+        if new is Urgency.EMERGENCY and old is not Urgency.EMERGENCY:
+            # raised to an emergency: the grid's workers and the level above hear it at once
+            call = self.routing.emergency_call(ticket.text, ticket.category).call
+            for grid in ancestors(ctx.session, ticket.grid_id)[:2]:
+                ctx.replies += self.notify_staff(ctx.session, ticket, grid.id, "staff_emergency",
+                                                 f"urgency-staff:{ticket.id}:{grid.id}", skip=ctx.told, call=call)
 
     def _do_assign(self, ctx: _Ctx, department: str | None = None, assignee: str | None = None) -> None:
         ticket = ctx.ticket

@@ -239,3 +239,11 @@ def test_yellow_reaches_an_assignee_of_another_grid_in_their_own_chat(hood):
     assert hood.sweep().done == {"yellow": 1}
     assert len(hood.outbox(DEMO, contains="黄灯催办")) == 1
     assert len(hood.outbox("wecom-bot:wrkSFfCgAAxxxx", contains="黄灯催办")) == 1
+
+
+def test_raising_a_ticket_to_an_emergency_alerts_the_levels_at_once(hood):
+    hood.say("zhang", "3栋电梯坏了")
+    (ticket,) = hood.tickets()
+    replies = hood.say("wangfang", f"定级 {ticket.id} 紧急")
+    assert hood.ticket(ticket.id).urgency.value == "emergency"
+    assert any(r.chat_id == "grid-workers" and r.text.startswith(f"【紧急】#{ticket.id}") for r in replies)

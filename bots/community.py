@@ -37,10 +37,11 @@ from core.ticket_states import TicketState
 __all__ = ["BotReply", "COMMANDS", "CommunityBot", "Turn"]
 
 S = TicketState
-YES_WORDS = frozenset({"是", "是的", "对", "对的", "登记", "要", "好", "好的", "需要"})
+# Only unmistakable answers: 「好的」 and 「对」 are too common as chatter to file anything.
+YES_WORDS = frozenset({"是", "是的", "登记", "要登记", "需要", "需要登记"})
 SURVEY_WORDS = {"1": 1, "2": 2, "3": 3, "满意": 1, "基本满意": 2, "不满意": 3}
 ACKS = ("谢谢", "感谢", "收到", "好的", "辛苦", "👍", "ok", "OK")
-ASK_WINDOW = timedelta(hours=24)
+ASK_WINDOW = timedelta(hours=2)  # a 「是」 later than this answers nothing
 
 
 @dataclass

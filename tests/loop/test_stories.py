@@ -247,3 +247,13 @@ def test_raising_a_ticket_to_an_emergency_alerts_the_levels_at_once(hood):
     replies = hood.say("wangfang", f"定级 {ticket.id} 紧急")
     assert hood.ticket(ticket.id).urgency.value == "emergency"
     assert any(r.chat_id == "grid-workers" and r.text.startswith(f"【紧急】#{ticket.id}") for r in replies)
+
+
+def test_a_late_or_vague_yes_files_nothing(hood):
+    from datetime import timedelta
+
+    hood.say("zhang", "楼下好像有点什么味道")
+    assert hood.say("zhang", "好的") == []
+    hood.clock.advance(hours=3)
+    assert hood.say("zhang", "是") == []
+    assert hood.tickets() == []

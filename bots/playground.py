@@ -46,11 +46,19 @@ def transcript(session: Session, chat_key: str, after_in: int = 0, after_out: in
     )
     for row in rows_out:
         p = row.payload
-        items.append({
+        item = {
             "kind": "bot", "id": row.id, "message_id": row.platform_message_id, "text": p["text"],
             "reply_to": p.get("reply_to_message_id"), "buttons": p.get("buttons", []), "ticket_id": row.ticket_id,
             "at": local(row.sent_at).strftime("%H:%M"), "ts": row.sent_at.timestamp(),
-        })
+        }
+        if p.get("edit_message_id"):
+            # A card edit replaces the earlier bot message, as on Telegram.
+            item |= {"kind": "edit", "target": p["edit_message_id"]}
+        elif p.get("alert_for_action"):
+            # An answer to a button press is shown only to the person who pressed it.
+            pressed = session.get(InboxMessage, row.inbox_id) if row.inbox_id else None
+            item |= {"kind": "alert", "to": pressed.payload.get("sender_id") if pressed else None}
+        items.append(item)
     return sorted(items, key=lambda i: i["ts"])
 
 

@@ -63,3 +63,32 @@ def test_page_escapes_html_in_messages(page):
     _say(page, "<img src=x onerror=\"document.title='pwned'\"> 早上好")
     page.wait_for_selector(".row.mine .bubble:has-text('<img')")
     assert page.title() != "pwned"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_residents_button_press_is_refused_privately_and_the_card_updates_when_a_worker_confirms(browser, live_server):
+    resident = browser.new_context().new_page()
+    resident.goto(live_server.url + "/playground?as=zhang&room=demo")
+    resident.wait_for_selector("#status:has-text('已连接')")
+    neighbour = browser.new_context().new_page()
+    neighbour.goto(live_server.url + "/playground?as=liu&room=demo")
+    neighbour.wait_for_selector("#status:has-text('已连接')")
+
+    _say(resident, "楼道灯坏了一个星期了，晚上看不见")
+    resident.wait_for_selector(".row.bot .buttons button")
+    resident.locator(".row.bot .buttons button", has_text="确认").first.click()
+    resident.wait_for_selector(".alert", timeout=10_000)  # the refusal, shown to the presser only
+    assert resident.locator(".row.bot").count() == 1
+    neighbour.wait_for_selector(".row.bot .buttons button")
+    assert neighbour.locator(".alert").count() == 0
+
+    worker = browser.new_context().new_page()
+    worker.goto(live_server.url + "/playground?as=wangfang&room=demo")
+    worker.wait_for_selector(".row.bot .buttons button")
+    worker.locator(".row.bot .buttons button", has_text="确认").first.click()
+    # The card itself now says 已受理 and has lost its buttons, on every screen.
+    card = neighbour.locator(".row.bot").first
+    card.locator(".bubble:has-text('已受理')").wait_for(timeout=10_000)
+    assert card.locator(".buttons button").count() == 0
+    for p in (resident, neighbour, worker):
+        p.context.close()

@@ -78,6 +78,13 @@ class IngestResult:
         return [outbox.reply_of(row) for row in self.outbox]
 
 
+def warm_classifier() -> None:
+    """Classify one message so the model and jieba's dictionary are loaded."""
+    from core.classify import classify
+
+    classify("楼道灯坏了")
+
+
 class Runtime:
     def __init__(self, settings: Settings, *, engine: Engine | None = None, clock: Callable[[], datetime] = utcnow):
         self.settings = settings
@@ -335,6 +342,9 @@ class Runtime:
     async def start(self) -> None:
         for adapter in self.adapters.values():
             await adapter.start()
+        # Load the classifier (jieba's dictionary, about 1 s) right after start-up rather than on
+        # the first message, which on WeChat must be answered within 5 s; readiness does not wait.
+        self._tasks.append(asyncio.create_task(run_in_threadpool(warm_classifier), name="linli-classifier-warmup"))
         await run_in_threadpool(self.recover_inbox, timedelta(0))
         if self.settings.run_outbox:
             self._tasks.append(asyncio.create_task(self._outbox_loop(), name="linli-outbox"))

@@ -26,9 +26,16 @@ def pg_url(database_url) -> str:
     return database_url
 
 
-def test_two_instances_one_killed_and_restarted_mid_load_apply_every_message_once(pg_url, tmp_path):
-    a = cluster.Instance(pg_url, tmp_path).start()
-    b = cluster.Instance(pg_url, tmp_path).start()  # both start at once: migrations take turns
+@pytest.mark.parametrize("channel", ["playground", "telegram"])
+def test_two_instances_one_killed_and_restarted_mid_load_apply_every_message_once(pg_url, tmp_path, channel, serve_app):
+    env, messages, delivered = {}, MESSAGES, True
+    if channel == "telegram":  # one group, 20 replies a minute: replies stay queued, once each
+        from bench.common import stub_app
+
+        stub = serve_app(stub_app()).__enter__()
+        env, messages, delivered = cluster.telegram_env(stub.url), 300, False
+    a = cluster.Instance(pg_url, tmp_path, env=env).start()
+    b = cluster.Instance(pg_url, tmp_path, env=env).start()  # both start at once: migrations take turns
     try:
         a.wait_ready()
         b.wait_ready()
@@ -37,20 +44,22 @@ def test_two_instances_one_killed_and_restarted_mid_load_apply_every_message_onc
         killed = []
 
         def kill_a_third_of_the_way(accepted: int) -> None:
-            if accepted >= MESSAGES // 3 and not killed:
+            if accepted >= messages // 3 and not killed:
                 killed.append(accepted)
                 a.kill()
                 a.start()  # the platform keeps retrying meanwhile; b takes the traffic
 
-        report = asyncio.run(cluster.send_all([a, b], MESSAGES, on_accepted=kill_a_third_of_the_way))
-        assert killed and len(report.accepted) == MESSAGES
+        report = asyncio.run(cluster.send_all([a, b], messages, on_accepted=kill_a_third_of_the_way, channel=channel))
+        assert killed and len(report.accepted) == messages
         assert report.attempts["ConnectError"] or report.attempts["ReadError"] or report.attempts["RemoteProtocolError"]
         a.wait_ready()
-        cluster.wait_until_settled(pg_url, MESSAGES, timeout=60)
-        effects = cluster.check_effects(pg_url, report.accepted)
+        cluster.wait_until_settled(pg_url, messages, timeout=60, delivered=delivered)
+        effects = cluster.check_effects(pg_url, report.accepted, channel=channel, delivered=delivered)
         assert effects.problems == []
-        assert effects.tickets == MESSAGES and effects.tickets_per_message == {1: MESSAGES}
+        assert effects.tickets == messages and effects.tickets_per_message == {1: messages}
         assert cluster.sweep_lock_holders(pg_url) == 1
     finally:
         a.stop()
         b.stop()
+        if channel == "telegram":
+            stub.__exit__(None, None, None)

@@ -50,7 +50,7 @@ _FAILED = Classification(False, Category.CHATTER, Urgency.NORMAL, 0.0)
 
 # One cheap pre-check before the per-kind emergency patterns: every pattern contains
 # at least one of these characters.
-_EMERGENCY_CHARS = frozenset("火烟煤燃瓦气晕昏识醒搐休倒呼沫摔跌躺困关卡刀砍捅血杀凶械棍打丢失见找回踪淹进水漫爆裂救跳触溺掉炸")
+_EMERGENCY_CHARS = frozenset("火烟煤燃瓦气晕昏识醒搐休倒呼沫摔跌躺困关卡刀砍捅血杀凶械棍打丢失见找回踪淹进水漫爆裂救跳触溺掉炸漏泄歪话胸喘紫梗风脏")
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False

@@ -18,8 +18,8 @@ EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str], Category], ...] = tuple(
     (kind, re.compile(rx), cat)
     for kind, rx, cat in (
         ("fire", r"(?<![不没])着火|起火|失火|火灾|烧起来|燃起来|火很大|火势|火苗|火光|明火|冒黑烟|浓烟|黑烟|冒烟|有烟(?![头味灰酒民花瘾囱])|好大的烟|很大的烟|全是烟|烟雾很大", Category.SAFETY_HAZARD),
-        ("gas", r"(?:煤气|燃气|天然气|瓦斯|液化气)(?:味|泄漏|泄露|漏了|漏气|外泄)|漏气了|一氧化碳|煤气中毒", Category.UTILITIES),
-        ("faint", r"晕倒|昏倒|晕过去|昏过去|昏迷|不省人事|没有?意识|叫不醒|抽搐|休克|倒地不起|倒下了|心脏骤停|没有?呼吸了|突然倒下|口吐白沫", Category.HEALTH),
+        ("gas", r"(?:煤气|燃气|天然气|瓦斯|液化气)(?:味|泄漏|泄露|漏了|漏气|外泄)|(?:煤气|燃气|天然气|瓦斯|液化气)(?:管道?|管子|罐|表|阀门?|灶)?(?:好像|可能|像是)?(?:漏|泄)|漏气了|一氧化碳|煤气中毒", Category.UTILITIES),
+        ("faint", r"晕倒|昏倒|晕过去|昏过去|昏迷|不省人事|没有?意识|叫不醒|抽搐|休克|倒地不起|倒下了|心脏骤停|没有?呼吸了|突然倒下|口吐白沫|嘴(?:也|都)?歪了|口眼歪斜|突然说不出话|突然说话不清|说话不清楚了|半边身子|(?:中风|脑梗|心梗)了|心脏病(?:犯|发作)|捂着胸口|胸口(?:剧痛|疼得)|(?<![得])喘不上气|(?<![得])喘不过气来|呼吸困难|嘴唇(?:都|发)?紫", Category.HEALTH),
         ("fall", r"(?:摔倒|跌倒|滑倒|摔了一跤|摔在地上|倒在地上|躺在地上|摔下来)[^。！？!?]{0,12}(?:起不来|站不起来|爬不起来|动不了|不能动|流血|起不了身|没反应)|(?:倒在地上|躺在地上)(?:了|起不来)?", Category.ELDERLY_CARE),
         ("lift", r"困在电梯|电梯[^。！？!?，,]{0,8}(?:困|关住|关在里面|出不来|卡住了?.{0,4}人|里有人)|电梯[^。！？!?]{0,10}(?:卡住|卡在|停在|困在|坏在|掉)[^。！？!?]{0,12}(?:里面|里头|里边)还?(?:关着|困着|有人|有(?:个|一个|两个)?(?:老人|小孩|孩子|老太太|大爷|孕妇))|被困|(?<![特贫])困人|困住|卡住了?[，,]?[^。！？!?]{0,6}(?:里面|里头)?还?有人|关在电梯|卡在电梯|电梯里(?:有人)?出不来", Category.SAFETY_HAZARD),
         ("violence", r"持刀|拿刀|拿着刀|动刀|砍人|捅人|捅了|见血|杀人|行凶|持械|拿着棍|砸门.{0,6}杀|要打死", Category.PUBLIC_SECURITY),
@@ -36,17 +36,23 @@ _NEGATION_RE = re.compile(
 # Whole-message contexts in which no emergency is reported right now.
 _NOT_NOW_RE = re.compile(
     r"演习|演练|通知|公告|提示|提醒|注意防火|预防|新闻|据报道|转发|科普|知识|宣传|培训|"
+    r"听说|据说|幸好|幸亏|还好发现|没人受伤|无人受伤|"
     r"已经?(?:扑灭|灭了|找到|找回|回家|回来|救出|出来了|没事|送医|送到医院|送去医院|处理好|修好|解决)|找到了|找回来了|虚惊|没事了|不用担心|别担心|别慌|不用慌|"
     r"烧烤|烤肉|熏腊肉|做饭|炒菜|油烟|抽烟|吸烟|烧纸|拜拜|炖|烧香|蚊香|艾灸|桑拿|"
     r"游戏|电影|电视剧|小说|做梦|梦见|笑死|哈哈"
 )
+_PET_RE = re.compile(r"狗|猫|泰迪|宠物|鹦鹉|八哥|鸟|兔|金毛|柯基|仓鼠|乌龟")
+_PERSON_RE = re.compile(_SUBJ_PERSON)
 _CLAUSE_END = re.compile(r"[，,。！？!?；;\s]")
 
 
 def emergency(simplified: str) -> tuple[str, Category] | None:
     """(kind, default category) when the message reports an emergency happening now."""
     hits = []
+    pet_only = _PET_RE.search(simplified) is not None and _PERSON_RE.search(simplified) is None
     for kind, rx, cat in EMERGENCY_PATTERNS:
+        if pet_only and kind == "missing":  # a lost dog or cat is a neighbourly ask, not 110
+            continue
         for m in rx.finditer(simplified):
             start = m.start()
             # Clause before the hit.

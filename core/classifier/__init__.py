@@ -160,10 +160,9 @@ class JiebaClassifier:
             needs = p_chat < self.t_band_high
             return Classification(False, Category.CHATTER, Urgency.NORMAL, p_chat, needs, None)
         needs = p_chat >= self.t_band_low
-        urgency = Urgency.URGENT if rules.urgent(s) else Urgency.NORMAL
-        location = extract_location(s)
+        # Not urgent: rules.urgent() was checked above.
         confidence = (1.0 - p_chat) * (p_best / max(1e-9, 1.0 - p_chat)) ** 0.5
-        return Classification(True, cat, urgency, confidence, needs, location)
+        return Classification(True, cat, Urgency.NORMAL, confidence, needs, extract_location(s))
 
 
     @staticmethod

@@ -70,7 +70,7 @@ class Instance:
         log.close()
         return self
 
-    def wait_ready(self, timeout: float = 30) -> float:
+    def wait_ready(self, timeout: float = 120) -> float:
         """Seconds from now until /readyz answers 200."""
         start = time.monotonic()
         while time.monotonic() - start < timeout:

@@ -11,6 +11,7 @@ from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState, check_move, is_reopen
 
 SYSTEM = "system"
+MAX_NUMBER = 2**63 - 1  # the largest integer key SQLite and PostgreSQL (bigint) can hold
 
 
 class TicketNotFound(LookupError):

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a developer's: installs what is missing, then runs pytest.
 #   bash tests/run.sh            (extra arguments go to pytest)
-# - installs linli with its test extra into the current Python (a virtualenv if one is active);
+# - installs linli with its test and train extras (a test rebuilds the classifier artifact) into the current Python (a virtualenv if one is active);
 # - installs Debian's Chromium for the browser tests when it is missing and we are root;
 # - when a PostgreSQL server answers on 127.0.0.1:5432 and LINLI_TEST_POSTGRES_URL is unset,
 #   creates a throwaway database for this run and drops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test,train]'
 
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   echo "tests/run.sh: installing Debian's chromium for the browser tests"

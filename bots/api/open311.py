@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
 
 from bots.api.common import FilingError, file_ticket, iso, scope_for_token
-from core import db, search
+from core import db, search, tickets
 from core.models import Ticket, TicketEvent, utcnow
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import REQUEST_CATEGORIES, Category
@@ -152,7 +152,8 @@ def router(runtime) -> APIRouter:
         viewer = scope(request, "read")
         p = request.query_params
         now = utcnow()
-        ids = tuple(int(x) for x in (p.get("service_request_id") or "").split(",") if x.strip().isdigit())
+        ids = tuple(int(x) for x in (p.get("service_request_id") or "").split(",")
+                    if x.strip().isdigit() and int(x) <= tickets.MAX_NUMBER)
         codes = []
         for code in filter(None, (p.get("service_code") or "").split(",")):
             try:
@@ -181,7 +182,7 @@ def router(runtime) -> APIRouter:
 
         def read():
             viewer = scope(request, "read")
-            if not service_request_id.isdigit():
+            if not service_request_id.isdigit() or int(service_request_id) > tickets.MAX_NUMBER:
                 raise Open311Error(404, f"no service request {service_request_id!r}")
             with Session(runtime.engine) as s:
                 t = s.get(Ticket, int(service_request_id))

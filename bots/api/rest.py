@@ -6,7 +6,7 @@ import secrets
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
@@ -20,6 +20,8 @@ from core.models import Grid, Person, Ticket, utcnow
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
+
+TicketNumber = Annotated[int, Path(ge=1, le=tickets.MAX_NUMBER, description="the ticket's number (#12 → 12)")]
 
 bearer = HTTPBearer(auto_error=False, description="An API token from the console (API 令牌)")
 
@@ -191,7 +193,7 @@ def router(runtime) -> APIRouter:
             return {"items": [ticket_out(t, now, runtime.bot.actions) for t in page.items], "next_cursor": page.next_cursor}
 
     @r.get("/tickets/{number}", response_model=TicketDetail, summary="One ticket with its reporters and audit trail")
-    def get_ticket(number: int, scope: Reader) -> dict:
+    def get_ticket(number: TicketNumber, scope: Reader) -> dict:
         with Session(runtime.engine) as s:
             return detail(s, visible_ticket(s, scope, number))
 
@@ -209,7 +211,7 @@ def router(runtime) -> APIRouter:
 
     @r.post("/tickets/{number}/transition", response_model=TicketDetail,
             summary="Act on a ticket exactly as the chat command does (needs write); announced in the chat")
-    def transition(number: int, body: Transition, scope: Writer) -> dict:
+    def transition(number: TicketNumber, body: Transition, scope: Writer) -> dict:
         from bots.actions import ActionError, NotAllowed, UnknownTicket
         from bots.replies import enqueue
 
@@ -234,7 +236,7 @@ def router(runtime) -> APIRouter:
 
     @r.post("/tickets/{number}/comments", response_model=TicketDetail, status_code=201,
             summary="Add a note to the trail, or announce progress in the chat (needs write)")
-    def comment(number: int, body: Comment, scope: Writer) -> dict:
+    def comment(number: TicketNumber, body: Comment, scope: Writer) -> dict:
         if body.announce:
             return transition(number, Transition(action="progress", note=body.text), scope)
         with db.session_scope(runtime.engine) as s:

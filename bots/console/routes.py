@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
+from bots.api.rest import TicketNumber
 from bots.console import auth
 from bots.console.charts import grouped_bars
 from bots.console.colours import LABELS as COLOUR_LABELS, colour_of
@@ -196,7 +197,7 @@ def router(runtime) -> APIRouter:
     # -- one ticket ------------------------------------------------------------------------
 
     @r.get("/tickets/{number}", response_class=HTMLResponse)
-    def ticket_page(request: Request, number: int, msg: str = "", ok: int = 0) -> HTMLResponse:
+    def ticket_page(request: Request, number: TicketNumber, msg: str = "", ok: int = 0) -> HTMLResponse:
         with session() as s:
             v = viewer(request, s)
             ticket = s.get(Ticket, number)
@@ -218,7 +219,7 @@ def router(runtime) -> APIRouter:
             )
 
     @r.post("/tickets/{number}/action")
-    async def ticket_action(request: Request, number: int) -> Response:
+    async def ticket_action(request: Request, number: TicketNumber) -> Response:
         form = await request.form()
         return await run_in_threadpool(_act, request, number, dict(form))
 

@@ -104,3 +104,16 @@ def test_openapi_documents_the_api_with_bearer_auth(api):
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert not any(p.startswith("/console") for p in spec["paths"])
     assert api.client().get("/docs").status_code == 200
+
+
+def test_ticket_numbers_beyond_the_database_range_are_a_clear_4xx(api):
+    wang = api.client("wang")
+    huge = 2**63
+    for method, path in (("get", f"/api/tickets/{huge}"), ("post", f"/api/tickets/{huge}/transition"),
+                         ("post", f"/api/tickets/{huge}/comments")):
+        r = wang.post(path, json={"action": "confirm", "text": "x"}) if method == "post" else wang.get(path)
+        assert r.status_code == 422 and "Traceback" not in r.text, (path, r.status_code)
+    r = api.client().get(f"/open311/v2/requests/{huge}.json", params={"api_key": api.tokens["wang"]})
+    assert r.status_code == 404
+    r = api.client().get("/open311/v2/requests.json", params={"api_key": api.tokens["wang"], "service_request_id": f"{huge},1"})
+    assert r.status_code == 200

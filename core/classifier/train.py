@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from core.classifier import JiebaClassifier, MODEL_PATH, cut, jieba_tokenizer
+from core.classifier import JiebaClassifier, MODEL_PATH, cut
 from core.classifier.corpus import HELDOUT_FILE, Example, augment, training_examples
 from core.classifier.features import SCALE, UNIGRAMS, char_grams, flags
 from core.classifier.generate import generate
@@ -39,11 +39,10 @@ def corpus(include_generated: bool = True) -> list[Example]:
 
 def featurize(examples: list[Example]):
     norm = Normalizer()
-    tok = jieba_tokenizer()
     rows = []
     for ex in examples:
         n = norm(ex.text)
-        words = cut(tok, n.compact) + flags(n)
+        words = cut(n.compact) + flags(n)
         rows.append((words, char_grams(n.compact)))
     return rows
 

@@ -43,10 +43,16 @@ def test_segmentation_keeps_domain_phrases_whole(clf):
         assert w in words
 
 
-def test_direct_jieba_call_matches_lcut(clf):
-    from core.classifier import cut
-    from core.classifier.corpus import load_examples, HELDOUT_FILE
+def test_fast_segmenter_gives_exactly_jiebas_words(clf):
+    """core.classifier.segment re-runs jieba's no-HMM dynamic programme in one loop."""
+    import jieba
 
-    for ex in load_examples(HELDOUT_FILE):
-        c = norm(ex.text).compact
-        assert cut(clf.tok, c) == clf.tok.lcut(c, HMM=False)
+    from core.classifier import cut
+    from core.classifier.corpus import CORPUS_DIR, HELDOUT_FILE, TRAIN_FILES, load_examples
+
+    texts = [ex.text for f in [CORPUS_DIR / n for n in TRAIN_FILES] + [HELDOUT_FILE] for ex in load_examples(f)]
+    texts += ["abc电梯123坏了x", "a", "电梯a坏", "a电梯", "3栋502漏水"]
+    for text in texts:
+        c = norm(text).compact
+        assert cut(c) == jieba.dt.lcut(c, HMM=False), c
+    assert cut("") == []

@@ -250,12 +250,16 @@ class Actions:
 
     def worker_buttons(self, ticket: Ticket, script: str = "simplified") -> list[list[Button]]:
         """The buttons a grid worker needs next for this ticket's state."""
-        names = {
-            S.PENDING: ("confirm", "reject"), S.CONFIRMED: ("assign", "accept"), S.ASSIGNED: ("accept",),
+        # (action, label template): on a new ticket 派单 reads 转派 — hand it on to the department.
+        buttons = {
+            S.PENDING: (("confirm", "button_confirm"), ("reject", "button_reject"),
+                        ("merge", "button_merge"), ("assign", "button_dispatch")),
+            S.CONFIRMED: (("assign", "button_assign"), ("accept", "button_accept")),
+            S.ASSIGNED: (("accept", "button_accept"),),
         }.get(S(ticket.state), ())
-        if not names:
+        if not buttons:
             return []
-        return [[Button(label=self.templates.render(f"button_{n}", script), data=action_data(n, ticket.id)) for n in names]]
+        return [[Button(label=self.templates.render(label, script), data=action_data(name, ticket.id)) for name, label in buttons]]
 
     # -- routing and deadlines --------------------------------------------------------------
 

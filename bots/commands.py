@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,22 @@ def _with_number(cmd: CommandWord, rest: str, spoken: str, *, strict: bool) -> P
     return ParsedCommand(cmd.name, None, rest.strip(), spoken)
 
 
-def action_data(name: str, number: int) -> str:
-    """Button data for a command on a ticket: ``t:confirm:12`` (well under Telegram's 64 bytes)."""
-    return f"t:{name}:{number}"
+class ButtonAction(NamedTuple):
+    name: str
+    number: int
+    target: int | None = None  # the second ticket of a two-ticket action (merge 15 into 12)
 
 
-def parse_action(data: str | None) -> tuple[str, int] | None:
-    match = re.fullmatch(r"t:([a-z_]+):(\d{1,12})", data or "")
-    return (match.group(1), int(match.group(2))) if match else None
+def action_data(name: str, number: int, target: int | None = None) -> str:
+    """Button data for a command on a ticket: ``t:confirm:12``, ``t:merge:15:12`` (under Telegram's 64 bytes)."""
+    return f"t:{name}:{number}" + (f":{target}" if target is not None else "")
+
+
+def parse_action(data: str | None) -> ButtonAction | None:
+    match = re.fullmatch(r"t:([a-z_]+):(\d{1,12})(?::(\d{1,12}))?", data or "")
+    if not match:
+        return None
+    return ButtonAction(match.group(1), int(match.group(2)), int(match.group(3)) if match.group(3) else None)
 
 
 _PHONE = re.compile(r"^(?:\+?86-?)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")

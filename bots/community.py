@@ -177,7 +177,10 @@ class CommunityBot:
         action = parse_action(turn.message.action_data)
         if not action:
             return
-        name, number = action
+        name, number, target = action
+        if name == "merge" and target is None:
+            self.offer_merge_targets(turn, number)
+            return
         if name == "file":
             self.answer_ask(turn, "是", inbox_id=number)
             return
@@ -188,7 +191,23 @@ class CommunityBot:
                 self._survey(turn, ticket, score)
             return
         spoken = next((c.words[0] for c in COMMANDS if c.name == name), name)  # 确认, not "confirm"
-        self.run_command(turn, ParsedCommand(name, number, "", spoken))
+        self.run_command(turn, ParsedCommand(name, number, "" if target is None else f"到 {target}", spoken))
+
+    def offer_merge_targets(self, turn: Turn, number: int) -> None:
+        """The 合并 button: offer the open tickets of the same grid it could join, newest first, same category first."""
+        ticket = turn.session.get(Ticket, number)
+        if ticket is None:
+            return
+        if not self.actions.may_manage(turn.session, turn.person, ticket):
+            self.run_command(turn, ParsedCommand("merge", number, "", "合并"))  # the usual refusal
+            return
+        candidates = merge_candidates(turn.session, ticket)
+        if not candidates:
+            turn.refuse(self.text(turn, "merge_no_candidates", number=number), f"merge-none:{number}", ticket_id=number)
+            return
+        buttons = [[Button(label=self.text(turn, "button_merge_into", master=c.id, category=c.category.label),
+                           data=action_data("merge", number, c.id))] for c in candidates]
+        turn.say(self.text(turn, "merge_choose", number=number), f"merge-choose:{number}", ticket_id=number, buttons=buttons)
 
     def handle_edit(self, turn: Turn) -> None:
         """The reporter edited the message that opened a ticket: a still-pending ticket takes the new text."""
@@ -461,6 +480,16 @@ def _rethread(origin: Destination, message_id: str) -> Destination:
     from dataclasses import replace
 
     return replace(origin, reply_to_message_id=message_id)
+
+
+def merge_candidates(session: Session, ticket: Ticket, limit: int = 4) -> list[Ticket]:
+    """Open tickets of the same grid that ``ticket`` could be merged into: same category first, then newest."""
+    open_states = [st for st in TicketState if st.is_open]
+    rows = session.exec(
+        select(Ticket).where(Ticket.grid_id == ticket.grid_id, Ticket.id != ticket.id, Ticket.state.in_(open_states))
+        .order_by(Ticket.id.desc()).limit(50)
+    ).all()
+    return sorted(rows, key=lambda t: (t.category != ticket.category, -t.id))[:limit]
 
 
 def _merge_target(rest: str) -> tuple[int | None, str]:

@@ -17,7 +17,8 @@ def test_a_request_travels_the_whole_loop_to_a_satisfied_close(hood):
     (ticket,) = hood.tickets()
     assert ticket.state is S.PENDING and ticket.grid_id == "xingfu-1"
     assert f"#{ticket.id}" in created.text and "物业服务" in created.text and "王芳" in created.text
-    assert [b.data for b in created.buttons[0]] == [f"t:confirm:{ticket.id}", f"t:reject:{ticket.id}"]
+    assert [b.data for b in created.buttons[0]] == [f"t:{a}:{ticket.id}" for a in ("confirm", "reject", "merge", "assign")]
+    assert [b.label for b in created.buttons[0]] == ["确认", "驳回", "合并", "转派"]
 
     # a neighbour reports the same problem: joins, no second ticket
     hood.clock.advance(hours=1)

@@ -46,7 +46,7 @@ async def test_complaint_in_a_forum_topic_gets_the_ticket_number_in_that_topic_a
     assert sent["reply_parameters"]["message_id"] == update["message"]["message_id"]
     assert f"#{ticket.id}" in sent["text"]
     buttons = sent["reply_markup"]["inline_keyboard"][0]
-    assert [b["text"] for b in buttons] == ["确认", "驳回"]
+    assert [b["text"] for b in buttons] == ["确认", "驳回", "合并", "转派"]
     assert buttons[0]["callback_data"] == f"t:confirm:{ticket.id}"
     assert ticket.thread_id == "77" and ticket.chat_key == f"telegram:{GROUP}"
 

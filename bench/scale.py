@@ -7,10 +7,14 @@ Tickets are bulk-inserted with one SQL statement (DB files in /tmp): 98 % closed
 otherwise finished, 2 % open, spread over the example grids, categories and two years.
 Measured:
 - sweep selection: the two queries ``bots.scheduler.Sweeper.run_once`` starts with (open
-  tickets; resolved tickets whose survey timed out);
+  tickets whose next visit is due; resolved tickets whose survey timed out), and for
+  comparison the old selection of every open ticket;
 - console lists through ``core.search.search`` (the console, REST API and Open311 query):
-  open tickets of one grid newest first; one category, all states; overdue soonest-due first.
-``--sweep`` also times one full ``Sweeper.run_once`` (it visits every open ticket).
+  open tickets of one grid newest first; one category, all states; overdue soonest-due
+  first; open / one open state / two open states / closed by deadline.
+``--sweep`` also times ``Sweeper.run_once``: the first run of a process (every open ticket),
+then a second run a minute later (only tickets with something due), and explains the two
+overdue-list queries.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from bench.common import machine, percentile, postgres_database  # noqa: E402
 from bots.runtime import Runtime  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from core import search  # noqa: E402
-from core.models import Ticket, utcnow  # noqa: E402
+from core.models import Ticket, open_states_clause, utcnow  # noqa: E402
 from core.taxonomy import Category  # noqa: E402
 from core.ticket_states import TicketState  # noqa: E402
 
@@ -105,7 +109,9 @@ def measure(engine: sa.Engine, runs: int) -> dict[str, tuple[float, float, int]]
         p50, p95 = timed(run, runs)
         out[name] = (p50, p95, result["n"])
 
-    q("sweep: open tickets", lambda s: len(list(s.exec(select(Ticket.id).where(Ticket.state.in_(open_states)).order_by(Ticket.id)))))
+    q("sweep (before): every open ticket", lambda s: len(list(s.exec(select(Ticket.id).where(Ticket.state.in_(open_states)).order_by(Ticket.id)))))
+    q("sweep: open tickets due a visit", lambda s: len(list(s.exec(select(Ticket.id).where(
+        open_states_clause(), Ticket.next_sweep_at <= now).order_by(Ticket.id)))))
     q("sweep: surveys timed out", lambda s: len(list(s.exec(select(Ticket.id).where(
         Ticket.state == TicketState.RESOLVED, Ticket.resolved_at <= now - timedelta(hours=72)).order_by(Ticket.id)))))
     q("list: open in grid xingfu-1, newest", lambda s: len(search.search(
@@ -114,7 +120,64 @@ def measure(engine: sa.Engine, runs: int) -> dict[str, tuple[float, float, int]]
         s, search.TicketFilter(categories=(Category.UTILITIES,)), None).items))
     q("list: overdue, soonest due", lambda s: len(search.search(
         s, search.TicketFilter(overdue=True, sort="due"), None).items))
+    q("list: overdue in grid xingfu-1, soonest due", lambda s: len(search.search(
+        s, search.TicketFilter(overdue=True, grid_id="xingfu-1", sort="due"), None).items))
+    q("list: overdue, newest", lambda s: len(search.search(s, search.TicketFilter(overdue=True), None).items))
+    q("list: open, soonest due", lambda s: len(search.search(
+        s, search.TicketFilter(status="open", sort="due"), None).items))
+    q("list: state pending, soonest due", lambda s: len(search.search(
+        s, search.TicketFilter(states=(TicketState.PENDING,), sort="due"), None).items))
+    q("list: pending+assigned, soonest due", lambda s: len(search.search(
+        s, search.TicketFilter(states=(TicketState.PENDING, TicketState.ASSIGNED), sort="due"), None).items))
+    q("list: closed, soonest due", lambda s: len(search.search(
+        s, search.TicketFilter(status="closed", sort="due"), None).items))
+    q("list: overdue, page 5 by cursor", lambda s: _page(s, search.TicketFilter(overdue=True, sort="due"), 5))
     return out
+
+
+def settle(runtime: Runtime) -> float:
+    """Store every open ticket's next sweep time in bulk, as a sweep that has sent everything
+    due now leaves it (visiting 20,000 tickets one transaction each would take minutes here)."""
+    from core.deadlines import next_check
+
+    t0 = time.perf_counter()
+    sweeper, policy, now = runtime.sweeper, runtime.sweeper.actions.sla, utcnow()
+    with Session(runtime.engine) as s:
+        rows = [{"i": t.id, "at": next_check(sweeper.clock_of(s, t), now, remind_at=policy.remind_at,
+                                             warn_at=policy.warn_at, escalate_every=policy.escalate_every)}
+                for t in s.exec(select(Ticket).where(open_states_clause(), Ticket.next_sweep_at <= now))]
+    with runtime.engine.begin() as conn:
+        if rows:
+            conn.execute(sa.text("UPDATE tickets SET next_sweep_at = :at WHERE id = :i").bindparams(
+                sa.bindparam("at", type_=Ticket.__table__.c.next_sweep_at.type)), rows)
+    return time.perf_counter() - t0
+
+
+def _page(session, flt, n: int) -> int:
+    cursor = None
+    for _ in range(n):
+        page = search.search(session, flt, None, cursor=cursor)
+        cursor = page.next_cursor
+    return len(page.items)
+
+
+def explain(engine: sa.Engine) -> None:
+    """The plans of the overdue list and the sweep's selection, as the databases run them."""
+    now = utcnow()
+    with Session(engine) as s:
+        conds = search.where_clauses(s, search.TicketFilter(overdue=True, sort="due"), None, now)
+        queries = {
+            "overdue list": select(Ticket.id).where(*conds, Ticket.resolve_due_at.is_not(None))
+            .order_by(Ticket.resolve_due_at, Ticket.id).limit(51),
+            "sweep selection": select(Ticket.id).where(open_states_clause(), Ticket.next_sweep_at <= now).order_by(Ticket.id),
+        }
+        for label, query in queries.items():
+            sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+            prefix = "EXPLAIN (ANALYZE, BUFFERS) " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+            rows = s.connection().exec_driver_sql(prefix + sql).all()
+            print(f"  plan, {label}:")
+            for row in rows:
+                print("    " + str(row[-1]))
 
 
 def run(name: str, database_url: str, sizes: list[int], runs: int, sweep: bool) -> None:
@@ -129,12 +192,17 @@ def run(name: str, database_url: str, sizes: list[int], runs: int, sweep: bool) 
             seconds = fill(engine, size - have)
             have = size
             print(f"\n{name}, {size:,} tickets (bulk insert {seconds:.1f} s)")
+            print(f"  next sweep times of the open tickets stored in {settle(runtime):.1f} s (as a first sweep would)")
             for label, (p50, p95, n) in measure(engine, runs).items():
                 print(f"  {label:38s} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms   ({n} rows)")
             if sweep:
-                t0 = time.perf_counter()
-                report = runtime.sweeper.run_once()
-                print(f"  full Sweeper.run_once: {time.perf_counter() - t0:.1f} s ({report.done})")
+                explain(engine)
+                at = utcnow()
+                runtime.sweeper._looked_at_all = True  # settled above, as after the first run
+                for label, when in (("a run now", at), ("the next run, a minute later", at + timedelta(minutes=1))):
+                    t0 = time.perf_counter()
+                    report = runtime.sweeper.run_once(when)
+                    print(f"  Sweeper.run_once, {label}: {(time.perf_counter() - t0) * 1000:.0f} ms ({report.done})")
         engine.dispose()
 
 

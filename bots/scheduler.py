@@ -28,15 +28,14 @@ from sqlmodel import Session, select
 from bots.actions import Actions
 from bots.replies import BotReply, enqueue
 from core import db, tickets
-from core.deadlines import TicketClock, Warning, due_warnings
+from core.deadlines import TicketClock, Warning, due_warnings, next_check
 from core.grids import LEVEL_ORDER, Level
-from core.models import Person, Ticket, TicketEvent, utcnow
+from core.models import Person, Ticket, TicketEvent, open_states_clause, utcnow
 from core.ticket_states import TicketState
 
 log = logging.getLogger("linli.scheduler")
 
 ADVISORY_LOCK_KEY = 0x6C696E6C69  # "linli"
-OPEN_STATES = [s for s in TicketState if s.is_open]
 STAFF_TEMPLATES = {"confirm": "staff_confirm_overdue", "blue": "staff_blue", "yellow": "staff_yellow"}
 
 
@@ -119,7 +118,14 @@ class SweepReport:
 
 
 class Sweeper:
-    """One pass over the open and resolved tickets. Idempotent: run it as often as you like."""
+    """One pass over the open tickets with a warning due and the resolved tickets whose survey
+    timed out. Idempotent: run it as often as you like.
+
+    Each visit stores when the ticket must be looked at next (``Ticket.next_sweep_at``, from
+    core.deadlines.next_check), so a run reads only the tickets whose time has come through
+    a partial index, not every open ticket. The first run of a process looks at every open
+    ticket once, so a changed SLA policy or grids file takes effect at once.
+    """
 
     def __init__(self, engine: Engine, actions: Actions, *, survey_timeout: timedelta,
                  clock: Callable[[], datetime] = utcnow):
@@ -127,18 +133,21 @@ class Sweeper:
         self.actions = actions
         self.survey_timeout = survey_timeout
         self.clock = clock
+        self._looked_at_all = False
 
     def run_once(self, now: datetime | None = None) -> SweepReport:
         now = now or self.clock()
         report = SweepReport()
         with Session(self.engine) as session:
-            open_ids = list(session.exec(select(Ticket.id).where(Ticket.state.in_(OPEN_STATES)).order_by(Ticket.id)))
+            due = [] if not self._looked_at_all else [Ticket.next_sweep_at <= now]
+            open_ids = list(session.exec(select(Ticket.id).where(open_states_clause(), *due).order_by(Ticket.id)))
             stale = list(session.exec(select(Ticket.id).where(
                 Ticket.state == TicketState.RESOLVED, Ticket.resolved_at <= now - self.survey_timeout).order_by(Ticket.id)))
         for ticket_id in open_ids:
             self._sweep_ticket(ticket_id, now, report)
         for ticket_id in stale:
             self._close(ticket_id, now, report)
+        self._looked_at_all = True
         return report
 
     def _sent(self, session: Session, ticket_id: int) -> set[str]:
@@ -169,7 +178,8 @@ class Sweeper:
     def _sweep_ticket_once(self, ticket_id: int, now: datetime, report: SweepReport) -> None:
         policy = self.actions.sla
         with db.session_scope(self.engine) as session:
-            ticket = session.get(Ticket, ticket_id)
+            # Locked (PostgreSQL) so a concurrent change cannot be overwritten by a next time computed from old values.
+            ticket = session.get(Ticket, ticket_id, with_for_update=True)
             if ticket is None or not TicketState(ticket.state).is_open:
                 return
             warnings = due_warnings(self.clock_of(session, ticket), now, remind_at=policy.remind_at, warn_at=policy.warn_at,
@@ -178,6 +188,9 @@ class Sweeper:
                 replies = self._apply(session, ticket, warning, now)
                 enqueue(session, replies, prefix=f"sweep:{ticket.id}:{warning.key}", at=now)
                 report.add(warning.kind, len(replies))
+            ticket.next_sweep_at = next_check(self.clock_of(session, ticket), now, remind_at=policy.remind_at,
+                                              warn_at=policy.warn_at, escalate_every=policy.escalate_every)
+            session.add(ticket)
 
     def _apply(self, session: Session, ticket: Ticket, warning: Warning, now: datetime) -> list[BotReply]:
         if warning.kind == "red":

@@ -93,3 +93,33 @@ def due_warnings(
         if key not in sent and not (c is Colour.BLUE and stronger in sent):
             out.append(Warning(c.value, key))
     return out
+
+
+_TICK = timedelta(microseconds=1)
+
+
+def next_check(t: TicketClock, now: datetime, *, remind_at: float, warn_at: float, escalate_every: timedelta) -> datetime | None:
+    """The earliest time after ``now`` at which :func:`due_warnings` may have something new for
+    this ticket (None: nothing, whatever the time, until its stored times change).
+
+    The sweep stores it per ticket and visits only tickets whose time has come. It errs early,
+    never late: a visit with nothing due just stores the next time.
+    """
+    times: list[datetime] = []
+    if t.pending and t.confirm_due_at is not None and t.confirm_due_at > now:
+        times.append(t.confirm_due_at)
+    due = t.resolve_due_at
+    if due is not None:
+        c = colour(t.round_start, due, now, remind_at=remind_at, warn_at=warn_at)
+        if c is Colour.RED:
+            if escalate_every > timedelta(0):
+                steps = 1 + math.floor((now - due) / escalate_every)
+                if steps < t.ladder_size:
+                    times.append(due + steps * escalate_every)
+        else:
+            window = due - t.round_start
+            share = {Colour.GREEN: min(remind_at, warn_at), Colour.BLUE: warn_at}.get(c)
+            at = due if share is None or window <= timedelta(0) else min(due, t.round_start + window * share)
+            # A boundary that rounding put at or before ``now`` (the colour has not turned yet): look again at once.
+            times.append(max(at, now + _TICK))
+    return min(times, default=None)

@@ -99,6 +99,21 @@ class Person(SQLModel, table=True):
     declared: bool = False  # True when it comes from the grids file
 
 
+# The open states as literal SQL, shared by the partial indexes below and the queries that use
+# them: SQLite's planner picks a partial index only when the query's WHERE contains the index's
+# own predicate, and a bound parameter never matches a literal.
+OPEN_STATES_SQL = "state IN (" + ", ".join(f"'{s.value}'" for s in TicketState if s.is_open) + ")"
+
+
+def open_states_clause() -> sa.TextClause:
+    """``state IN (<open states>)`` as the partial indexes on tickets spell it."""
+    return sa.text(OPEN_STATES_SQL)
+
+
+# ``Ticket.next_sweep_at`` of a ticket that must be looked at by the next sweep.
+SWEEP_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class Ticket(SQLModel, table=True):
     """One tracked request. ``id`` is the number people see (#12)."""
 
@@ -106,6 +121,11 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_tickets_state_grid", "state", "grid_id"),
         sa.Index("ix_tickets_open_deadline", "state", "resolve_due_at"),
+        # Open tickets by deadline (the console's overdue list) and by the sweep's next visit.
+        sa.Index("ix_tickets_open_due", "resolve_due_at", "id",
+                 sqlite_where=sa.text(OPEN_STATES_SQL), postgresql_where=sa.text(OPEN_STATES_SQL)),
+        sa.Index("ix_tickets_open_next_sweep", "next_sweep_at",
+                 sqlite_where=sa.text(OPEN_STATES_SQL), postgresql_where=sa.text(OPEN_STATES_SQL)),
     )
     id: int | None = Field(default=None, primary_key=True)
     text: str
@@ -131,6 +151,24 @@ class Ticket(SQLModel, table=True):
     confirmed_at: datetime | None = _dt()
     resolved_at: datetime | None = _dt()
     closed_at: datetime | None = _dt()
+    # When the SLA sweep must look at this open ticket next (None: nothing can fall due until the
+    # ticket changes). Set by the sweep from the stored times; any change to the fields the
+    # warnings depend on resets it to SWEEP_NOW (see _ticket_changed), so it is never too late.
+    next_sweep_at: datetime | None = Field(default=SWEEP_NOW, sa_column=sa.Column(
+        UTCDateTime(), nullable=True, server_default=sa.text("'1970-01-01 00:00:00'")))
+
+
+# Fields the SLA warnings are computed from: changing one means the sweep must look again.
+_SWEEP_FIELDS = ("state", "confirm_due_at", "resolve_due_at", "escalation_level", "category", "urgency", "grid_id")
+
+
+@sa.event.listens_for(Ticket, "before_update")
+def _ticket_changed(mapper: Any, connection: Any, ticket: Ticket) -> None:
+    state = sa.inspect(ticket)
+    if state.attrs.next_sweep_at.history.has_changes():
+        return  # the sweep set it itself, from the new values
+    if any(state.attrs[name].history.has_changes() for name in _SWEEP_FIELDS):
+        ticket.next_sweep_at = SWEEP_NOW
 
 
 class TicketReporter(SQLModel, table=True):

@@ -274,10 +274,7 @@ class Actions:
         """When the current deadline round started: creation, or the last reopen."""
         if ticket.resolve_due_at is None:
             return ticket.created_at
-        return ticket.resolve_due_at - self._policy_window(ticket)
-
-    def _policy_window(self, ticket: Ticket):
-        return self.sla.for_ticket(ticket.category, ticket.urgency).resolve_within
+        return self.sla.round_start(ticket.category, ticket.urgency, ticket.resolve_due_at)
 
     # -- the actions -----------------------------------------------------------------------
 

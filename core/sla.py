@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
 
 from core.taxonomy import Category, Urgency
+from core.working_hours import WorkingHours, parse_working_hours
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -31,6 +32,10 @@ class Deadlines:
     resolve_within: timedelta
     remind_at: float
     warn_at: float
+    calendar: WorkingHours | None = None  # None: wall-clock time, 24/7
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        return self.calendar.add(start, duration) if self.calendar else start + duration
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,10 @@ class SlaPolicies:
     by_urgency: dict[str, dict[str, timedelta]]
     # An overdue ticket climbs one more level (community → street → district) after each such period.
     escalate_every: timedelta = timedelta(hours=24)
+    # Working-hours calendar per defaults/category/urgency ("" means 24/7); see config/sla.yaml.
+    calendar: WorkingHours | None = None
+    calendar_by_category: dict[str, WorkingHours | None] = field(default_factory=dict)
+    calendar_by_urgency: dict[str, WorkingHours | None] = field(default_factory=dict)
 
     def for_ticket(self, category: Category, urgency: Urgency) -> Deadlines:
         """The policy for one ticket: the category's times, shortened (never lengthened) by urgency."""
@@ -52,11 +61,24 @@ class SlaPolicies:
         urg = self.by_urgency.get(urgency.value, {})
         confirm = min(confirm, urg.get("confirm", confirm))
         resolve = min(resolve, urg.get("resolve", resolve))
-        return Deadlines(confirm, resolve, self.remind_at, self.warn_at)
+        calendar = self.calendar
+        if category.value in self.calendar_by_category:
+            calendar = self.calendar_by_category[category.value]
+        if urgency.value in self.calendar_by_urgency:
+            calendar = self.calendar_by_urgency[urgency.value]
+        return Deadlines(confirm, resolve, self.remind_at, self.warn_at, calendar)
 
     def due_dates(self, category: Category, urgency: Urgency, start: datetime) -> tuple[datetime, datetime]:
+        """Confirm-by and resolve-by for a ticket whose deadline round starts at ``start``."""
         d = self.for_ticket(category, urgency)
-        return start + d.confirm_within, start + d.resolve_within
+        return d.add(start, d.confirm_within), d.add(start, d.resolve_within)
+
+    def round_start(self, category: Category, urgency: Urgency, resolve_due: datetime) -> datetime:
+        """When the round that ends at ``resolve_due`` started (the inverse of :meth:`due_dates`)."""
+        d = self.for_ticket(category, urgency)
+        if d.calendar is None:
+            return resolve_due - d.resolve_within
+        return d.calendar.subtract(resolve_due, d.resolve_within)
 
 
 def _durations(section: dict | None) -> dict[str, dict[str, timedelta]]:
@@ -66,10 +88,31 @@ def _durations(section: dict | None) -> dict[str, dict[str, timedelta]]:
     }
 
 
+def _calendars(data: dict, path: Path) -> tuple[WorkingHours | None, dict, dict]:
+    """The named calendars, and which applies by default, per category and per urgency."""
+    try:
+        named = {name: parse_working_hours(spec or {}) for name, spec in (data.get("calendars") or {}).items()}
+    except ValueError as exc:
+        raise ValueError(f"SLA file {path}: {exc}") from exc
+
+    def pick(value) -> WorkingHours | None:
+        if value in (None, "", "none", "24/7"):
+            return None
+        if value not in named:
+            raise ValueError(f"SLA file {path}: working_hours {value!r} names no calendar; declared: {sorted(named)}")
+        return named[value]
+
+    def per(section: str) -> dict[str, WorkingHours | None]:
+        return {k: pick(v["working_hours"]) for k, v in (data.get(section) or {}).items() if v and "working_hours" in v}
+
+    return pick((data.get("defaults") or {}).get("working_hours")), per("categories"), per("urgency")
+
+
 def load_sla(path: Path) -> SlaPolicies:
     """Read config/sla.yaml (or the file LINLI_SLA_FILE names)."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     defaults = data.get("defaults", {})
+    calendar, calendar_by_category, calendar_by_urgency = _calendars(data, path)
     by_category = _durations(data.get("categories"))
     by_urgency = _durations(data.get("urgency"))
     unknown = set(by_category) - {c.value for c in Category} | set(by_urgency) - {u.value for u in Urgency}
@@ -83,4 +126,7 @@ def load_sla(path: Path) -> SlaPolicies:
         by_category=by_category,
         by_urgency=by_urgency,
         escalate_every=parse_duration(defaults.get("escalate_every", "24h")),
+        calendar=calendar,
+        calendar_by_category=calendar_by_category,
+        calendar_by_urgency=calendar_by_urgency,
     )

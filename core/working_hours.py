@@ -1,0 +1,90 @@
+"""Working-hours calendars for SLA deadlines: 「5个工作日」 counts only office time.
+
+A calendar is a set of weekdays with one daily opening (local time, LINLI_TIMEZONE).
+With a calendar, a duration's whole days are working days (same time of day on the
+n-th working day after) and the rest is counted in working minutes. Without one (the
+default, and for emergencies) deadlines are wall-clock: 24/7.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from core.timefmt import local
+
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    weekdays: frozenset[int]  # 0 = Monday
+    opens: time
+    closes: time
+
+    def _is_workday(self, dt: datetime) -> bool:
+        return dt.weekday() in self.weekdays
+
+    def _snap(self, dt: datetime) -> datetime:
+        """The moment itself if within working hours, else the next opening."""
+        while True:
+            if self._is_workday(dt):
+                opening = dt.replace(hour=self.opens.hour, minute=self.opens.minute, second=0, microsecond=0)
+                closing = dt.replace(hour=self.closes.hour, minute=self.closes.minute, second=0, microsecond=0)
+                if dt < opening:
+                    return opening
+                if dt < closing:
+                    return dt
+            dt = (dt + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """``start`` plus ``duration`` of working time: whole days are working days, the rest office minutes."""
+        tz = start.tzinfo
+        dt = self._snap(local(start))
+        for _ in range(duration.days):  # the same time of day on the next working day
+            dt += timedelta(days=1)
+            while not self._is_workday(dt):
+                dt += timedelta(days=1)
+        remaining = timedelta(seconds=duration.seconds, microseconds=duration.microseconds)
+        while remaining > timedelta(0):
+            closing = dt.replace(hour=self.closes.hour, minute=self.closes.minute, second=0, microsecond=0)
+            step = min(remaining, closing - dt)
+            dt += step
+            remaining -= step
+            if remaining > timedelta(0):
+                dt = self._snap(closing + timedelta(seconds=1))
+        return dt.astimezone(tz)
+
+    def subtract(self, end: datetime, duration: timedelta) -> datetime:
+        """The earliest start whose :meth:`add` of ``duration`` reaches ``end`` (for a deadline round's start)."""
+        lo, hi = end - duration * 7 - timedelta(days=14), end
+        for _ in range(40):  # bisection to the second; add() is monotonic in start
+            mid = lo + (hi - lo) / 2
+            if self.add(mid, duration) < end:
+                lo = mid
+            else:
+                hi = mid
+        return hi.replace(microsecond=0)
+
+
+def parse_working_hours(spec: dict) -> WorkingHours:
+    """``{days: mon-fri, hours: "08:30-17:30"}`` → WorkingHours; ValueError says what is wrong."""
+    days_text = str(spec.get("days", "mon-fri")).lower().replace(" ", "")
+    weekdays: set[int] = set()
+    for part in days_text.split(","):
+        first, _, last = part.partition("-")
+        if first not in _DAYS or (last and last not in _DAYS):
+            raise ValueError(f"working hours: days {days_text!r} is not understood; write it like mon-fri or mon-fri,sat")
+        a, b = _DAYS.index(first), _DAYS.index(last or first)
+        weekdays.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    hours = str(spec.get("hours", "08:30-17:30")).replace(" ", "")
+    opens_text, _, closes_text = hours.partition("-")
+    m1, m2 = _CLOCK.match(opens_text), _CLOCK.match(closes_text)
+    if not (m1 and m2):
+        raise ValueError(f"working hours: hours {hours!r} is not understood; write it like 08:30-17:30")
+    opens, closes = time(int(m1[1]), int(m1[2])), time(int(m2[1]), int(m2[2]))
+    if opens >= closes:
+        raise ValueError(f"working hours: {hours!r} closes before it opens")
+    return WorkingHours(frozenset(weekdays), opens, closes)

@@ -29,6 +29,26 @@ EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str], Category], ...] = tuple(
     )
 )
 
+# Per kind, characters of which every match of its pattern contains at least one (read off
+# each alternative: 烧起来 → 烧, 中风了 → 风 …). A kind's pattern runs only when the message
+# has one of them, and a message with none of them skips the emergency rules altogether;
+# about 70 % of messages do, and a set check costs ~0.2 µs where the patterns cost ~10 µs.
+# (One regex alternation of all the patterns was measured too: slower than the per-kind
+# searches, ~11 µs, because it has no literal prefix to skip ahead with.)
+_TRIGGERS = {
+    "fire": "火烧燃烟",
+    "gas": "气斯碳",
+    "faint": "晕昏省识醒搐休倒脏吸沫歪话半风梗胸喘紫",
+    "fall": "摔跌倒躺",
+    "lift": "困梯卡",
+    "violence": "刀砍捅血杀凶械棍死",
+    "missing": "丢失见找回",
+    "flood": "水淹脚膝深爆",
+    "other": "救跳触电溺掉爆打",
+}
+_TRIGGERED = tuple((frozenset(_TRIGGERS[kind]), kind, rx, cat) for kind, rx, cat in EMERGENCY_PATTERNS)
+EMERGENCY_CHARS = frozenset("".join(_TRIGGERS.values()))
+
 # Words before a hit, inside the same clause, that cancel it.
 _NEGATION_RE = re.compile(
     r"(?:不是|并不是|并非|没有|没|不会|别|不要|防止|预防|谨防|以防|防范|假如|如果|要是|万一|担心|怕会|小心|注意|演习|演练|模拟|会不会|是不是|有没有|以免|避免|曾经|上次|去年|昨天|前天|新闻|遇到|遇上|碰到|如何|怎样|一旦|发生)[^，,。！？!?；;]{0,8}$"
@@ -48,9 +68,13 @@ _CLAUSE_END = re.compile(r"[，,。！？!?；;\s]")
 
 def emergency(simplified: str) -> tuple[str, Category] | None:
     """(kind, default category) when the message reports an emergency happening now."""
+    if EMERGENCY_CHARS.isdisjoint(simplified):
+        return None
     hits = []
     pet_only = _PET_RE.search(simplified) is not None and _PERSON_RE.search(simplified) is None
-    for kind, rx, cat in EMERGENCY_PATTERNS:
+    for triggers, kind, rx, cat in _TRIGGERED:
+        if triggers.isdisjoint(simplified):
+            continue
         if pet_only and kind == "missing":  # a lost dog or cat is a neighbourly ask, not 110
             continue
         for m in rx.finditer(simplified):

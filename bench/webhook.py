@@ -1,7 +1,7 @@
 """Webhook over HTTP: ``POST /webhooks/telegram`` of one ``linli serve`` versus a bare FastAPI
 endpoint in the same run, both under uvicorn on loopback, at 50 concurrent senders.
 
-    python bench/webhook.py [--seconds 15] [--connections 50] [--database sqlite|postgres]
+    python bench/webhook.py [--seconds 15] [--connections 50] [--database sqlite|postgres] [--inline]
 
 The load generator is ``wrk`` (Debian package ``wrk``) with a Lua script that sends a
 distinct Bot API Update per request (new update_id and message_id, a resident text from
@@ -200,8 +200,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--defer", action="store_true", help="LINLI_INBOX_DEFER=true: acknowledge once stored")
+    parser.add_argument("--inline", action="store_true", help="LINLI_INBOX_DEFER=false: process before answering")
     args = parser.parse_args()
+    args.defer = not args.inline
     print(f"machine: {machine()}; database {args.database}; LINLI_INBOX_DEFER={str(args.defer).lower()}")
     with tempfile.TemporaryDirectory(prefix="linli-webhook-", dir="/tmp") as tmp:
         if args.database == "postgres":

@@ -52,7 +52,7 @@ def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
         if message is None:
             return PlainTextResponse(SUCCESS)
         if message.kind is MessageKind.EVENT:
-            await runtime.ingest(message)  # kept for the record; the bot does not answer events
+            await runtime.ingest(message, defer=False)  # kept for the record; the bot does not answer events
             if message.event != "subscribe":
                 return PlainTextResponse(SUCCESS)
             texts = [runtime.templates.render("wechat_welcome")]

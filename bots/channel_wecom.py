@@ -47,7 +47,7 @@ def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
         except InboundError as exc:
             return refused(request, exc)
         if message is not None:
-            await runtime.ingest(message)
+            await runtime.ingest(message, defer=False)  # WeChat-family channels process inline
         return PlainTextResponse("")
 
     app.include_router(router)

@@ -29,7 +29,8 @@ SCRIPT: list[tuple[str, str, str]] = [
 
 def run_demo(tmp: Path) -> Iterator[str]:
     """Yield transcript lines; the tickets really are created in a temporary SQLite database."""
-    settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'demo.sqlite3'}", run_outbox=False)
+    settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'demo.sqlite3'}", run_outbox=False,
+                        inbox_defer=False)
     runtime = Runtime(settings)
     runtime.prepare()
     numbers: dict[str, int] = {}

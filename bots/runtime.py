@@ -10,6 +10,7 @@ import asyncio
 import fcntl
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,10 @@ from core.sla import load_sla
 
 log = logging.getLogger("linli.runtime")
 DB_RETRIES = 3  # immediate retries of a message whose transaction hit a database conflict
+INBOX_BATCH = 50  # stored messages one inbox worker claims per round
+INBOX_BUSY_BATCH = 2  # … while webhooks are arriving, then it pauses:
+INBOX_BUSY_PAUSE = 3.0  # … this many times as long as the batch took (≈ a quarter of the CPU)
+INBOX_BUSY_WINDOW = 0.2  # seconds since the last accepted message that count as "arriving"
 OUTBOX_BATCH = 50  # rows one worker claims per round (delivered concurrently across chats)
 STARTUP_LOCK_ID = 0x6C696E6C69_7570  # "linli"+"up"; the sweep lock uses 0x6C696E6C69
 
@@ -104,6 +109,9 @@ class Runtime:
         self.adapters: dict[str, ChannelAdapter] = {}
         self.changed = asyncio.Event()  # wakes live views in this process; others poll
         self._inbox_wakeup = asyncio.Event()  # a deferred message was stored by this process
+        self._accepting: list[tuple[Message, asyncio.Future]] = []  # waiting for the next group commit
+        self._accept_task: asyncio.Task | None = None
+        self._last_accept = 0.0  # time.monotonic() of the last group commit
         self._tasks: list[asyncio.Task] = []
 
     # -- setup ---------------------------------------------------------------------------
@@ -148,21 +156,48 @@ class Runtime:
         if defer is None:
             defer = self.settings.inbox_defer
         if defer and message.kind in (MessageKind.MESSAGE, MessageKind.EDIT):
-            result = await run_in_threadpool(self.accept_sync, message)
-            if not result.duplicate:
-                self._inbox_wakeup.set()
-            return result
+            return await self.accept(message)
         result = await run_in_threadpool(self.ingest_sync, message)
         if result.outbox:
             self.changed.set()
         return result
 
-    def accept_sync(self, message: Message) -> IngestResult:
-        """Store the message (once) for the inbox worker; nothing else."""
-        with db.Session(self.engine, expire_on_commit=False) as session:
-            row, is_new = inbox.store(session, message)
-        metrics.count_inbound(message.platform, duplicate=not is_new)
-        return IngestResult(row.id, duplicate=not is_new)
+    async def accept(self, message: Message) -> IngestResult:
+        """Store the message (once) for the inbox worker; returns once it is committed.
+
+        Group commit: the messages of all requests arriving while one batch is being written
+        go into the next batch, one INSERT and one commit for all of them
+        (:func:`core.inbox.store_many`), written by one thread. A request is answered only after
+        the transaction holding its message has committed; a failed batch fails every request
+        in it (the platform retries)."""
+        future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        self._accepting.append((message, future))
+        if self._accept_task is None or self._accept_task.done():
+            self._accept_task = asyncio.create_task(self._commit_accepted(), name="linli-inbox-writer")
+        return await future
+
+    async def _commit_accepted(self) -> None:
+        while self._accepting:
+            batch, self._accepting = self._accepting, []
+            try:
+                stored = await run_in_threadpool(self._store_batch, [m for m, _ in batch])
+            except Exception as exc:
+                log.warning("storing %d inbound messages failed: %s", len(batch), exc)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (message, future), (inbox_id, is_new) in zip(batch, stored, strict=True):
+                metrics.count_inbound(message.platform, duplicate=not is_new)
+                if not future.done():  # a request whose client went away is simply not answered
+                    future.set_result(IngestResult(inbox_id, duplicate=not is_new))
+            self._last_accept = time.monotonic()
+            if any(is_new for _, is_new in stored):
+                self._inbox_wakeup.set()
+
+    def _store_batch(self, messages: list[Message]) -> list[tuple[int, bool]]:
+        with db.Session(self.engine) as session:
+            return inbox.store_many(session, messages)
 
     def process(self, inbox_id: int) -> list[OutboxMessage] | None:
         """Run the bot on one stored message; its effects and the 'done' mark commit together.
@@ -307,20 +342,33 @@ class Runtime:
                 log.exception("outbox worker iteration failed; retrying")
                 await asyncio.sleep(1)
 
-    def process_waiting(self, limit: int = 50) -> int:
-        """Process stored messages waiting for the inbox worker, oldest first. Returns how many."""
+    def process_waiting(self, limit: int = INBOX_BATCH) -> int:
+        """Process stored messages waiting for the inbox worker, oldest first. Returns how many.
+
+        The batch is read and its attempts counted in two statements (not two per message);
+        each message is then applied in its own transaction as :meth:`process` does."""
         with db.Session(self.engine) as session:
-            ids = inbox.waiting(session, limit=limit)
-        return sum(1 for i in ids if self.process(i) is not None)
+            attempts = inbox.claim_many(session, inbox.waiting(session, limit=limit))
+        return sum(1 for i in sorted(attempts) if self._run(i, attempts[i]) is not None)
 
     async def _inbox_loop(self) -> None:
-        """Processes deferred messages as soon as they are stored (and polls for other instances')."""
+        """Processes deferred messages as soon as they are stored (and polls for other instances').
+
+        Acceptance comes first: while webhooks are arriving (a group commit in the last
+        :data:`INBOX_BUSY_WINDOW` s) the worker takes small batches and pauses between them,
+        so the request path keeps most of this process's core (one GIL); a burst waits in the
+        inbox and is drained at full speed once it is over. For more processing throughput
+        run more processes (``linli serve`` instances or ``linli worker``), not threads."""
         while True:
             try:
                 self._inbox_wakeup.clear()
-                done = await run_in_threadpool(self.process_waiting)
+                busy = time.monotonic() - self._last_accept < INBOX_BUSY_WINDOW
+                started = time.monotonic()
+                done = await run_in_threadpool(self.process_waiting, INBOX_BUSY_BATCH if busy else INBOX_BATCH)
                 if done:
                     self.changed.set()
+                    if busy:  # give the event loop (the webhooks) the GIL for a while
+                        await asyncio.sleep((time.monotonic() - started) * INBOX_BUSY_PAUSE)
                     continue
             except asyncio.CancelledError:
                 raise

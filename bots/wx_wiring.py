@@ -73,7 +73,7 @@ def _earlier_inline_answers(runtime, inbox_id: int) -> list[OutboxMessage]:
 async def answer_inline(runtime, message: Message, *, deadline: float | None = None) -> list[OutgoingReply]:
     """Ingest ``message``; return the replies to put in the HTTP answer (already marked sent)."""
     started = time.monotonic()
-    result = await runtime.ingest(message)
+    result = await runtime.ingest(message, defer=False)  # the answer goes in the HTTP response
     if result.duplicate:  # a platform retry: repeat what the first attempt answered, if it finished
         rows = await run_in_threadpool(_earlier_inline_answers, runtime, result.inbox_id)
         return [outbox.reply_of(r) for r in rows]

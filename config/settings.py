@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     run_scheduler: bool = True  # SLA sweeps (one instance wins a database lock)
     run_outbox: bool = True
     log_format: str = Field("text", pattern="^(text|json)$")  # json: one JSON object per log line
-    inbox_defer: bool = False  # acknowledge webhooks once stored; the inbox worker processes (bots.runtime.ingest)
+    inbox_defer: bool = True  # store, acknowledge, let the inbox worker process; inline channels (WeChat OA, WeCom AI bot) pass defer=False
     outbox_poll_seconds: float = 0.5
     sweep_interval_seconds: float = 60.0
     duplicate_window_hours: float = 72.0

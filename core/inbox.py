@@ -30,6 +30,7 @@ from core.message import Message, MessageKind
 from core.models import InboxMessage, utcnow
 
 MAX_ATTEMPTS = 5
+STORE_CHUNK = 200  # rows per INSERT in store_many (SQLite allows 32,766 bound values)
 UNFINISHED = ("received", "processing")
 
 
@@ -109,19 +110,9 @@ def _insert_statement(session: Session) -> sa.Insert:
     return _INSERTS[dialect]
 
 
-def store(session: Session, message: Message, *, claim: bool = False) -> tuple[InboxMessage, bool]:
-    """Insert the message unless its dedup key is known. Returns (row, is_new). Commits.
-
-    ``INSERT … ON CONFLICT DO NOTHING`` makes concurrent deliveries of the same message
-    (a platform retrying while the first request is still running) race safely: exactly
-    one insert wins, the others get the stored row back with ``is_new=False``.
-    With ``claim=True`` a new row is stored already counting its first attempt (as
-    :func:`claim` would), saving a commit on the usual path: store, then process at once.
-    """
-    key = dedup_key(message)
-    now = utcnow()
-    values = {
-        "dedup_key": key,
+def _row_values(message: Message, *, claim: bool, now: datetime) -> dict:
+    return {
+        "dedup_key": dedup_key(message),
         "platform": message.platform,
         "chat_key": message.chat_key,
         "sender_key": message.sender_key,
@@ -132,6 +123,55 @@ def store(session: Session, message: Message, *, claim: bool = False) -> tuple[I
         "received_at": now,
         "claimed_at": now if claim else None,
     }
+
+
+def store_many(session: Session, messages: list[Message]) -> list[tuple[int, bool]]:
+    """Group commit: insert many messages (for the inbox worker) in one transaction. Commits.
+
+    Returns (inbox id, is_new) per message, in order. A message whose dedup key is already
+    stored, or appears earlier in the same batch, is reported as a duplicate with the id of
+    the stored row. One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` for the whole batch
+    and one commit (one fsync) instead of one per message."""
+    now = utcnow()
+    rows: dict[str, dict] = {}
+    keys = []
+    for message in messages:
+        values = _row_values(message, claim=False, now=now)
+        keys.append(values["dedup_key"])
+        rows.setdefault(values["dedup_key"], values)
+    table = InboxMessage.__table__
+    batch = list(rows.values())
+    new_ids: dict[str, int] = {}
+    with writer_turn(session):
+        conn = session.connection()
+        for start in range(0, len(batch), STORE_CHUNK):  # one multi-row VALUES per chunk
+            insert = _insert_statement(session).values(batch[start:start + STORE_CHUNK]).returning(table.c.dedup_key)
+            new_ids.update((key, id_) for id_, key in conn.execute(insert).all())
+        session.commit()
+    missing = [k for k in rows if k not in new_ids]
+    known = dict(session.execute(sa.select(table.c.dedup_key, table.c.id).where(table.c.dedup_key.in_(missing))).all())
+    session.commit()
+    out: list[tuple[int, bool]] = []
+    for key in keys:
+        if key in new_ids:  # the first occurrence in the batch is the new one
+            known[key] = new_ids.pop(key)
+            out.append((known[key], True))
+        else:
+            out.append((known[key], False))
+    return out
+
+
+def store(session: Session, message: Message, *, claim: bool = False) -> tuple[InboxMessage, bool]:
+    """Insert the message unless its dedup key is known. Returns (row, is_new). Commits.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` makes concurrent deliveries of the same message
+    (a platform retrying while the first request is still running) race safely: exactly
+    one insert wins, the others get the stored row back with ``is_new=False``.
+    With ``claim=True`` a new row is stored already counting its first attempt (as
+    :func:`claim` would), saving a commit on the usual path: store, then process at once.
+    """
+    values = _row_values(message, claim=claim, now=utcnow())
+    key = values["dedup_key"]
     with writer_turn(session):
         new_id = session.connection().execute(_insert_statement(session), values).scalar()
         session.commit()
@@ -154,15 +194,28 @@ def claim(session: Session, inbox_id: int) -> int | None:
     Returns the attempt number, or None when the row is finished or another worker is
     processing it right now. This does not grant ownership: :func:`lock_for_processing` does.
     """
+    return claim_many(session, [inbox_id]).get(inbox_id)
+
+
+def claim_many(session: Session, inbox_ids: list[int]) -> dict[int, int]:
+    """:func:`claim` for a batch in one statement and one commit: {inbox id: attempt number} of
+    the rows that were unfinished and not being processed elsewhere."""
+    if not inbox_ids:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        locked = select(InboxMessage.id).where(InboxMessage.id.in_(inbox_ids)).with_for_update(skip_locked=True)
+        chosen = InboxMessage.id.in_(locked.scalar_subquery())
+    else:
+        chosen = InboxMessage.id.in_(inbox_ids)
     result = session.execute(
         sa.update(InboxMessage)
-        .where(_skip_locked(session, inbox_id), InboxMessage.status.in_(UNFINISHED))
+        .where(chosen, InboxMessage.status.in_(UNFINISHED))
         .values(status="processing", claimed_at=utcnow(), attempts=InboxMessage.attempts + 1)
-        .returning(InboxMessage.attempts)
+        .returning(InboxMessage.id, InboxMessage.attempts)
     )
-    attempt = result.scalar()
+    attempts = dict(result.all())
     session.commit()
-    return attempt
+    return attempts
 
 
 def lock_for_processing(session: Session, inbox_id: int) -> dict | None:

@@ -57,7 +57,10 @@ def database_url(request, tmp_path, postgres_admin) -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path, database_url) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=database_url, run_outbox=False, run_scheduler=False, _env_file=None)
+    # Tests step the runtime by hand: no background outbox, sweeps or inbox worker, so webhooks
+    # process inline (production defers to the inbox worker; tests/reliability cover that path).
+    return Settings(data_dir=tmp_path, database_url=database_url, run_outbox=False, run_scheduler=False,
+                    inbox_defer=False, _env_file=None)
 
 
 @pytest.fixture

@@ -444,7 +444,7 @@ def router(runtime) -> APIRouter:
         v, message = await run_in_threadpool(prepare)
         if isinstance(message, str):
             return RedirectResponse(f"/console/relay?{urlencode({'msg': message})}", status_code=303)
-        result = await runtime.ingest(message)
+        result = await runtime.ingest(message, defer=False)  # shows the ticket number at once
         number = next((row.ticket_id for row in result.outbox if row.ticket_id), None)
         if number is None:
             texts = "；".join(reply.text for reply in result.replies) or "没有登记成功"

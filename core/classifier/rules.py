@@ -71,12 +71,11 @@ def emergency(simplified: str) -> tuple[str, Category] | None:
     if EMERGENCY_CHARS.isdisjoint(simplified):
         return None
     hits = []
-    pet_only = _PET_RE.search(simplified) is not None and _PERSON_RE.search(simplified) is None
     for triggers, kind, rx, cat in _TRIGGERED:
         if triggers.isdisjoint(simplified):
             continue
-        if pet_only and kind == "missing":  # a lost dog or cat is a neighbourly ask, not 110
-            continue
+        if kind == "missing" and _PET_RE.search(simplified) and not _PERSON_RE.search(simplified):
+            continue  # a lost dog or cat is a neighbourly ask, not 110
         for m in rx.finditer(simplified):
             start = m.start()
             # Clause before the hit.

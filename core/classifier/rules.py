@@ -13,7 +13,7 @@ from core.taxonomy import Category
 # ---------------------------------------------------------------- emergency
 # (kind, pattern, default category). A hit is discarded when its clause is negated,
 # hypothetical or about a drill/notice, or when the whole message says it is over.
-_SUBJ_PERSON = r"(?:孩子|小孩|儿子|女儿|孙子|孙女|宝宝|小朋友|男孩|女孩|闺女|老人|老爷子|老太太|老太|老头|爷爷|奶奶|外公|外婆|姥姥|姥爷|阿公|阿嬷|阿婆|我爸|我妈|父亲|母亲|老伴|婆婆|公公|岁)"
+_SUBJ_PERSON = r"(?:孩子|小孩|儿子|女儿|孙子|孙女|外孙女?|宝宝|小朋友|男孩|女孩|闺女|老人|老爷子|老太太|老太|老头|爷爷|奶奶|外公|外婆|姥姥|姥爷|阿公|阿嬷|阿婆|我爸|我妈|父亲|母亲|老伴|婆婆|公公|岁)"
 EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str], Category], ...] = tuple(
     (kind, re.compile(rx), cat)
     for kind, rx, cat in (

@@ -1,7 +1,7 @@
 """Webhook over HTTP: ``POST /webhooks/telegram`` of one ``linli serve`` versus a bare FastAPI
 endpoint in the same run, both under uvicorn on loopback, at 50 concurrent senders.
 
-    python bench/webhook.py [--seconds 15] [--connections 50] [--database sqlite|postgres] [--inline]
+    python bench/webhook.py [--seconds 15] [--connections 50] [--database sqlite|postgres] [--inline|--worker-process]
 
 The load generator is ``wrk`` (Debian package ``wrk``) with a Lua script that sends a
 distinct Bot API Update per request (new update_id and message_id, a resident text from
@@ -142,7 +142,7 @@ def wait_ready(url: str, path: str = "/healthz", timeout: float = 60) -> None:
     raise RuntimeError(f"{url} not ready")
 
 
-def bench(database_url: str, data_dir: Path, seconds: int, connections: int, defer: bool) -> None:
+def bench(database_url: str, data_dir: Path, seconds: int, connections: int, defer: bool, worker: bool = False) -> None:
     load = run_wrk if shutil.which("wrk") else run_httpx
     with serve_in_thread(stub_app()) as stub_url:
         bare_dir = data_dir / "bare"
@@ -155,8 +155,18 @@ def bench(database_url: str, data_dir: Path, seconds: int, connections: int, def
             "LINLI_TELEGRAM_TOKEN": TG_TOKEN, "LINLI_TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
             "LINLI_TELEGRAM_API_BASE": stub_url, "LINLI_PUBLIC_URL": "", "LINLI_DUPLICATE_WINDOW_HOURS": "72",
             "LINLI_OUTBOX_POLL_SECONDS": "0.5", "LINLI_INBOX_DEFER": "true" if defer else "false",
+            **({"LINLI_RUN_INBOX": "false"} if worker else {}),
         }).start()
+        helper = None
+        if worker:  # a second process on the same database that gets no requests: it processes the inbox
+            helper = Instance(database_url, data_dir, env={
+                "LINLI_TELEGRAM_TOKEN": TG_TOKEN, "LINLI_TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
+                "LINLI_TELEGRAM_API_BASE": stub_url, "LINLI_PUBLIC_URL": "", "LINLI_DUPLICATE_WINDOW_HOURS": "72",
+                "LINLI_OUTBOX_POLL_SECONDS": "0.5", "LINLI_RUN_SCHEDULER": "false",
+            }).start()
         try:
+            if helper:
+                helper.wait_ready(120)
             wait_ready(f"http://127.0.0.1:{bare_port}")
             linli.wait_ready(60)
             # warm both (first requests load the classifier model)
@@ -177,6 +187,8 @@ def bench(database_url: str, data_dir: Path, seconds: int, connections: int, def
             engine.dispose()
         finally:
             linli.stop()
+            if helper:
+                helper.stop()
             bare.terminate()
             bare.wait(10)
     engine = make_engine(database_url)
@@ -201,15 +213,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--inline", action="store_true", help="LINLI_INBOX_DEFER=false: process before answering")
+    parser.add_argument("--worker-process", action="store_true",
+                        help="LINLI_RUN_INBOX=false on the loaded instance; a second instance (no requests) processes")
     args = parser.parse_args()
     args.defer = not args.inline
     print(f"machine: {machine()}; database {args.database}; LINLI_INBOX_DEFER={str(args.defer).lower()}")
     with tempfile.TemporaryDirectory(prefix="linli-webhook-", dir="/tmp") as tmp:
         if args.database == "postgres":
             with postgres_database() as url:
-                bench(url, Path(tmp), args.seconds, args.connections, args.defer)
+                bench(url, Path(tmp), args.seconds, args.connections, args.defer, args.worker_process)
         else:
-            bench(f"sqlite:///{tmp}/linli.sqlite3", Path(tmp), args.seconds, args.connections, args.defer)
+            bench(f"sqlite:///{tmp}/linli.sqlite3", Path(tmp), args.seconds, args.connections, args.defer, args.worker_process)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from core.sla import load_sla
 log = logging.getLogger("linli.runtime")
 DB_RETRIES = 3  # immediate retries of a message whose transaction hit a database conflict
 INBOX_BATCH = 50  # stored messages one inbox worker claims per round
-INBOX_BUSY_BATCH = 2  # … while webhooks are arriving, then it pauses:
+INBOX_BUSY_BATCH = 1  # … while webhooks are arriving, then it pauses:
 INBOX_BUSY_PAUSE = 3.0  # … this many times as long as the batch took (≈ a quarter of the CPU)
 INBOX_BUSY_WINDOW = 0.2  # seconds since the last accepted message that count as "arriving"
 OUTBOX_BATCH = 50  # rows one worker claims per round (delivered concurrently across chats)
@@ -393,11 +393,13 @@ class Runtime:
         # Load the classifier (jieba's dictionary, about 1 s) right after start-up rather than on
         # the first message, which on WeChat must be answered within 5 s; readiness does not wait.
         self._tasks.append(asyncio.create_task(run_in_threadpool(warm_classifier), name="linli-classifier-warmup"))
-        await run_in_threadpool(self.recover_inbox, timedelta(0))
+        if self.settings.run_inbox:
+            await run_in_threadpool(self.recover_inbox, timedelta(0))
         if self.settings.run_outbox:
             self._tasks.append(asyncio.create_task(self._outbox_loop(), name="linli-outbox"))
-        self._tasks.append(asyncio.create_task(self._recovery_loop(), name="linli-inbox-recovery"))
-        self._tasks.append(asyncio.create_task(self._inbox_loop(), name="linli-inbox"))
+        if self.settings.run_inbox:
+            self._tasks.append(asyncio.create_task(self._recovery_loop(), name="linli-inbox-recovery"))
+            self._tasks.append(asyncio.create_task(self._inbox_loop(), name="linli-inbox"))
         if self.settings.inbox_defer:
             # The inbox worker is CPU-bound Python; a shorter GIL switch interval (default 5 ms)
             # lets the event loop keep answering webhooks while it runs (bench/webhook.py:

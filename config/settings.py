@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     # Workers
     run_scheduler: bool = True  # SLA sweeps (one instance wins a database lock)
     run_outbox: bool = True
+    run_inbox: bool = True  # process deferred messages here; false: this instance only accepts (another one processes)
     log_format: str = Field("text", pattern="^(text|json)$")  # json: one JSON object per log line
     inbox_defer: bool = True  # store, acknowledge, let the inbox worker process; inline channels (WeChat OA, WeCom AI bot) pass defer=False
     outbox_poll_seconds: float = 0.5

@@ -30,7 +30,6 @@ from core.message import Message, MessageKind
 from core.models import InboxMessage, utcnow
 
 MAX_ATTEMPTS = 5
-STORE_CHUNK = 200  # rows per INSERT in store_many (SQLite allows 32,766 bound values)
 UNFINISHED = ("received", "processing")
 
 
@@ -144,9 +143,10 @@ def store_many(session: Session, messages: list[Message]) -> list[tuple[int, boo
     new_ids: dict[str, int] = {}
     with writer_turn(session):
         conn = session.connection()
-        for start in range(0, len(batch), STORE_CHUNK):  # one multi-row VALUES per chunk
-            insert = _insert_statement(session).values(batch[start:start + STORE_CHUNK]).returning(table.c.dedup_key)
-            new_ids.update((key, id_) for id_, key in conn.execute(insert).all())
+        # executemany of the cached statement: SQLAlchemy's "insertmanyvalues" sends it as
+        # multi-row VALUES batches without compiling a new statement per batch size
+        insert = _insert_statement(session).returning(table.c.dedup_key)
+        new_ids.update((key, id_) for id_, key in conn.execute(insert, batch).all())
         session.commit()
     missing = [k for k in rows if k not in new_ids]
     known = dict(session.execute(sa.select(table.c.dedup_key, table.c.id).where(table.c.dedup_key.in_(missing))).all())

@@ -14,6 +14,8 @@ Not-allowed or illegal requests raise an :class:`ActionError` subclass and chang
 
 from __future__ import annotations
 
+import inspect
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -138,7 +140,11 @@ class Actions:
             ctx.told.add(origin.identity)
         handler: Callable[..., None] = getattr(self, f"_do_{action}")
         kwargs = {"into": into, "category": category, "urgency": urgency, "department": department, "assignee": assignee}
-        handler(ctx, **{k: v for k, v in kwargs.items() if v is not None})
+        given = {k: v for k, v in kwargs.items() if v is not None}
+        extra = sorted(set(given) - set(inspect.signature(handler).parameters))
+        if extra:
+            raise self._error(BadArguments, "action_extra_arguments", action=ACTION_LABELS[action], names="、".join(extra))
+        handler(ctx, **given)
         return ctx.replies
 
     # -- permissions and errors ------------------------------------------------------------

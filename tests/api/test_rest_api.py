@@ -117,3 +117,11 @@ def test_ticket_numbers_beyond_the_database_range_are_a_clear_4xx(api):
     assert r.status_code == 404
     r = api.client().get("/open311/v2/requests.json", params={"api_key": api.tokens["wang"], "service_request_id": f"{huge},1"})
     assert r.status_code == 200
+
+
+def test_a_transition_with_arguments_the_action_does_not_take_is_refused_and_changes_nothing(api):
+    wang = api.client("wang")
+    number = wang.post("/api/tickets", json={"text": "小区门口的井盖丢了，晚上很危险"}).json()["number"]
+    r = wang.post(f"/api/tickets/{number}/transition", json={"action": "confirm", "into": 1})
+    assert r.status_code == 409 and "into" in r.json()["detail"]
+    assert wang.get(f"/api/tickets/{number}").json()["state"] == "pending"

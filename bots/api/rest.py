@@ -23,6 +23,13 @@ from core.ticket_states import TicketState
 
 TicketNumber = Annotated[int, Path(ge=1, le=tickets.MAX_NUMBER, description="the ticket's number (#12 → 12)")]
 
+def _created_range(created_from: date | None, created_to: date | None) -> tuple[datetime | None, datetime | None]:
+    try:
+        return date_range(created_from.isoformat() if created_from else None, created_to.isoformat() if created_to else None)
+    except BadQuery as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
 bearer = HTTPBearer(auto_error=False, description="An API token from the console (API 令牌)")
 
 
@@ -181,7 +188,7 @@ def router(runtime) -> APIRouter:
         cursor: str | None = None,
         limit: int = Query(50, ge=1, le=search.MAX_PAGE),
     ) -> dict:
-        start, end = date_range(created_from.isoformat() if created_from else None, created_to.isoformat() if created_to else None)
+        start, end = _created_range(created_from, created_to)
         flt = TicketFilter(states=tuple(state), status=status, categories=tuple(category), grid_id=grid, urgency=urgency,
                            overdue=overdue, created_from=start, created_to=end, text=q, sort=sort)
         now = utcnow()
@@ -253,7 +260,7 @@ def router(runtime) -> APIRouter:
         created_from: date | None = None,
         created_to: date | None = None,
     ) -> dict:
-        start, end = date_range(created_from.isoformat() if created_from else None, created_to.isoformat() if created_to else None)
+        start, end = _created_range(created_from, created_to)
         with Session(runtime.engine) as s:
             rep = stats.report(s, scope, dimension=by, start=start, end=end, grid_level=Level(level),
                                flt=TicketFilter(grid_id=grid), now=utcnow())

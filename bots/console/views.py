@@ -22,9 +22,12 @@ def _day(text: str | None, name: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise BadQuery(f"{name} must be a date like 2026-03-01, got {text!r}") from None
+    if not 1970 <= day.year <= 9998:  # outside this, time zones overflow; no ticket is there anyway
+        raise BadQuery(f"{name} must be a date between 1970 and 9998, got {text!r}")
+    return day
 
 
 def date_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:

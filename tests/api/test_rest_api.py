@@ -125,3 +125,10 @@ def test_a_transition_with_arguments_the_action_does_not_take_is_refused_and_cha
     r = wang.post(f"/api/tickets/{number}/transition", json={"action": "confirm", "into": 1})
     assert r.status_code == 409 and "into" in r.json()["detail"]
     assert wang.get(f"/api/tickets/{number}").json()["state"] == "pending"
+
+
+def test_dates_outside_the_calendar_range_are_a_clear_4xx(api):
+    wang = api.client("wang")
+    for params in ({"created_from": "0001-01-01"}, {"created_to": "9999-12-31"}):
+        r = wang.get("/api/tickets", params=params)
+        assert 400 <= r.status_code < 500 and "between 1970 and 9998" in r.text, (params, r.status_code, r.text)

@@ -58,15 +58,28 @@ class WorkingHours:
         return dt.astimezone(tz)
 
     def subtract(self, end: datetime, duration: timedelta) -> datetime:
-        """The earliest start whose :meth:`add` of ``duration`` reaches ``end`` (for a deadline round's start)."""
-        lo, hi = end - duration * 7 - timedelta(days=14), end
-        for _ in range(40):  # bisection to the second; add() is monotonic in start
-            mid = lo + (hi - lo) / 2
-            if self.add(mid, duration) < end:
-                lo = mid
-            else:
-                hi = mid
-        return hi.replace(microsecond=0)
+        """Where a round of ``duration`` ending at ``end`` started: the inverse of :meth:`add`.
+
+        A round whose request came outside working hours counts from the opening it waited for.
+        """
+        tz = end.tzinfo
+        dt = local(end)
+        remaining = timedelta(seconds=duration.seconds, microseconds=duration.microseconds)
+        while remaining > timedelta(0):
+            opening = dt.replace(hour=self.opens.hour, minute=self.opens.minute, second=0, microsecond=0)
+            step = min(remaining, dt - opening)
+            dt -= step
+            remaining -= step
+            if remaining > timedelta(0):  # carry on from the previous working day's closing
+                dt -= timedelta(days=1)
+                while not self._is_workday(dt):
+                    dt -= timedelta(days=1)
+                dt = dt.replace(hour=self.closes.hour, minute=self.closes.minute, second=0, microsecond=0)
+        for _ in range(duration.days):
+            dt -= timedelta(days=1)
+            while not self._is_workday(dt):
+                dt -= timedelta(days=1)
+        return dt.astimezone(tz)
 
 
 def parse_working_hours(spec: dict) -> WorkingHours:

@@ -58,3 +58,9 @@ def test_bad_calendars_are_clear_errors(tmp_path):
         parse_working_hours({"hours": "8.30 to 5"})
     with pytest.raises(ValueError, match="mon-fri"):
         parse_working_hours({"days": "weekdays"})
+
+
+def test_a_round_that_started_out_of_hours_counts_from_the_opening_it_waited_for():
+    saturday = datetime(2026, 11, 28, 10, 0, tzinfo=CN)
+    for duration in (timedelta(hours=2), timedelta(days=3), timedelta(days=1, hours=8)):
+        assert OFFICE.subtract(OFFICE.add(saturday, duration), duration) == datetime(2026, 11, 30, 8, 30, tzinfo=CN)

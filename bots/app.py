@@ -14,6 +14,7 @@ from bots import metrics
 from bots.api import mount as mount_api
 from bots.channels import mount_channels
 from bots.console import mount as mount_console
+from bots.fast_path import LinliApp
 from bots.runtime import Runtime
 from config.settings import Settings, get_settings
 from core import db
@@ -63,7 +64,7 @@ def mount_console_and_api(app: FastAPI, runtime: Runtime) -> None:
     mount_api(app, runtime)
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> LinliApp:
     """Build the app. ``linli serve`` runs it; tests pass their own settings or runtime."""
     settings = settings or (runtime.settings if runtime else get_settings())
     runtime = runtime or Runtime(settings)
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             state["ready"] = False
             await runtime.stop()
 
-    app = FastAPI(title="linli 邻里", version="0.1.0", lifespan=lifespan)
+    app = LinliApp(title="linli 邻里", version="0.1.0", lifespan=lifespan, max_body_bytes=settings.max_body_bytes)
     app.state.runtime = runtime
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 

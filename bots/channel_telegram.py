@@ -20,11 +20,9 @@ import json
 import logging
 import re
 
-from fastapi import BackgroundTasks, FastAPI, Request
-from fastapi.responses import JSONResponse
-
 from adapters.base import InboundError
 from adapters.telegram import TelegramAdapter, parse_update
+from bots.fast_path import Answer, LinliApp
 from config.settings import Settings
 from core.message import Message, MessageKind
 
@@ -95,27 +93,29 @@ class TelegramChannel:
         except Exception as exc:  # the service still runs; a webhook set earlier keeps working
             log.error("could not set the Telegram webhook to %s: %s", url, exc)
 
-    async def webhook(self, request: Request, background: BackgroundTasks) -> JSONResponse:
-        given = request.headers.get(SECRET_HEADER, "")
+    async def webhook(self, headers: dict[str, str], body: bytes) -> Answer:
+        """``POST /webhooks/telegram``, served on the fast path (:mod:`bots.fast_path`)."""
+        given = headers.get(SECRET_HEADER.lower(), "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
-            return JSONResponse({"detail": f"wrong or missing {SECRET_HEADER}"}, status_code=403)
+            return Answer(403, {"detail": f"wrong or missing {SECRET_HEADER}"})
         try:
-            payload = json.loads(await request.body())
+            payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            return JSONResponse({"detail": "body must be a JSON Telegram Update"}, status_code=400)
+            return Answer(400, {"detail": "body must be a JSON Telegram Update"})
         try:
             taken = await self.take(payload)
         except InboundError as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-        if taken is not None:
-            background.add_task(self.acknowledge, *taken)  # after the 200: Telegram waits for it
-        return JSONResponse({"ok": True})
+            return Answer(exc.status, {"detail": str(exc)})
+        if taken is None:
+            return Answer(200, {"ok": True})
+        # after the 200: Telegram waits for the response before it sends the next update
+        return Answer(200, {"ok": True}, after=lambda: self.acknowledge(*taken))
 
 
-def mount(app: FastAPI, runtime) -> list:
+def mount(app: LinliApp, runtime) -> list:
     """Add the webhook route (webhook mode) and return the Telegram adapter."""
     channel = TelegramChannel(runtime)
     app.state.telegram = channel
     if runtime.settings.telegram_mode == "webhook":
-        app.add_api_route(WEBHOOK_PATH, channel.webhook, methods=["POST"], include_in_schema=False)
+        app.add_fast_route(WEBHOOK_PATH, channel.webhook)
     return [channel.adapter]

@@ -149,8 +149,10 @@ def store_many(session: Session, messages: list[Message]) -> list[tuple[int, boo
         new_ids.update((key, id_) for id_, key in conn.execute(insert, batch).all())
         session.commit()
     missing = [k for k in rows if k not in new_ids]
-    known = dict(session.execute(sa.select(table.c.dedup_key, table.c.id).where(table.c.dedup_key.in_(missing))).all())
-    session.commit()
+    known: dict[str, int] = {}
+    if missing:
+        known = dict(session.execute(sa.select(table.c.dedup_key, table.c.id).where(table.c.dedup_key.in_(missing))).all())
+        session.commit()
     out: list[tuple[int, bool]] = []
     for key in keys:
         if key in new_ids:  # the first occurrence in the batch is the new one

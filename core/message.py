@@ -6,6 +6,7 @@ the bot sees nothing else, so it never knows which platform it is talking to.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_TEXT_CHARS = 4000
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """Longest message text accepted; longer input is refused with a clear error (see ``MessageTooLong``)."""
 
 
@@ -76,8 +78,8 @@ class Message(BaseModel):
     @field_validator("text", "sender_name")
     @classmethod
     def _clean_text(cls, value: str) -> str:
-        # Control characters (other than newline/tab) never reach the bot or the database.
-        return "".join(ch for ch in value if ch in "\n\t" or ch.isprintable() or ord(ch) > 0x9F)
+        # Control characters (C0 other than newline/tab, DEL, C1) never reach the bot or the database.
+        return _CONTROL.sub("", value)
 
     @field_validator("text")
     @classmethod

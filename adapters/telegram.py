@@ -157,7 +157,7 @@ class _Update(_Obj):
 def bot_id_of(token: str) -> int | None:
     """The bot's own user id: the number before the colon of its token."""
     head = token.partition(":")[0]
-    return int(head) if head.isdigit() else None
+    return int(head) if head.isdecimal() else None
 
 
 def parse_update(payload: Any, *, bot_id: int | None = None) -> Message | None:
@@ -309,7 +309,7 @@ def _from_member_update(change: _ChatMemberUpdated, update_id: int, raw: dict) -
 
 
 def _chat_id(value: str) -> int | str:
-    return int(value) if value.lstrip("-").isdigit() else value
+    return int(value) if value.lstrip("-").isdecimal() else value
 
 
 def _keyboard(reply: OutgoingReply) -> InlineKeyboardMarkup:

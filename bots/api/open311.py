@@ -153,7 +153,7 @@ def router(runtime) -> APIRouter:
         p = request.query_params
         now = utcnow()
         ids = tuple(int(x) for x in (p.get("service_request_id") or "").split(",")
-                    if x.strip().isdigit() and int(x) <= tickets.MAX_NUMBER)
+                    if x.strip().isdecimal() and int(x) <= tickets.MAX_NUMBER)
         codes = []
         for code in filter(None, (p.get("service_code") or "").split(",")):
             try:
@@ -182,7 +182,7 @@ def router(runtime) -> APIRouter:
 
         def read():
             viewer = scope(request, "read")
-            if not service_request_id.isdigit() or int(service_request_id) > tickets.MAX_NUMBER:
+            if not service_request_id.isdecimal() or int(service_request_id) > tickets.MAX_NUMBER:
                 raise Open311Error(404, f"no service request {service_request_id!r}")
             with Session(runtime.engine) as s:
                 t = s.get(Ticket, int(service_request_id))

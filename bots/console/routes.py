@@ -242,7 +242,7 @@ def router(runtime) -> APIRouter:
                 person = s.exec(select(Person).where(Person.key == v.scope.person_key)).one()
                 replies = runtime.bot.actions.perform(
                     s, number, action, person, str(form.get("note", "")),
-                    into=int(into) if into.isdigit() else None,
+                    into=int(into) if into.isdecimal() else None,
                     category=form.get("category") or None, urgency=form.get("urgency") or None,
                     department=form.get("department") or None, assignee=form.get("assignee") or None,
                 )
@@ -260,7 +260,7 @@ def router(runtime) -> APIRouter:
         """Server-sent events: new tickets in the viewer's scope, and state or colour changes of watched ones."""
         with session() as s:
             v = viewer(request, s)
-        watched = {int(i) for i in ids.split(",") if i.strip().isdigit()}
+        watched = {int(i) for i in ids.split(",") if i.strip().isdecimal()}
         known: dict[int, tuple[str, str]] = {}
         state = {"after": after, "since": utcnow() - timedelta(seconds=2)}
 

@@ -103,3 +103,12 @@ def test_bad_posts_get_open311_errors(api):
     assert status == 400 and "description" in body[0]["description"]
     r = api.client().get("/open311/v2/requests/abc.json", params={"api_key": api.tokens["wang"]})
     assert r.status_code == 404 and r.json()[0]["code"] == 404
+
+
+def test_request_ids_that_look_numeric_but_are_not_decimal_are_not_found(api):
+    # "²" and "①" pass str.isdigit() but int() refuses them: found by the OpenAPI fuzzer as a 500
+    for odd in ("²", "①", "1²"):
+        r = api.client().get(f"/open311/v2/requests/{odd}.json", params={"api_key": api.tokens["wang"]})
+        assert r.status_code == 404, (odd, r.status_code)
+    r = api.client().get("/open311/v2/requests.json", params={"api_key": api.tokens["wang"], "service_request_id": "²,①"})
+    assert r.status_code == 200 and r.json() == []

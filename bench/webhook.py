@@ -142,7 +142,8 @@ def wait_ready(url: str, path: str = "/healthz", timeout: float = 60) -> None:
     raise RuntimeError(f"{url} not ready")
 
 
-def bench(database_url: str, data_dir: Path, seconds: int, connections: int, defer: bool, worker: bool = False) -> None:
+def bench(database_url: str, data_dir: Path, seconds: int, connections: int, defer: bool, worker: bool = False,
+          accept_only: bool = False) -> None:
     load = run_wrk if shutil.which("wrk") else run_httpx
     with serve_in_thread(stub_app()) as stub_url:
         bare_dir = data_dir / "bare"
@@ -155,7 +156,7 @@ def bench(database_url: str, data_dir: Path, seconds: int, connections: int, def
             "LINLI_TELEGRAM_TOKEN": TG_TOKEN, "LINLI_TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
             "LINLI_TELEGRAM_API_BASE": stub_url, "LINLI_PUBLIC_URL": "", "LINLI_DUPLICATE_WINDOW_HOURS": "72",
             "LINLI_OUTBOX_POLL_SECONDS": "0.5", "LINLI_INBOX_DEFER": "true" if defer else "false",
-            **({"LINLI_RUN_INBOX": "false"} if worker else {}),
+            **({"LINLI_RUN_INBOX": "false"} if worker or accept_only else {}),
         }).start()
         helper = None
         if worker:  # a second process on the same database that gets no requests: it processes the inbox
@@ -178,7 +179,7 @@ def bench(database_url: str, data_dir: Path, seconds: int, connections: int, def
             rss = peak_rss_mb(linli.proc.pid)
             drain_start = time.monotonic()
             engine = make_engine(database_url)
-            while time.monotonic() - drain_start < 600:  # deferred messages: how long the backlog takes
+            while not accept_only and time.monotonic() - drain_start < 600:  # deferred messages: how long the backlog takes
                 with engine.connect() as conn:
                     if not conn.execute(sa.text("select count(*) from inbox where status in ('received','processing')")).scalar():
                         break
@@ -215,15 +216,17 @@ def main() -> None:
     parser.add_argument("--inline", action="store_true", help="LINLI_INBOX_DEFER=false: process before answering")
     parser.add_argument("--worker-process", action="store_true",
                         help="LINLI_RUN_INBOX=false on the loaded instance; a second instance (no requests) processes")
+    parser.add_argument("--accept-only", action="store_true",
+                        help="LINLI_RUN_INBOX=false and no second instance: the cost of accepting alone")
     args = parser.parse_args()
     args.defer = not args.inline
     print(f"machine: {machine()}; database {args.database}; LINLI_INBOX_DEFER={str(args.defer).lower()}")
     with tempfile.TemporaryDirectory(prefix="linli-webhook-", dir="/tmp") as tmp:
         if args.database == "postgres":
             with postgres_database() as url:
-                bench(url, Path(tmp), args.seconds, args.connections, args.defer, args.worker_process)
+                bench(url, Path(tmp), args.seconds, args.connections, args.defer, args.worker_process, args.accept_only)
         else:
-            bench(f"sqlite:///{tmp}/linli.sqlite3", Path(tmp), args.seconds, args.connections, args.defer, args.worker_process)
+            bench(f"sqlite:///{tmp}/linli.sqlite3", Path(tmp), args.seconds, args.connections, args.defer, args.worker_process, args.accept_only)
 
 
 if __name__ == "__main__":

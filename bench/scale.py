@@ -162,13 +162,16 @@ def _page(session, flt, n: int) -> int:
 
 
 def explain(engine: sa.Engine) -> None:
-    """The plans of the overdue list and the sweep's selection, as the databases run them."""
+    """The plans of two lists by deadline and of the sweep's selection, as the databases run them."""
     now = utcnow()
     with Session(engine) as s:
-        conds = search.where_clauses(s, search.TicketFilter(overdue=True, sort="due"), None, now)
+        def by_due(flt):
+            return (select(Ticket).where(*search.where_clauses(s, flt, None, now), Ticket.resolve_due_at.is_not(None))
+                    .order_by(Ticket.resolve_due_at, Ticket.id).limit(51))
+
         queries = {
-            "overdue list": select(Ticket.id).where(*conds, Ticket.resolve_due_at.is_not(None))
-            .order_by(Ticket.resolve_due_at, Ticket.id).limit(51),
+            "overdue list": by_due(search.TicketFilter(overdue=True, sort="due")),
+            "pending+assigned list": by_due(search.TicketFilter(states=(TicketState.PENDING, TicketState.ASSIGNED), sort="due")),
             "sweep selection": select(Ticket.id).where(open_states_clause(), Ticket.next_sweep_at <= now).order_by(Ticket.id),
         }
         for label, query in queries.items():

@@ -83,8 +83,13 @@ def where_clauses(session: Session, flt: TicketFilter, scope: Scope | None, now:
         raise BadQuery(f"status must be open or closed, got {flt.status!r}")
     # Open tickets are a few % of a large table: the literal open-states clause lets both
     # databases use the partial index ix_tickets_open_due instead of walking past every
-    # finished ticket (SQLite needs the index's own predicate text in the query).
-    if flt.status == "open" or flt.overdue or (flt.states and all(s.is_open for s in flt.states)):
+    # finished ticket. SQLite needs the index's own predicate text in the query; PostgreSQL
+    # proves it from a list of open states by itself, and given both lists it multiplies
+    # their selectivities, guesses 200 rows out of 10,000 and sorts them all (12–90 ms at 1M).
+    states_all_open = bool(flt.states) and all(s.is_open for s in flt.states)
+    if (flt.status == "open" or flt.overdue or states_all_open) and not (
+        states_all_open and session.get_bind().dialect.name == "postgresql"
+    ):
         conds.append(open_states_clause())
     if flt.states:
         conds.append(Ticket.state.in_([s.value for s in flt.states]))
@@ -142,8 +147,17 @@ def _order_and_after(sort: str, cursor: str | None) -> tuple[list, list]:
             return order, []
         value, number = _decode(cursor)
         at = datetime.fromisoformat(str(value))
-        return order, [sa.or_(Ticket.updated_at < at, sa.and_(Ticket.updated_at == at, Ticket.id < number))]
+        return order, [_after(Ticket.updated_at, at, number, descending=True)]
     raise AssertionError(f"sort {sort!r} is paged by _due_page")
+
+
+def _after(column, at: datetime, number: int, *, descending: bool = False):
+    """Rows after (``at``, ``number``) in (column, id) order. The plain bound on ``column``
+    comes first so the index walk starts at the cursor (a bare OR made PostgreSQL read every
+    earlier row: 10 ms a page at 1M tickets)."""
+    if descending:
+        return sa.and_(column <= at, sa.or_(column < at, Ticket.id < number))
+    return sa.and_(column >= at, sa.or_(column > at, Ticket.id > number))
 
 
 def _cursor_of(sort: str, ticket: Ticket) -> str:
@@ -178,7 +192,7 @@ def _due_rows(session: Session, conds: list, cursor: str | None, n: int) -> list
         after = []
         if cursor is not None:
             at = datetime.fromisoformat(str(value))
-            after = [sa.or_(Ticket.resolve_due_at > at, sa.and_(Ticket.resolve_due_at == at, Ticket.id > number))]
+            after = [_after(Ticket.resolve_due_at, at, number)]
         rows = list(session.exec(select(Ticket).where(*conds, Ticket.resolve_due_at.is_not(None), *after)
                                  .order_by(Ticket.resolve_due_at, Ticket.id).limit(n)))
         number = 0

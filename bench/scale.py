@@ -201,7 +201,7 @@ def run(name: str, database_url: str, sizes: list[int], runs: int, sweep: bool) 
             if sweep:
                 explain(engine)
                 at = utcnow()
-                runtime.sweeper._looked_at_all = True  # settled above, as after the first run
+                runtime.sweeper.mark_settled()  # settled above, as after the first run
                 for label, when in (("a run now", at), ("the next run, a minute later", at + timedelta(minutes=1))):
                     t0 = time.perf_counter()
                     report = runtime.sweeper.run_once(when)

@@ -34,6 +34,7 @@ from core.grids import load_into_db, read_grids_file
 from core.message import Message, MessageKind, OutgoingReply
 from core.models import OutboxMessage, utcnow
 from core.routing import load_routing
+from core.deadlines import sweep_basis
 from core.sla import load_sla
 
 log = logging.getLogger("linli.runtime")
@@ -84,6 +85,10 @@ class IngestResult:
         return [outbox.reply_of(row) for row in self.outbox]
 
 
+def _read(path: Path) -> bytes:
+    return path.read_bytes() if path.is_file() else b""
+
+
 def warm_classifier() -> None:
     """Classify one message so the model and jieba's dictionary are loaded, then take what is
     loaded by now out of the garbage collector's sight.
@@ -110,7 +115,8 @@ class Runtime:
             duplicate_window=timedelta(hours=settings.duplicate_window_hours),
         )
         self.sweeper = Sweeper(self.engine, self.bot.actions, clock=clock,
-                               survey_timeout=timedelta(hours=settings.survey_timeout_hours))
+                               survey_timeout=timedelta(hours=settings.survey_timeout_hours),
+                               basis=sweep_basis(*(_read(path) for path in (settings.sla_file, settings.grids_file))))
         self.sweeper.run_once = metrics.timed(self.sweeper.run_once, "sla")  # sweep durations in /metrics
         self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
                                    on_change=lambda: self.changed.set())

@@ -30,7 +30,7 @@ from bots.replies import BotReply, enqueue
 from core import db, tickets
 from core.deadlines import TicketClock, Warning, due_warnings, next_check
 from core.grids import LEVEL_ORDER, Level
-from core.models import Person, Ticket, TicketEvent, open_states_clause, utcnow
+from core.models import Person, SweepBasis, Ticket, TicketEvent, open_states_clause, utcnow
 from core.ticket_states import TicketState
 
 log = logging.getLogger("linli.scheduler")
@@ -123,23 +123,28 @@ class Sweeper:
 
     Each visit stores when the ticket must be looked at next (``Ticket.next_sweep_at``, from
     core.deadlines.next_check), so a run reads only the tickets whose time has come through
-    a partial index, not every open ticket. The first run of a process looks at every open
-    ticket once, so a changed SLA policy or grids file takes effect at once.
+    a partial index, not every open ticket. Those times depend on the SLA policy and the
+    grids: ``basis`` is their fingerprint (:func:`sweep_basis`), and a run whose basis is not
+    the one recorded in the database (``SweepBasis``) looks at every open ticket once and
+    then records it, so a changed policy takes effect at once while a plain restart costs
+    nothing. Without a basis, the first run of the process looks at every open ticket.
     """
 
     def __init__(self, engine: Engine, actions: Actions, *, survey_timeout: timedelta,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, basis: str | None = None):
         self.engine = engine
         self.actions = actions
         self.survey_timeout = survey_timeout
         self.clock = clock
+        self.basis = basis
         self._looked_at_all = False
 
     def run_once(self, now: datetime | None = None) -> SweepReport:
         now = now or self.clock()
         report = SweepReport()
         with Session(self.engine) as session:
-            due = [] if not self._looked_at_all else [Ticket.next_sweep_at <= now]
+            everything = self._needs_full_visit(session)
+            due = [] if everything else [Ticket.next_sweep_at <= now]
             open_ids = list(session.exec(select(Ticket.id).where(open_states_clause(), *due).order_by(Ticket.id)))
             stale = list(session.exec(select(Ticket.id).where(
                 Ticket.state == TicketState.RESOLVED, Ticket.resolved_at <= now - self.survey_timeout).order_by(Ticket.id)))
@@ -147,8 +152,25 @@ class Sweeper:
             self._sweep_ticket(ticket_id, now, report)
         for ticket_id in stale:
             self._close(ticket_id, now, report)
-        self._looked_at_all = True
+        if everything:
+            self.mark_settled(now)
         return report
+
+    def _needs_full_visit(self, session: Session) -> bool:
+        if self.basis is None:
+            return not self._looked_at_all
+        recorded = session.get(SweepBasis, 1)
+        return recorded is None or recorded.fingerprint != self.basis
+
+    def mark_settled(self, now: datetime | None = None) -> None:
+        """Every open ticket's next sweep time is now computed on this sweeper's basis."""
+        self._looked_at_all = True
+        if self.basis is None:
+            return
+        with db.session_scope(self.engine) as session:
+            row = session.get(SweepBasis, 1) or SweepBasis(id=1, fingerprint=self.basis)
+            row.fingerprint, row.recorded_at = self.basis, now or self.clock()
+            session.add(row)
 
     def _sent(self, session: Session, ticket_id: int) -> set[str]:
         rows = session.exec(select(TicketEvent.data).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "sla"))

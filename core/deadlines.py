@@ -10,6 +10,7 @@ warning and a second run never repeats one.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,6 +97,18 @@ def due_warnings(
 
 
 _TICK = timedelta(microseconds=1)
+
+
+NEXT_CHECK_RULES = 1  # bump whenever next_check (or the clock it reads) changes what it returns
+
+
+def sweep_basis(*configs: bytes) -> str:
+    """Fingerprint of what stored next sweep times depend on: the configuration texts given
+    (the SLA policy, the grids) and the version of the next-check rules."""
+    digest = hashlib.sha256(f"next_check rules {NEXT_CHECK_RULES}".encode())
+    for text in configs:
+        digest.update(len(text).to_bytes(8, "big") + text)
+    return digest.hexdigest()
 
 
 def next_check(t: TicketClock, now: datetime, *, remind_at: float, warn_at: float, escalate_every: timedelta) -> datetime | None:

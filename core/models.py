@@ -240,6 +240,17 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = _dt()
 
 
+
+class SweepBasis(SQLModel, table=True):
+    """What the open tickets' stored next sweep times were computed from (one row, id 1): a
+    fingerprint of the SLA policy, the grids and :func:`core.deadlines.next_check`. A sweeper
+    with another fingerprint looks at every open ticket once and then records its own."""
+
+    __tablename__ = "sweep_basis"
+    id: int = Field(default=1, primary_key=True)
+    fingerprint: str = Field(max_length=64)
+    recorded_at: datetime = _created()
+
 # Console and API tables (and the ticket-list indexes) live in core/console_models.py; importing registers them.
 import core.console_models  # noqa: E402,F401
 

@@ -127,3 +127,44 @@ def test_a_changed_deadline_is_looked_at_by_the_next_sweep(runtime):
         kinds = [e.data["key"].split("@")[0] for e in s.exec(select(TicketEvent).where(
             TicketEvent.ticket_id == number, TicketEvent.kind == "sla"))]
     assert kinds.count("red") == 1
+
+
+def _visits(sweeper, now) -> list[int]:
+    """The open tickets one run looks at."""
+    seen: list[int] = []
+    original = sweeper._sweep_ticket
+
+    def spy(ticket_id, *args):
+        seen.append(ticket_id)
+        return original(ticket_id, *args)
+
+    sweeper._sweep_ticket = spy
+    try:
+        sweeper.run_once(now)
+    finally:
+        sweeper._sweep_ticket = original
+    return seen
+
+
+def test_a_restart_on_the_same_policy_does_not_look_at_every_open_ticket_again(runtime, settings, tmp_path):
+    from bots.runtime import Runtime
+
+    start = utcnow()
+    _fill(runtime, 200, open_every=5, now=start)
+    open_count = 40
+    assert len(_visits(runtime.sweeper, start)) == open_count  # nothing recorded yet: every open ticket
+
+    restarted = Runtime(settings)  # a new process, same SLA policy and grids
+    assert restarted.sweeper.basis == runtime.sweeper.basis
+    assert len(_visits(restarted.sweeper, start + timedelta(minutes=1))) < open_count
+    restarted.engine.dispose()
+
+    changed_sla = tmp_path / "sla.yaml"
+    changed_sla.write_text(settings.sla_file.read_text(encoding="utf-8") + "\n# warn earlier from now on\n", encoding="utf-8")
+    changed = Runtime(settings.model_copy(update={"sla_file": changed_sla}))
+    assert changed.sweeper.basis != runtime.sweeper.basis
+    assert len(_visits(changed.sweeper, start + timedelta(minutes=2))) == open_count  # a new policy: every open ticket once
+    assert len(_visits(changed.sweeper, start + timedelta(minutes=3))) < open_count
+    # the first process, still running on the old policy, takes the sweep over: it re-bases too
+    assert len(_visits(runtime.sweeper, start + timedelta(minutes=4))) == open_count
+    changed.engine.dispose()

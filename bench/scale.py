@@ -202,10 +202,14 @@ def run(name: str, database_url: str, sizes: list[int], runs: int, sweep: bool) 
                 explain(engine)
                 at = utcnow()
                 runtime.sweeper.mark_settled()  # settled above, as after the first run
-                for label, when in (("a run now", at), ("the next run, a minute later", at + timedelta(minutes=1))):
+                restarted = Runtime(settings).sweeper  # a new process, same policy and grids
+                for label, sweeper, when in (("a run now", runtime.sweeper, at),
+                                             ("the next run, a minute later", runtime.sweeper, at + timedelta(minutes=1)),
+                                             ("a restarted process's first run", restarted, at + timedelta(minutes=2))):
                     t0 = time.perf_counter()
-                    report = runtime.sweeper.run_once(when)
+                    report = sweeper.run_once(when)
                     print(f"  Sweeper.run_once, {label}: {(time.perf_counter() - t0) * 1000:.0f} ms ({report.done})")
+                restarted.engine.dispose()
         engine.dispose()
 
 

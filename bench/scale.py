@@ -123,6 +123,8 @@ def measure(engine: sa.Engine, runs: int) -> dict[str, tuple[float, float, int]]
     q("list: overdue in grid xingfu-1, soonest due", lambda s: len(search.search(
         s, search.TicketFilter(overdue=True, grid_id="xingfu-1", sort="due"), None).items))
     q("list: overdue, newest", lambda s: len(search.search(s, search.TicketFilter(overdue=True), None).items))
+    q("list: overdue, recently updated", lambda s: len(search.search(
+        s, search.TicketFilter(overdue=True, sort="updated"), None).items))
     q("list: open, soonest due", lambda s: len(search.search(
         s, search.TicketFilter(status="open", sort="due"), None).items))
     q("list: state pending, soonest due", lambda s: len(search.search(
@@ -132,6 +134,7 @@ def measure(engine: sa.Engine, runs: int) -> dict[str, tuple[float, float, int]]
     q("list: closed, soonest due", lambda s: len(search.search(
         s, search.TicketFilter(status="closed", sort="due"), None).items))
     q("list: overdue, page 5 by cursor", lambda s: _page(s, search.TicketFilter(overdue=True, sort="due"), 5))
+    q("list: overdue updated, page 5", lambda s: _page(s, search.TicketFilter(overdue=True, sort="updated"), 5))
     return out
 
 

@@ -126,6 +126,9 @@ class Ticket(SQLModel, table=True):
                  sqlite_where=sa.text(OPEN_STATES_SQL), postgresql_where=sa.text(OPEN_STATES_SQL)),
         sa.Index("ix_tickets_open_next_sweep", "next_sweep_at",
                  sqlite_where=sa.text(OPEN_STATES_SQL), postgresql_where=sa.text(OPEN_STATES_SQL)),
+        # Open (and overdue) tickets, recently updated first.
+        sa.Index("ix_tickets_open_updated", "updated_at", "id",
+                 sqlite_where=sa.text(OPEN_STATES_SQL), postgresql_where=sa.text(OPEN_STATES_SQL)),
     )
     id: int | None = Field(default=None, primary_key=True)
     text: str

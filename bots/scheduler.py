@@ -127,17 +127,16 @@ class Sweeper:
     grids: ``basis`` is their fingerprint (:func:`sweep_basis`), and a run whose basis is not
     the one recorded in the database (``SweepBasis``) looks at every open ticket once and
     then records it, so a changed policy takes effect at once while a plain restart costs
-    nothing. Without a basis, the first run of the process looks at every open ticket.
+    nothing.
     """
 
     def __init__(self, engine: Engine, actions: Actions, *, survey_timeout: timedelta,
-                 clock: Callable[[], datetime] = utcnow, basis: str | None = None):
+                 basis: str, clock: Callable[[], datetime] = utcnow):
         self.engine = engine
         self.actions = actions
         self.survey_timeout = survey_timeout
         self.clock = clock
         self.basis = basis
-        self._looked_at_all = False
 
     def run_once(self, now: datetime | None = None) -> SweepReport:
         now = now or self.clock()
@@ -157,16 +156,11 @@ class Sweeper:
         return report
 
     def _needs_full_visit(self, session: Session) -> bool:
-        if self.basis is None:
-            return not self._looked_at_all
         recorded = session.get(SweepBasis, 1)
         return recorded is None or recorded.fingerprint != self.basis
 
     def mark_settled(self, now: datetime | None = None) -> None:
         """Every open ticket's next sweep time is now computed on this sweeper's basis."""
-        self._looked_at_all = True
-        if self.basis is None:
-            return
         with db.session_scope(self.engine) as session:
             row = session.get(SweepBasis, 1) or SweepBasis(id=1, fingerprint=self.basis)
             row.fingerprint, row.recorded_at = self.basis, now or self.clock()

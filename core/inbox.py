@@ -44,9 +44,6 @@ def dedup_key(message: Message) -> str:
     return key
 
 
-_INSERTS: dict[str, sa.Insert] = {}
-
-
 class _Turns:
     """A first-come-first-served, re-entrant lock: whoever asked first writes next."""
 
@@ -94,25 +91,10 @@ def writer_turn(bind: Session | sa.Engine) -> Iterator[None]:
         yield
 
 
-def _insert_statement(session: Session) -> sa.Insert:
-    """``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id``, built once per dialect (Core, not
-    ORM: this runs for every inbound message and the ORM insert costs more than the database)."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in _INSERTS:
-        if dialect == "postgresql":
-            insert = postgresql.insert
-        elif dialect == "sqlite":
-            insert = sqlite.insert
-        else:
-            raise RuntimeError(f"linli supports SQLite and PostgreSQL, not {dialect}")
-        table = InboxMessage.__table__
-        _INSERTS[dialect] = insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key]).returning(table.c.id)
-    return _INSERTS[dialect]
-
-
 @dataclass(frozen=True)
 class _Statements:
-    lock: sa.Update
+    insert: sa.Insert  # INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id
+    lock: sa.Update  # mark processing, return the payload; skips a row another transaction holds
     finish: sa.Update
 
 
@@ -120,16 +102,20 @@ _STATEMENTS: dict[str, _Statements] = {}
 
 
 def _statements(session: Session) -> _Statements:
-    """The per-message UPDATEs of the processing path, built once per dialect as Core
-    statements: through the ORM each cost about 1 ms of Python, more than SQLite's work."""
+    """The per-message statements of the inbox path, built once per dialect as Core statements:
+    through the ORM each cost about 1 ms of Python, more than SQLite's work."""
     dialect = session.get_bind().dialect.name
     if dialect not in _STATEMENTS:
+        if dialect not in ("postgresql", "sqlite"):
+            raise RuntimeError(f"linli supports SQLite and PostgreSQL, not {dialect}")
         table = InboxMessage.__table__
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         row = table.c.id == sa.bindparam("inbox_id")
         if dialect == "postgresql":  # skip a row another transaction holds (SQLite has one writer)
             row = table.c.id.in_(sa.select(table.c.id).where(row).with_for_update(skip_locked=True).scalar_subquery())
         unfinished = table.c.status.in_(UNFINISHED)
         _STATEMENTS[dialect] = _Statements(
+            insert=insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key]).returning(table.c.id),
             lock=sa.update(table).where(row, unfinished).values(status="processing").returning(table.c.payload),
             finish=sa.update(table).where(table.c.id == sa.bindparam("inbox_id"), unfinished).values(
                 status=sa.bindparam("new_status"), error=sa.bindparam("new_error"), processed_at=sa.bindparam("now")),
@@ -173,7 +159,7 @@ def store_many(session: Session, messages: list[Message]) -> list[tuple[int, boo
         conn = session.connection()
         # executemany of the cached statement: SQLAlchemy's "insertmanyvalues" sends it as
         # multi-row VALUES batches without compiling a new statement per batch size
-        insert = _insert_statement(session).returning(table.c.dedup_key)
+        insert = _statements(session).insert.returning(table.c.dedup_key)
         new_ids.update((key, id_) for id_, key in conn.execute(insert, batch).all())
         session.commit()
     missing = [k for k in rows if k not in new_ids]
@@ -203,7 +189,7 @@ def store(session: Session, message: Message, *, claim: bool = False) -> tuple[I
     values = _row_values(message, claim=claim, now=utcnow())
     key = values["dedup_key"]
     with writer_turn(session):
-        new_id = session.connection().execute(_insert_statement(session), values).scalar()
+        new_id = session.connection().execute(_statements(session).insert, values).scalar()
         session.commit()
     if new_id is not None:
         return InboxMessage(id=new_id, **values), True  # as stored; no second read

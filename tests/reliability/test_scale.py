@@ -67,6 +67,11 @@ def test_the_overdue_list_pages_through_every_overdue_open_ticket_soonest_due_fi
         assert any(t.resolve_due_at is None and t.state.is_open for t in every)  # the second walk is exercised
         overdue_newest = [t.id for t in iterate(s, TicketFilter(overdue=True), None, batch=50, now=now)]
         assert overdue_newest == sorted((t.id for t in every if cases[TicketFilter(overdue=True, sort="due")](t)), reverse=True)
+        # recently updated first, through the open-tickets index; equal times (every 11th) by number
+        overdue_updated = [t.id for t in iterate(s, TicketFilter(overdue=True, sort="updated"), None, batch=50, now=now)]
+        overdue = [t for t in every if cases[TicketFilter(overdue=True, sort="due")](t)]
+        assert overdue_updated == [t.id for t in sorted(overdue, key=lambda t: (t.updated_at, t.id), reverse=True)]
+        assert len({t.updated_at for t in overdue}) < len(overdue)  # ties are exercised
 
 
 def test_sweeps_over_six_days_send_each_warning_once_exactly_as_visiting_every_ticket_would(runtime):

@@ -15,7 +15,6 @@ Not-allowed or illegal requests raise an :class:`ActionError` subclass and chang
 from __future__ import annotations
 
 import inspect
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime

@@ -14,48 +14,12 @@ from bots import metrics
 from bots.api import mount as mount_api
 from bots.channels import mount_channels
 from bots.console import mount as mount_console
-from bots.fast_path import LinliApp
+from bots.fast_path import BodyLimitMiddleware, LinliApp
 from bots.runtime import Runtime
 from config.settings import Settings, get_settings
 from core import db
 
 log = logging.getLogger("linli.app")
-
-
-class BodyLimitMiddleware:
-    """Refuse request bodies over ``max_bytes`` with 413 before reading them into memory."""
-
-    def __init__(self, app, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or {}).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
-            return await response(scope, receive, send)
-        received = 0
-
-        async def limited_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge()
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
-            await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def mount_console_and_api(app: FastAPI, runtime: Runtime) -> None:

@@ -9,8 +9,9 @@ empty FastAPI endpoint (bench/webhook.py, BENCHMARKS.md).
 
 A handler gets the request's headers (lower-case names) and body and returns an
 :class:`Answer`; its ``after`` coroutine runs once the response is sent, as Starlette's
-background tasks do. The body limit is the app's (``LINLI_MAX_BODY_BYTES``); a handler
-that raises answers 500 without a trace and is logged.
+background tasks do. Bodies go through :class:`BodyLimitMiddleware`, the limiter every other
+route gets too (``LINLI_MAX_BODY_BYTES``); a handler that raises answers 500 without a trace
+and is logged.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 log = logging.getLogger("linli.http")
 
@@ -40,13 +42,50 @@ _OK = b'{"ok":true}'
 _GONE = object()  # the client went away before the body was read
 
 
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``max_bytes`` with 413 before reading them into memory."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or {}).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
+            return await response(scope, receive, send)
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
+            await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
 class LinliApp(FastAPI):
     """FastAPI with a table of POST webhooks that bypass it (see the module's docstring)."""
 
     def __init__(self, *args, max_body_bytes: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.max_body_bytes = max_body_bytes
         self.fast_routes: dict[str, Handler] = {}
+        # the same limiter FastAPI's routes get as middleware (bots/app.py)
+        self._serve_limited = BodyLimitMiddleware(self._serve, max_body_bytes)
 
     def add_fast_route(self, path: str, handler: Handler) -> None:
         """Serve ``POST path`` with ``handler``; other methods get 405."""
@@ -55,28 +94,20 @@ class LinliApp(FastAPI):
         self.fast_routes[path] = handler
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            handler = self.fast_routes.get(scope["path"])
-            if handler is not None:
-                await self._serve(handler, scope, receive, send)
-                return
+        if scope["type"] == "http" and scope["path"] in self.fast_routes:
+            await self._serve_limited(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
-    async def _serve(self, handler: Handler, scope, receive, send) -> None:
+    async def _serve(self, scope, receive, send) -> None:
+        handler = self.fast_routes[scope["path"]]
         if scope["method"] != "POST":
             await _respond(send, 405, {"detail": "use POST"}, extra=[(b"allow", b"POST")])
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        length = headers.get("content-length", "")
-        if length.isdecimal() and int(length) > self.max_body_bytes:
-            await _respond(send, 413, {"detail": f"request body over {self.max_body_bytes} bytes"})
-            return
-        body = await _read_body(receive, self.max_body_bytes)
+        body = await _read_body(receive)
         if body is _GONE:
             return
-        if body is None:
-            await _respond(send, 413, {"detail": f"request body over {self.max_body_bytes} bytes"})
-            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             answer = await handler(headers, body)
         except Exception:
@@ -91,19 +122,14 @@ class LinliApp(FastAPI):
                 log.exception("work after answering %s failed", scope["path"])
 
 
-async def _read_body(receive, limit: int) -> bytes | None | object:
-    """The whole body; None when it is over ``limit``; ``_GONE`` when the client went away."""
+async def _read_body(receive) -> bytes | object:
+    """The whole body, or ``_GONE`` when the client went away (the limiter refuses one too large)."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return _GONE
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 

@@ -23,6 +23,7 @@ from core.ticket_states import TicketState
 
 TicketNumber = Annotated[int, Path(ge=1, le=tickets.MAX_NUMBER, description="the ticket's number (#12 → 12)")]
 
+
 def _created_range(created_from: date | None, created_to: date | None) -> tuple[datetime | None, datetime | None]:
     try:
         return date_range(created_from.isoformat() if created_from else None, created_to.isoformat() if created_to else None)

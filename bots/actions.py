@@ -26,16 +26,17 @@ from bots.commands import action_data
 from bots.replies import BotReply, Destination, reporter_destinations, staff_destinations, tell
 from bots.templates import Templates
 from core import tickets
+from core.chinese import to_simplified
 from core.masking import mask
 from core.grids import LEVEL_ORDER, Level, Role, ancestors
 from core.message import Button
 from core.models import Grid, Person, Ticket, TicketReporter, utcnow
-from core.people import can_manage, display_name
+from core.people import can_manage, display_name, titled_name, workers_for
 from core.routing import Route, RoutingTable
 from core.sla import SlaPolicies
 from core.taxonomy import Category, Urgency, category_from_label_or_code
 from core.ticket_states import IllegalTransition, TicketState, check_move
-from core.timefmt import local_short
+from core.timefmt import spoken_deadline
 
 S = TicketState
 
@@ -50,6 +51,17 @@ ACTIONS = frozenset(ACTION_LABELS)
 WORKER_ACTIONS = frozenset({"confirm", "reject", "merge", "reclassify", "urgency", "assign", "reopen", "refer"})
 # Grid workers, or the person the ticket is assigned to.
 ASSIGNEE_ACTIONS = frozenset({"accept", "progress", "resolve"})
+_OPEN = frozenset(st for st in S if st.is_open)
+# The states each action applies to. On any other state it is refused before anything changes,
+# with the state and what to do instead (「#12 已办结，无需认领」): the state table alone would let
+# 接单/认领 move a resolved ticket back to 处理中.
+ACTION_STATES: dict[str, frozenset[S]] = {
+    "confirm": frozenset({S.PENDING}), "reject": frozenset({S.PENDING, S.CONFIRMED, S.ASSIGNED}),
+    "merge": _OPEN, "reclassify": _OPEN, "urgency": _OPEN, "assign": _OPEN,
+    "accept": frozenset({S.CONFIRMED, S.ASSIGNED}), "progress": _OPEN, "resolve": _OPEN,
+    "reopen": frozenset({S.RESOLVED, S.CLOSED}), "refer": _OPEN, "claim": frozenset({S.CONFIRMED, S.ASSIGNED}),
+    "withdraw": frozenset({S.PENDING}), "info": frozenset(S),
+}
 SURVEY_SCORES = {1: "满意", 2: "基本满意", 3: "不满意"}
 SURVEY_BUTTONS = {1: "rate_good", 2: "rate_fair", 3: "rate_bad"}
 
@@ -134,6 +146,7 @@ class Actions:
         if ticket is None:
             raise self._error(UnknownTicket, "ticket_not_found", number=ticket_number)
         self._check_allowed(session, ticket, action, actor_person)
+        self._check_state(session, ticket, action, actor_person)
         ctx = _Ctx(session, ticket, actor_person, (note or "").strip(), origin, now or self.clock(), action)
         if origin is not None:
             ctx.told.add(origin.identity)
@@ -177,7 +190,37 @@ class Actions:
             who = "本网格的网格员或承办人" if action in ASSIGNEE_ACTIONS else "本网格的网格员"
             if action == "claim":
                 who = "本网格的志愿者或网格员"
-            raise self._error(NotAllowed, "not_allowed", name=display_name(actor), command=label, who=who)
+            raise self._not_allowed(session, ticket, actor, label, who)
+
+    def _not_allowed(self, session: Session, ticket: Ticket, actor: Person, command: str, who: str) -> NotAllowed:
+        """Who may do it, and whom to ask instead: the grid worker of the ticket's grid."""
+        workers = workers_for(session, ticket.grid_id)
+        contact = titled_name(workers[0]) if workers else "网格员"
+        return self._error(NotAllowed, "not_allowed", name=display_name(actor), command=command, who=who, contact=contact)
+
+    def _check_state(self, session: Session, ticket: Ticket, action: str, actor: Person) -> None:
+        state = S(ticket.state)
+        if action == "claim" and state is S.IN_PROGRESS and ticket.assignee and ticket.assignee != actor.key:
+            raise self._error(BadArguments, "already_claimed", number=ticket.id, assignee=self.who(session, ticket.assignee))
+        if state not in ACTION_STATES[action]:
+            raise self._wrong_state(ticket, action)
+
+    def _wrong_state(self, ticket: Ticket, action: str) -> IllegalMove:
+        """The refusal of ``action`` on the ticket's state: the state, and what to do instead."""
+        state, number = S(ticket.state), ticket.id
+        template, hint, hint_values = "already_done", "", {"number": number}
+        if state in (S.RESOLVED, S.CLOSED):
+            hint = "hint_reopen"
+        elif state is S.DUPLICATE:
+            hint, hint_values = "hint_merged", {"master": ticket.master_id or number}
+        elif state in (S.REJECTED, S.WITHDRAWN, S.REFERRED):
+            hint = "hint_refile"
+        elif state is S.PENDING:
+            template, hint = "illegal_move", "hint_confirm_first"
+        elif action in ("reopen", "reject", "withdraw"):
+            template, hint = "illegal_move", f"hint_{action}_open"
+        text = self.templates.render(hint, "simplified", **hint_values) if hint else ""
+        return self._error(IllegalMove, template, number=number, state=state.label, command=ACTION_LABELS[action], hint=text)
 
     def _moves(self, ctx: _Ctx, *targets: S, data: dict | None = None) -> None:
         """Check the whole chain of moves against the state table first, then make them."""
@@ -187,8 +230,7 @@ class Actions:
                 check_move(current, target)
                 current = target
         except IllegalTransition:
-            raise self._error(IllegalMove, "illegal_move", number=ctx.ticket.id, state=S(ctx.ticket.state).label,
-                              command=ACTION_LABELS[ctx.action]) from None
+            raise self._wrong_state(ctx.ticket, ctx.action) from None
         for target in targets:
             tickets.move(ctx.session, ctx.ticket, target, ctx.actor.key, ctx.note, at=ctx.now, data=data)
 
@@ -196,22 +238,17 @@ class Actions:
         if not ctx.note:
             raise self._error(BadArguments, template, number=ctx.ticket.id)
 
-    def _need_open(self, ctx: _Ctx) -> None:
-        if not S(ctx.ticket.state).is_open:
-            raise self._error(IllegalMove, "illegal_move", number=ctx.ticket.id, state=S(ctx.ticket.state).label,
-                              command=ACTION_LABELS[ctx.action])
-
     # -- rendering and telling ---------------------------------------------------------------
 
-    def values(self, session: Session, ticket: Ticket, **extra) -> dict:
-        """The placeholders every ticket template may use."""
+    def values(self, session: Session, ticket: Ticket, *, now: datetime | None = None, **extra) -> dict:
+        """The placeholders every ticket template may use (times said relative to ``now``)."""
         text = mask(ticket.text)  # before cutting, so a cut never leaves half a number unmasked
         summary = text if len(text) <= 40 else text[:40] + "…"
         grid = session.get(Grid, ticket.grid_id) if ticket.grid_id else None
         out = {
             "number": ticket.id, "category": ticket.category.label, "urgency": ticket.urgency.label,
             "state": S(ticket.state).label, "summary": summary, "grid": grid.name if grid else "—",
-            "due": local_short(ticket.resolve_due_at) if ticket.resolve_due_at else "—",
+            "due": spoken_deadline(ticket.resolve_due_at, now or self.clock()) if ticket.resolve_due_at else "尽快",
             "department": ticket.department or "—", "assignee": self.who(session, ticket.assignee),
             "handler": self.handler_text(session, ticket),
         }
@@ -222,7 +259,7 @@ class Actions:
         if not key_or_name:
             return "—"
         person = session.exec(select(Person).where(Person.key == key_or_name)).first()
-        return display_name(person) if person else key_or_name
+        return titled_name(person) if person else key_or_name
 
     def handler_text(self, session: Session, ticket: Ticket) -> str:
         parts = [p for p in (ticket.department, self.who(session, ticket.assignee) if ticket.assignee else None) if p]
@@ -234,7 +271,7 @@ class Actions:
     def announce(self, ctx: _Ctx, template: str, key: str, *, to_origin: bool = True,
                  origin_buttons: list[list[Button]] | None = None, **extra) -> None:
         """Tell the origin chat and every reporter's chat, once each."""
-        values = self.values(ctx.session, ctx.ticket, actor=display_name(ctx.actor), note=ctx.note or "—", **extra)
+        values = self.values(ctx.session, ctx.ticket, now=ctx.now, actor=titled_name(ctx.actor), note=ctx.note or "—", **extra)
         render = lambda d: self.render(template, d, **values)  # noqa: E731
         if to_origin and ctx.origin is not None:
             ctx.replies.append(ctx.origin.reply(render(ctx.origin), key, ticket_id=ctx.ticket.id, buttons=origin_buttons))
@@ -305,7 +342,7 @@ class Actions:
         if master.id == ticket.id or not S(master.state).is_open:
             raise self._error(BadArguments, "merge_bad_target", number=ticket.id, master=into, state=S(master.state).label)
         if not self.may_manage(ctx.session, ctx.actor, master):
-            raise self._error(NotAllowed, "not_allowed", name=display_name(ctx.actor), command="合并", who="本网格的网格员")
+            raise self._not_allowed(ctx.session, master, ctx.actor, "合并", "本网格的网格员")
         self._moves(ctx, S.DUPLICATE, data={"master": master.id})
         ticket.master_id = master.id
         ctx.session.add(ticket)
@@ -316,7 +353,6 @@ class Actions:
         self.announce(ctx, "ticket_merged", f"merge:{ticket.id}", master=master.id)
 
     def _do_reclassify(self, ctx: _Ctx, category: Category | str | None = None) -> None:
-        self._need_open(ctx)
         try:
             new = category if isinstance(category, Category) else category_from_label_or_code(category or "")
         except ValueError as exc:
@@ -337,7 +373,6 @@ class Actions:
         self.announce(ctx, "ticket_reclassified", f"reclassify:{ticket.id}")
 
     def _do_urgency(self, ctx: _Ctx, urgency: Urgency | str | None = None) -> None:
-        self._need_open(ctx)
         new = parse_urgency(urgency)
         if new is None:
             raise self._error(BadArguments, "bad_urgency", number=ctx.ticket.id)
@@ -387,7 +422,6 @@ class Actions:
         self.announce(ctx, "ticket_accepted", f"accept:{ctx.ticket.id}")
 
     def _do_progress(self, ctx: _Ctx) -> None:
-        self._need_open(ctx)
         self._need_note(ctx, "progress_needs_note")
         tickets.record(ctx.session, ctx.ticket, ctx.actor.key, "note", ctx.note, at=ctx.now)
         self.announce(ctx, "ticket_progress", f"progress:{ctx.ticket.id}:{ctx.now.timestamp():.0f}")
@@ -424,10 +458,9 @@ class Actions:
         # The worker's note differs from the residents' message, so it is posted even in the same chat.
         ctx.replies += self.notify_staff(ctx.session, ticket, ticket.grid_id, "staff_reopened",
                                          f"reopen-staff:{ticket.id}:{ctx.now.timestamp():.0f}", skip=set(),
-                                         actor=display_name(ctx.actor), note=ctx.note or "—")
+                                         actor=titled_name(ctx.actor), note=ctx.note or "—")
 
     def _do_refer(self, ctx: _Ctx) -> None:
-        self._need_open(ctx)
         target = self.next_level(ctx.session, ctx.ticket)
         if target is None:
             raise self._error(BadArguments, "refer_top", number=ctx.ticket.id)
@@ -436,8 +469,6 @@ class Actions:
 
     def _do_claim(self, ctx: _Ctx) -> None:
         ticket = ctx.ticket
-        if ticket.assignee and ticket.assignee != ctx.actor.key and S(ticket.state) is S.IN_PROGRESS:
-            raise self._error(BadArguments, "already_claimed", number=ticket.id, assignee=self.who(ctx.session, ticket.assignee))
         self._moves(ctx, S.IN_PROGRESS, data={"assignee": ctx.actor.key})
         ticket.assignee = ctx.actor.key
         ctx.session.add(ticket)
@@ -482,9 +513,9 @@ class Actions:
         tickets.record(session, ticket, actor_key, "escalate", note, at=now,
                        data={"level": target.level, "grid": target.id, "overdue": overdue})
         actor = session.exec(select(Person).where(Person.key == actor_key)).first()
-        actor_name = display_name(actor) if actor else "系统"
+        actor_name = titled_name(actor) if actor else "系统"
         key = f"escalate:{ticket.id}:{target.level}"
-        values = self.values(session, ticket, level=target.name, actor=actor_name, note=note or "—")
+        values = self.values(session, ticket, now=now, level=target.name, actor=actor_name, note=note or "—")
         replies: list[BotReply] = []
         if origin is not None:
             told.add(origin.identity)
@@ -529,10 +560,10 @@ class Actions:
 
 
 def parse_urgency(value: Urgency | str | None) -> Urgency | None:
-    """``urgent`` / ``加急`` → Urgency.URGENT; None when not understood."""
+    """``urgent`` / ``加急`` (or 加急 in Traditional) → Urgency.URGENT; None when not understood."""
     if isinstance(value, Urgency):
         return value
-    value = (value or "").strip()
+    value = to_simplified((value or "").strip())  # 緊急 too
     for u in Urgency:
         if value in (u.value, u.label):
             return u

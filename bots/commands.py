@@ -2,13 +2,31 @@
 
 A Chinese command word only counts when a ticket number follows it (or the command takes
 none), so a resident writing 「确认一下明天停水吗」 is not mistaken for a command.
+Commands are declared once, in Simplified Chinese; their Traditional forms (查詢, 確認 …) are
+derived with OpenCC, and full-width letters, digits and spaces (／ｓｔａｔｕｓ　１２) are read as
+their ASCII forms.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
+
+from core.chinese import traditional_forms
+
+# Full-width ASCII letters, digits and the signs commands use, and the ideographic space: read
+# as ASCII. Full-width Chinese punctuation is left alone, so a note keeps 「已修好！」 as written.
+_FOLD = str.maketrans(
+    {chr(0xFF01 + i): chr(0x21 + i) for i in range(0x5E) if chr(0x21 + i).isalnum() or chr(0x21 + i) in "/#@_"}
+    | {"\u3000": " "}
+)
+
+
+def fold_width(text: str) -> str:
+    """``／ｓｔａｔｕｓ　１２`` → ``/status 12``; full-width Chinese punctuation (，：！) is kept."""
+    return text.translate(_FOLD)
 
 
 @dataclass(frozen=True)
@@ -19,6 +37,11 @@ class CommandWord:
     takes_number: bool = True
     usage: str = ""
     takes_text: bool = False  # free text follows instead of a number (代办 张大爷 …)
+
+    @cached_property
+    def forms(self) -> tuple[str, ...]:
+        """The declared words and their Traditional forms, longest first (查询, 查詢 …)."""
+        return tuple(sorted({f for w in self.words for f in (w, *traditional_forms(w))}, key=len, reverse=True))
 
 
 @dataclass(frozen=True)
@@ -36,7 +59,7 @@ _LEADING_MENTIONS = re.compile(r"^(?:@\S+\s*)+")
 
 def parse_command(text: str, table: list[CommandWord]) -> ParsedCommand | None:
     """Return the command in ``text``, or None when it is ordinary speech."""
-    text = _LEADING_MENTIONS.sub("", text.strip()).strip()
+    text = _LEADING_MENTIONS.sub("", fold_width(text).strip()).strip()
     if not text:
         return None
     slash = _SLASH.match(text)
@@ -46,8 +69,8 @@ def parse_command(text: str, table: list[CommandWord]) -> ParsedCommand | None:
             if word == cmd.slash:
                 return _with_number(cmd, rest, "/" + word, strict=False)
         return ParsedCommand("unknown", None, rest, "/" + word)
-    for cmd in sorted(table, key=lambda c: -max(len(w) for w in c.words)):
-        for word in cmd.words:
+    for cmd in sorted(table, key=lambda c: -len(c.forms[0])):
+        for word in cmd.forms:
             if text.startswith(word):
                 parsed = _with_number(cmd, text[len(word):], word, strict=True)
                 if parsed is not None:

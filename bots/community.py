@@ -28,11 +28,12 @@ from core.duplicates import find_duplicate
 from core.grids import Role, ancestors
 from core.message import Button, Message, MessageKind, OutgoingReply
 from core.models import Chat, InboxMessage, OutboxMessage, Person, Ticket, TicketReporter, utcnow
-from core.people import can_manage, display_name, ensure_chat, ensure_person, workers_for
+from core.people import can_manage, display_name, ensure_chat, ensure_person, titled_name, workers_for
 from core.routing import RoutingTable, load_routing
 from core.sla import SlaPolicies
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
+from core.timefmt import spoken
 
 __all__ = ["BotReply", "COMMANDS", "CommunityBot", "Turn"]
 
@@ -256,7 +257,7 @@ class CommunityBot:
         if skip_confirmation:
             ticket.department = self.actions.route(turn.session, ticket).department
         workers = workers_for(turn.session, turn.chat.grid_id)
-        worker = display_name(workers[0]) if workers else "网格员"
+        worker = titled_name(workers[0]) if workers else "网格员"
         values = {"number": ticket.id, "category": result.category.label, "grid_worker": worker}
         buttons = self.actions.worker_buttons(ticket, turn.script)
         reply_to_origin = turn.origin if origin_message_id == m.message_id else _rethread(turn.origin, origin_message_id)
@@ -407,7 +408,7 @@ class CommunityBot:
             self.cmd_relay(turn, cmd)
             return
         if spec.takes_number and cmd.number is None:
-            turn.say(self.text(turn, "command_usage", usage=spec.usage), f"usage:{spec.name}")
+            turn.say(self.text(turn, "command_usage", command=cmd.spoken, usage=spec.usage), f"usage:{spec.name}")
             return
         if spec.name == "status":
             ticket = turn.session.get(Ticket, cmd.number)
@@ -442,13 +443,11 @@ class CommunityBot:
             turn.refuse(self.text(turn, template, **exc.values), f"refused:{action}:{number}", ticket_id=None)
 
     def status_text(self, turn: Turn, ticket: Ticket) -> str:
-        from core.timefmt import local_short
-
+        values = self.actions.values(turn.session, ticket, now=turn.now)
         deadline = ""
         if ticket.resolve_due_at and S(ticket.state).is_open:
-            deadline = self.text(turn, "ticket_status_deadline", due=local_short(ticket.resolve_due_at))
-        values = self.actions.values(turn.session, ticket)
-        return self.text(turn, "ticket_status", **{**values, "created": local_short(ticket.created_at), "deadline": deadline})
+            deadline = self.text(turn, "ticket_status_deadline", due=values["due"])
+        return self.text(turn, "ticket_status", **{**values, "created": spoken(ticket.created_at, turn.now), "deadline": deadline})
 
     def cmd_mine(self, turn: Turn) -> None:
         mine = tickets.tickets_reported_by(turn.session, turn.person.key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import Session, select
 
 from core.grids import Role, ancestors
@@ -57,7 +59,28 @@ def workers_for(session: Session, grid_id: str | None) -> list[Person]:
     return []
 
 
+# What a role is called in a sentence (「已转网格员王芳处理」); residents go by their name alone.
+ROLE_TITLES = {Role.GRID_WORKER: "网格员", Role.VOLUNTEER: "志愿者", Role.CARE_CENTER: "养老服务中心", Role.ADMIN: "指挥中心"}
+# A name that already says what the person is needs no title in front (志愿者小刘, 陈社区书记, 和平街道指挥中心).
+_TITLE_WORDS = ("网格员", "志愿者", "书记", "主任", "社工", "中心", "驿站", "站长", "物业", "民警", "警官")
+_ANNOTATION = re.compile(r"^(.+?)\s*[（(][^）)]*[）)]\s*$")
+
+
 def display_name(person: Person | None) -> str:
+    """The person's name as people address them: 「王芳（网格员）」 in the grids file is 王芳."""
     if person is None:
         return "网格员"
-    return person.name or person.key.split(":", 1)[-1]
+    name = (person.name or person.key.split(":", 1)[-1]).strip()
+    bare = _ANNOTATION.match(name)
+    return bare.group(1) if bare else name
+
+
+def titled_name(person: Person | None) -> str:
+    """The name with the role in front, once: 网格员王芳, 志愿者小刘, 陈社区书记, 张阿姨 (residents)."""
+    name = display_name(person)
+    if person is None:
+        return name
+    title = ROLE_TITLES.get(Role(person.role)) if person.role in Role._value2member_map_ else None
+    if title is None or any(word in name for word in _TITLE_WORDS):
+        return name
+    return title + name

@@ -75,11 +75,13 @@ URGENCY_LABELS: dict[Urgency, str] = {
 
 
 def category_from_label_or_code(value: str) -> Category:
-    """Accept either a code (``neighbor``) or its Chinese name (``邻里纠纷``).
+    """Accept either a code (``neighbor``) or its Chinese name (``邻里纠纷``, also in Traditional).
 
     Raises ValueError listing the valid choices, for commands such as 改类.
     """
-    value = value.strip()
+    from core.chinese import to_simplified
+
+    value = to_simplified(value.strip())  # 改類 12 物業服務
     for category in Category:
         if value in (category.value, category.label):
             return category

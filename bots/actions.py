@@ -15,6 +15,7 @@ Not-allowed or illegal requests raise an :class:`ActionError` subclass and chang
 from __future__ import annotations
 
 import inspect
+from typing import NamedTuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ from sqlmodel import Session, select
 from bots.cards import card_edit
 from bots.commands import action_data
 from bots.replies import BotReply, Destination, reporter_destinations, staff_destinations, tell
-from bots.templates import Templates
+from bots.templates import Templates, call_text
 from core import tickets
 from core.chinese import to_simplified
 from core.masking import mask
@@ -99,6 +100,21 @@ class BadArguments(ActionError):
     """Something the action needs is missing or wrong (a reason, a category, a ticket to merge into)."""
 
 
+class Notice(NamedTuple):
+    replies: list[BotReply]
+    reached: bool
+
+
+@dataclass
+class Notices:
+    """Staff notices about one ticket, by level: what was queued, and which levels no chat that
+    can receive it was found for (``whom`` is 网格员 for the ticket's own workers, 上级 above)."""
+
+    replies: list[BotReply] = field(default_factory=list)
+    reached: list[str] = field(default_factory=list)
+    missed: list[tuple[str, Grid]] = field(default_factory=list)
+
+
 @dataclass
 class _Ctx:
     session: Session
@@ -116,11 +132,14 @@ class Actions:
     """The ticket actions, bound to the reply templates, SLA policies and routing table."""
 
     def __init__(self, templates: Templates, sla: SlaPolicies, routing: RoutingTable, *,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, can_receive: Callable[[str], bool] | None = None):
         self.templates = templates
         self.sla = sla
         self.routing = routing
         self.clock = clock
+        # Whether a configured channel can post a notice into a chat (bots.channels.notice_receiver);
+        # None: every chat can. Staff notices go only where it says yes.
+        self.can_receive = can_receive
 
     # -- the entry point ------------------------------------------------------------------
 
@@ -284,11 +303,56 @@ class Actions:
         ctx.replies += tell(reporter_destinations(ctx.session, ctx.ticket), render, key, ticket_id=ctx.ticket.id, skip=ctx.told)
 
     def notify_staff(self, session: Session, ticket: Ticket, grid_id: str | None, template: str, key: str, *,
-                     skip: set, **values) -> list[BotReply]:
-        """Tell the workers of ``grid_id`` (in their chats, see staff_destinations)."""
-        all_values = self.values(session, ticket, **values)
-        return tell(staff_destinations(session, grid_id, ticket), lambda d: self.render(template, d, **all_values),
-                    key, ticket_id=ticket.id, skip=skip)
+                     skip: set, now: datetime | None = None, **values) -> Notice:
+        """Tell the workers of ``grid_id`` in their staff rooms (see staff_destinations); ``reached``
+        is False when no staff room that can receive it was found."""
+        destinations = staff_destinations(session, grid_id, ticket, self.can_receive)
+        all_values = self.values(session, ticket, now=now, **values)
+        replies = tell(destinations, lambda d: self.render(template, d, **all_values), key, ticket_id=ticket.id, skip=skip)
+        return Notice(replies, bool(destinations))
+
+    def notify_levels(self, session: Session, ticket: Ticket, template: str, key: str, *, levels: int, skip: set,
+                      now: datetime | None = None, **values) -> Notices:
+        """Tell the ticket's grid workers and, for ``levels=2``, the level above them."""
+        chain = ancestors(session, ticket.grid_id)
+        workers = workers_for(session, ticket.grid_id)
+        start = next((i for i, g in enumerate(chain) if workers and g.id == workers[0].grid_id), 0)
+        out = Notices()
+        for i, grid in enumerate(chain[start : start + levels]):
+            whom = "网格员" if i == 0 else "上级"
+            notice = self.notify_staff(session, ticket, grid.id, template, f"{key}:{grid.id}", skip=skip, now=now, **values)
+            out.replies += notice.replies
+            if notice.reached:
+                out.reached.append(whom)
+            else:
+                out.missed.append((whom, grid))
+        return out
+
+    def told(self, notices: Notices, script: str, grid_worker: str) -> str:
+        """「，已通知网格员王芳和上级」 for the levels that were reached, nothing when none was."""
+        reached = set(notices.reached)
+        template = {frozenset({"网格员", "上级"}): "told_worker_and_above", frozenset({"网格员"}): "told_worker",
+                    frozenset({"上级"}): "told_above"}.get(frozenset(reached))
+        return self.templates.render(template, script, grid_worker=grid_worker) if template else ""
+
+    def report_missed(self, session: Session, ticket: Ticket, missed: list[tuple[str, Grid]], key: str, *,
+                      actor_chat: Destination | None = None, fallback: Destination | None = None,
+                      now: datetime | None = None) -> list[BotReply]:
+        """Say which levels could not be told (「上级（和平街道）没有可接收的群，请电话联系」): to the
+        worker who acted (``actor_chat``), else in the grid's staff rooms, else in ``fallback``;
+        always on the ticket's trail."""
+        if not missed:
+            return []
+        whom = "、".join(f"{w}（{grid.name}）" for w, grid in missed)
+        tickets.record(session, ticket, tickets.SYSTEM, "note", f"通知未发出：{whom}没有可接收的群", at=now or self.clock(),
+                       data={"undeliverable": True, "grids": [grid.id for _, grid in missed]})
+        if actor_chat is not None:
+            destinations = [actor_chat]
+        else:
+            destinations = staff_destinations(session, ticket.grid_id, ticket, self.can_receive) or (
+                [fallback] if fallback is not None else [])
+        return tell(destinations, lambda d: self.render("staff_unreachable", d, number=ticket.id, whom=whom),
+                    f"{key}:missed", ticket_id=ticket.id)
 
     def worker_buttons(self, ticket: Ticket, script: str = "simplified") -> list[list[Button]]:
         """The buttons a grid worker needs next for this ticket's state."""
@@ -389,9 +453,11 @@ class Actions:
         if new is Urgency.EMERGENCY and old is not Urgency.EMERGENCY:
             # raised to an emergency: the grid's workers and the level above hear it at once
             call = self.routing.emergency_call(ticket.text, ticket.category).call
-            for grid in ancestors(ctx.session, ticket.grid_id)[:2]:
-                ctx.replies += self.notify_staff(ctx.session, ticket, grid.id, "staff_emergency",
-                                                 f"urgency-staff:{ticket.id}:{grid.id}", skip=ctx.told, call=call)
+            notices = self.notify_levels(ctx.session, ticket, "staff_emergency", f"urgency-staff:{ticket.id}", levels=2,
+                                         skip=ctx.told, now=ctx.now, call=call_text(call))
+            ctx.replies += notices.replies
+            ctx.replies += self.report_missed(ctx.session, ticket, notices.missed, f"urgency-staff:{ticket.id}",
+                                              actor_chat=ctx.origin, now=ctx.now)
 
     def _do_assign(self, ctx: _Ctx, department: str | None = None, assignee: str | None = None) -> None:
         ticket = ctx.ticket
@@ -454,11 +520,16 @@ class Actions:
         self._reset_deadlines(ticket, start=ctx.now)
         ticket.escalation_level = None
         ctx.session.add(ticket)
-        self.announce(ctx, template, f"reopen:{ticket.id}:{ctx.now.timestamp():.0f}")
-        # The worker's note differs from the residents' message, so it is posted even in the same chat.
-        ctx.replies += self.notify_staff(ctx.session, ticket, ticket.grid_id, "staff_reopened",
-                                         f"reopen-staff:{ticket.id}:{ctx.now.timestamp():.0f}", skip=set(),
-                                         actor=titled_name(ctx.actor), note=ctx.note or "—")
+        # 重办 goes to the workers' staff rooms, never to the residents' group; the residents hear
+        # that the worker was told only when the notice was queued to a room that can receive it.
+        notice = self.notify_staff(ctx.session, ticket, ticket.grid_id, "staff_reopened",
+                                   f"reopen-staff:{ticket.id}:{ctx.now.timestamp():.0f}", skip=set(), now=ctx.now,
+                                   actor=titled_name(ctx.actor), note=ctx.note or "—")
+        workers = workers_for(ctx.session, ticket.grid_id)
+        told = self.told(Notices(reached=["网格员"] if notice.reached else []), "simplified",
+                         titled_name(workers[0]) if workers else "网格员")
+        self.announce(ctx, template, f"reopen:{ticket.id}:{ctx.now.timestamp():.0f}", told=told)
+        ctx.replies += notice.replies
 
     def _do_refer(self, ctx: _Ctx) -> None:
         target = self.next_level(ctx.session, ctx.ticket)
@@ -505,8 +576,7 @@ class Actions:
     def escalate(self, session: Session, ticket: Ticket, target: Grid, actor_key: str, note: str = "", *,
                  now: datetime, origin: Destination | None = None, told: set | None = None,
                  overdue: bool = False) -> list[BotReply]:
-        """Mark the ticket escalated to ``target``'s level, tell that level's workers and the reporters."""
-        told = told if told is not None else set()
+        """Mark the ticket escalated to ``target``'s level, tell that level's staff rooms and the reporters."""
         ticket.escalation_level = target.level
         ticket.updated_at = now
         session.add(ticket)
@@ -516,14 +586,21 @@ class Actions:
         actor_name = titled_name(actor) if actor else "系统"
         key = f"escalate:{ticket.id}:{target.level}"
         values = self.values(session, ticket, now=now, level=target.name, actor=actor_name, note=note or "—")
+        told = told if told is not None else set()
+        staff = staff_destinations(session, target.id, ticket, self.can_receive)
+        if not staff:
+            # Recorded (the console shows it), but no room of that level can receive it: nobody is
+            # told it was sent; the one who asked for it, or the grid's workers, hear what failed.
+            return self.report_missed(session, ticket, [("上级", target)], key, actor_chat=origin, now=now)
         replies: list[BotReply] = []
         if origin is not None:
             told.add(origin.identity)
             replies.append(origin.reply(self.render("ticket_referred", origin, **values), key, ticket_id=ticket.id))
         staff_template = "staff_overdue" if overdue else "staff_referred"
-        replies += tell(staff_destinations(session, target.id, ticket), lambda d: self.render(staff_template, d, **values),
-                        f"{key}:staff", ticket_id=ticket.id, skip=told)
-        replies += tell(reporter_destinations(session, ticket), lambda d: self.render("ticket_referred", d, **values),
+        replies += tell(staff, lambda d: self.render(staff_template, d, **values), f"{key}:staff", ticket_id=ticket.id, skip=told)
+        # 督办 by the sweep is a staff matter: the residents hear only that it was pressed on.
+        resident_template = "ticket_urged" if overdue else "ticket_referred"
+        replies += tell(reporter_destinations(session, ticket), lambda d: self.render(resident_template, d, **values),
                         key, ticket_id=ticket.id, skip=told)
         return replies
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from config.settings import Settings
+from core.message import split_chat_key
 
 
 @dataclass(frozen=True)
@@ -22,20 +23,45 @@ class ChannelSpec:
     name: str
     module: str
     enabled: Callable[[Settings], bool]
+    # Whether the enabled channel can post a notice nobody asked for into chat ``chat_id``.
+    notices: Callable[[Settings, str], bool] = lambda settings, chat_id: True
 
 
 CHANNELS: list[ChannelSpec] = [
     ChannelSpec("playground", "bots.channel_playground", lambda s: s.playground),
     ChannelSpec("telegram", "bots.channel_telegram", lambda s: bool(s.telegram_token)),
     ChannelSpec("wechat", "bots.channel_wechat", lambda s: bool(s.wechat_token and s.wechat_app_id)),
-    ChannelSpec("wecom", "bots.channel_wecom", lambda s: bool(s.wecom_corp_id and s.wecom_token and s.wecom_aes_key)),
-    ChannelSpec("wecom-bot", "bots.channel_wecom_bot", lambda s: bool(s.wecom_bot_token and s.wecom_bot_aes_key)),
-    ChannelSpec("wecom-robot", "bots.channel_wecom_robot", lambda s: bool(s.wecom_robot_webhooks)),
+    ChannelSpec("wecom", "bots.channel_wecom", lambda s: bool(s.wecom_corp_id and s.wecom_token and s.wecom_aes_key),
+                lambda s, chat_id: bool(s.wecom_secret and s.wecom_agent_id)),  # sending needs the app's secret
+    # The AI bot answers only through the response_url of a message someone sent it in the last hour.
+    ChannelSpec("wecom-bot", "bots.channel_wecom_bot", lambda s: bool(s.wecom_bot_token and s.wecom_bot_aes_key),
+                lambda s, chat_id: False),
+    ChannelSpec("wecom-robot", "bots.channel_wecom_robot", lambda s: bool(s.wecom_robot_webhooks),
+                lambda s, chat_id: chat_id in _robot_names(s)),
 ]
+
+
+def _robot_names(settings: Settings) -> set[str]:
+    from adapters.wecom_robot import parse_webhooks  # only once the channel is configured
+
+    return set(parse_webhooks(settings.wecom_robot_webhooks))
 
 
 def enabled_channels(settings: Settings) -> list[ChannelSpec]:
     return [c for c in CHANNELS if c.enabled(settings)]
+
+
+def notice_receiver(settings: Settings) -> Callable[[str], bool]:
+    """``can_receive(chat_key)``: whether a configured channel can post a notice into that chat now
+    (the playground when it is on, Telegram with a token, a named group robot …)."""
+    specs = {c.name: c for c in enabled_channels(settings)}
+
+    def can_receive(chat_key: str) -> bool:
+        platform, chat_id = split_chat_key(chat_key)
+        spec = specs.get(platform)
+        return spec is not None and spec.notices(settings, chat_id)
+
+    return can_receive
 
 
 def mount_channels(app: FastAPI, runtime) -> list[str]:

@@ -20,7 +20,7 @@ from bots.chat_events import handle_event
 from bots.commands import CommandWord, ParsedCommand, action_data, parse_action, parse_command, parse_relay
 from bots.replies import BotReply, Destination, origin_of
 from bots.residence import as_seen_by, declare_residence
-from bots.templates import Templates
+from bots.templates import Templates, call_text
 from config.settings import CONFIG_DIR
 from core import inbox, tickets
 from core.classify import Classification, classify
@@ -120,6 +120,7 @@ class CommunityBot:
         classify_fn: Callable[[str], Classification] = classify,
         clock: Callable[[], datetime] = utcnow,
         duplicate_window: timedelta = timedelta(hours=72),
+        can_receive: Callable[[str], bool] | None = None,
     ):
         self.templates = templates
         self.sla = sla
@@ -127,7 +128,7 @@ class CommunityBot:
         self.classify = classify_fn
         self.clock = clock
         self.duplicate_window = duplicate_window
-        self.actions = Actions(templates, sla, self.routing, clock=clock)
+        self.actions = Actions(templates, sla, self.routing, clock=clock, can_receive=can_receive)
 
     def text(self, turn: Turn, template: str, /, **values) -> str:
         return self.templates.render(template, turn.script, **values)
@@ -262,10 +263,15 @@ class CommunityBot:
         buttons = self.actions.worker_buttons(ticket, turn.script)
         reply_to_origin = turn.origin if origin_message_id == m.message_id else _rethread(turn.origin, origin_message_id)
         if emergency:
-            call = self.routing.emergency_call(text, result.category, result.keywords).call
-            turn.replies.append(reply_to_origin.reply(self.text(turn, "emergency", call=call, **values),
+            call = call_text(self.routing.emergency_call(text, result.category, result.keywords).call)
+            notices = self.actions.notify_levels(turn.session, ticket, "staff_emergency", f"staff:{ticket.id}", levels=2,
+                                                 skip={turn.origin.identity}, now=turn.now, call=call)
+            told = self.actions.told(notices, turn.script, worker)
+            turn.replies.append(reply_to_origin.reply(self.text(turn, "emergency", call=call, told=told, **values),
                                                       f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons))
-            turn.replies += self._notify_levels(turn, ticket, "staff_emergency", levels=2, call=call)
+            turn.replies += notices.replies
+            turn.replies += self.actions.report_missed(turn.session, ticket, notices.missed, f"staff:{ticket.id}",
+                                                       fallback=turn.origin, now=turn.now)
             return ticket
         if elder:
             template = "ticket_created_relay"
@@ -274,8 +280,9 @@ class CommunityBot:
         turn.replies.append(reply_to_origin.reply(self.text(turn, template, elder=elder or "", **values),
                                                   f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons))
         if result.urgency is Urgency.URGENT:
-            turn.replies += self._notify_levels(turn, ticket, "staff_emergency", levels=1,
-                                                call=self.routing.emergency_call(text, result.category, result.keywords).call)
+            call = call_text(self.routing.emergency_call(text, result.category, result.keywords).call)
+            turn.replies += self.actions.notify_levels(turn.session, ticket, "staff_emergency", f"staff:{ticket.id}",
+                                                       levels=1, skip={turn.origin.identity}, now=turn.now, call=call).replies
         return ticket
 
     def _join(self, turn: Turn, ticket: Ticket, result: Classification, text: str, origin_message_id: str) -> Ticket:
@@ -286,25 +293,12 @@ class CommunityBot:
             tickets.record(turn.session, ticket, m.sender_key, "info", text, at=turn.now, data={"duplicate": True})
         values = {"number": ticket.id, "state": S(ticket.state).label}
         if result.urgency is Urgency.EMERGENCY or ticket.urgency is Urgency.EMERGENCY:
-            call = self.routing.emergency_call(text, result.category, result.keywords).call
+            call = call_text(self.routing.emergency_call(text, result.category, result.keywords).call)
             turn.say(self.text(turn, "emergency_joined", call=call, **values), f"joined:{ticket.id}", ticket_id=ticket.id)
         else:
             template = "duplicate_joined" if added else "duplicate_already"
             turn.say(self.text(turn, template, **values), f"joined:{ticket.id}", ticket_id=ticket.id)
         return ticket
-
-    def _notify_levels(self, turn: Turn, ticket: Ticket, template: str, *, levels: int, **values) -> list[BotReply]:
-        """Tell the ticket's grid workers and, for ``levels=2``, the level above them, in their chats."""
-        told = {turn.origin.identity}
-        chain = ancestors(turn.session, ticket.grid_id)
-        workers = workers_for(turn.session, ticket.grid_id)
-        start = next((i for i, g in enumerate(chain) if workers and g.id == workers[0].grid_id), 0)
-        targets = chain[start : start + levels]
-        out: list[BotReply] = []
-        for grid in targets:
-            out += self.actions.notify_staff(turn.session, ticket, grid.id, template, f"staff:{ticket.id}:{grid.id}",
-                                             skip=told, **values)
-        return out
 
     def _inbox_id(self, turn: Turn) -> int:
         row = turn.session.exec(select(InboxMessage.id).where(InboxMessage.dedup_key == inbox.dedup_key(turn.message))).first()

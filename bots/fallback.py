@@ -3,7 +3,8 @@ window), the reason goes on the ticket's trail and its grid worker is told inste
 
 Platform-neutral: the note goes to a grid worker's account on a platform that can message
 people directly (``ChannelAdapter.direct_messages``), else to the group chats bound to the
-ticket's grid (or the levels above), on any configured platform except the failing one.
+ticket's grid (or the levels above) marked ``audience: staff``, on any configured platform except
+the failing one: the note quotes the resident's update, which is not for a residents' group.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlmodel import Session, select
 
 from bots.templates import Templates
 from core import outbox, tickets
-from core.grids import ancestors
+from core.grids import Audience, ancestors
 from core.message import OutgoingReply, split_chat_key
 from core.models import Chat, OutboxMessage, Ticket
 from core.people import workers_for
@@ -27,7 +28,8 @@ def _targets(session: Session, ticket: Ticket, failed: str, adapters: dict) -> l
         if platform in direct:
             return [OutgoingReply(platform=platform, chat_id=user_id, recipient_id=user_id, text="")]
     for grid in ancestors(session, ticket.grid_id):
-        chats = session.exec(select(Chat).where(Chat.grid_id == grid.id, Chat.is_group, Chat.active)
+        chats = session.exec(select(Chat).where(Chat.grid_id == grid.id, Chat.is_group, Chat.active,
+                                                Chat.audience == Audience.STAFF.value)
                              .where(Chat.platform != failed).order_by(Chat.key)).all()
         found = [OutgoingReply(platform=c.platform, chat_id=c.chat_id, text="") for c in chats if c.platform in adapters]
         if found:

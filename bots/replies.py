@@ -6,6 +6,7 @@ numbers when the destination is a group, so nothing the bot says in a group leak
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from core import outbox
 from core.masking import mask
 from core.message import Button, Message, MessageKind, OutgoingReply, split_chat_key
 from core.models import Chat, OutboxMessage, Ticket
-from core.grids import ancestors
+from core.grids import Audience, ancestors
 from core.tickets import reporters
 
 
@@ -99,16 +100,19 @@ def reporter_destinations(session: Session, ticket: Ticket) -> list[Destination]
     return out
 
 
-def staff_destinations(session: Session, grid_id: str | None, ticket: Ticket | None = None) -> list[Destination]:
-    """The group chats where the workers of ``grid_id`` are told things.
+def staff_destinations(session: Session, grid_id: str | None, ticket: Ticket | None = None,
+                       can_receive: Callable[[str], bool] | None = None) -> list[Destination]:
+    """The staff rooms where the workers of ``grid_id`` are told things.
 
-    Chats bound to that grid, else to the nearest grid above it that has any. When the
+    Group chats marked ``audience: staff`` bound to that grid, else to the nearest grid above it
+    that has any; with ``can_receive``, only chats a configured channel can post into. When the
     ticket's own chat is among them, only that chat is used (the worker is there already).
+    A residents' group is never one of them.
     """
     for grid in ancestors(session, grid_id):
-        chats = list(session.exec(
-            select(Chat).where(Chat.grid_id == grid.id, Chat.active, Chat.is_group).order_by(Chat.key)
-        ))
+        chats = [c for c in session.exec(
+            select(Chat).where(Chat.grid_id == grid.id, Chat.active, Chat.is_group, Chat.audience == Audience.STAFF.value)
+            .order_by(Chat.key)) if can_receive is None or can_receive(c.key)]
         if not chats:
             continue
         if ticket is not None and any(c.key == ticket.chat_key for c in chats):

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
 from bots import fallback, metrics
+from bots.channels import notice_receiver
 from bots.community import CommunityBot
 from bots.scheduler import Scheduler, SweepLock, Sweeper
 from bots.templates import Templates
@@ -113,6 +114,7 @@ class Runtime:
         self.bot = CommunityBot(
             self.templates, self.sla, routing=load_routing(settings.routing_file), clock=clock,
             duplicate_window=timedelta(hours=settings.duplicate_window_hours),
+            can_receive=notice_receiver(settings),
         )
         self.sweeper = Sweeper(self.engine, self.bot.actions, clock=clock,
                                survey_timeout=timedelta(hours=settings.survey_timeout_hours),

@@ -215,11 +215,14 @@ class Sweeper:
         else:
             told: set = set()
             key = f"sla:{warning.kind}:{ticket.id}"
-            replies = self.actions.notify_staff(session, ticket, ticket.grid_id, STAFF_TEMPLATES[warning.kind], key, skip=told)
+            # Staff rooms only (audience: staff): a residents' group never sees 催办 or 提醒.
+            replies = self.actions.notify_staff(session, ticket, ticket.grid_id, STAFF_TEMPLATES[warning.kind], key,
+                                                skip=told, now=now).replies
             assignee = session.exec(select(Person).where(Person.key == ticket.assignee)).first() if ticket.assignee else None
             if warning.kind == "yellow" and assignee is not None and assignee.grid_id:
-                # 催办 reaches the assignee too, in the chats of their own grid
-                replies += self.actions.notify_staff(session, ticket, assignee.grid_id, "staff_yellow", key, skip=told)
+                # 催办 reaches the assignee too, in the staff rooms of their own grid
+                replies += self.actions.notify_staff(session, ticket, assignee.grid_id, "staff_yellow", key,
+                                                     skip=told, now=now).replies
         tickets.record(session, ticket, tickets.SYSTEM, "sla", warning.kind, at=now,
                        data={"key": warning.key, "warning": warning.kind, "level": warning.level or None})
         return replies

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 import yaml
 
 from core.chinese import is_traditional
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +46,14 @@ class Templates:
             return self._traditional[name].format(**values)
         text = self._texts[name].format(**values)
         return _s2t().convert(text) if script == "traditional" else text
+
+
+def call_text(call: str) -> str:
+    """A number to call as said in a sentence: ``燃气抢修 96777`` → 燃气抢修电话96777, ``119`` → 119."""
+    parts = call.split()
+    if len(parts) == 2 and _CJK.fullmatch(parts[0][-1]) and parts[1][:1].isdigit():
+        return parts[0] + ("" if parts[0].endswith("电话") else "电话") + parts[1]
+    return re.sub(r"\s*([\u4e00-\u9fff]+)\s*", r"\1", call.strip())  # 120 或 119 → 120或119
 
 
 def script_for(chat_script: str, text: str = "") -> str:

@@ -40,6 +40,13 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class Audience(StrEnum):
+    """Who reads a chat: residents (the default), or staff (grid workers and the levels above)."""
+
+    RESIDENTS = "residents"
+    STAFF = "staff"
+
+
 class GridSpec(BaseModel):
     id: str = Field(min_length=1, max_length=64)
     name: str
@@ -53,6 +60,7 @@ class ChatSpec(BaseModel):
     grid: str
     title: str = ""
     script: str = Field("simplified", pattern="^(simplified|traditional)$")
+    audience: str = Audience.RESIDENTS.value  # checked with the chat named in the message, below
 
 
 class PersonSpec(BaseModel):
@@ -94,6 +102,9 @@ class GridsFile(BaseModel):
                 problems.append(str(exc))
             if c.grid not in by_id:
                 problems.append(f"chat {c.chat!r}: grid {c.grid!r} is not declared")
+            if c.audience not in Audience._value2member_map_:
+                problems.append(f"chat {c.chat!r}: audience must be 'residents' or 'staff' (staff rooms get the "
+                                f"workers' notices), got {c.audience!r}")
         for p in self.people:
             if p.grid is not None and p.grid not in by_id:
                 problems.append(f"person {p.name!r}: grid {p.grid!r} is not declared")
@@ -140,7 +151,7 @@ def load_into_db(session: Session, spec: GridsFile) -> None:
     for c in spec.chats:
         platform, chat_id = split_chat_key(c.chat)
         row = session.get(Chat, c.chat) or Chat(key=c.chat, platform=platform, chat_id=chat_id)
-        row.grid_id, row.title, row.script = c.grid, c.title or row.title, c.script
+        row.grid_id, row.title, row.script, row.audience = c.grid, c.title or row.title, c.script, c.audience
         row.is_group = platform not in ONE_TO_ONE_PLATFORMS
         session.add(row)
     for p in spec.people:

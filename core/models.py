@@ -83,6 +83,8 @@ class Chat(SQLModel, table=True):
     is_group: bool = True  # False for 1:1 channels (WeChat Official Account, WeCom app)
     active: bool = True
     first_seen_at: datetime = _created()
+    # residents | staff: staff notices (催办, 督办, 重办, 提醒, emergencies for the level above) go only to staff rooms
+    audience: str = Field(default="residents", max_length=16, sa_column_kwargs={"server_default": "residents"})
 
 
 class Person(SQLModel, table=True):

@@ -161,9 +161,10 @@ def make_neighbourhood(settings) -> Iterator[Callable[..., Neighbourhood]]:
     """Build the demo neighbourhood; ``classify`` None keeps the real classifier."""
     made: list[Runtime] = []
 
-    def make(classify: Callable[[str], Classification] | None = keyword_classifier) -> Neighbourhood:
+    def make(classify: Callable[[str], Classification] | None = keyword_classifier, **overrides) -> Neighbourhood:
+        """``overrides``: settings to change, e.g. ``grids_file`` or ``wecom_robot_webhooks``."""
         clock = _clock()
-        runtime = Runtime(settings, clock=clock)
+        runtime = Runtime(settings.model_copy(update=overrides), clock=clock)
         runtime.prepare()
         runtime.register(PlaygroundAdapter())
         if classify is not None:

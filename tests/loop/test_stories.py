@@ -9,7 +9,7 @@ from core.models import Chat, Person
 from core.ticket_states import TicketState as S
 
 DEMO = "playground:demo"
-STREET_CHAT = "wecom:grid-workers"
+COMMUNITY_ROOM = "playground:xingfu-staff"  # staff rooms of config/grids.example.yaml
 
 
 def test_an_emergency_gets_the_fire_number_at_once_and_the_worker_and_next_level_are_told(make_neighbourhood):
@@ -19,9 +19,10 @@ def test_an_emergency_gets_the_fire_number_at_once_and_the_worker_and_next_level
     assert ticket.state is S.CONFIRMED and ticket.urgency.value == "emergency"  # no confirmation wait
     answer = replies[0]
     assert answer.chat_id == "demo" and "119" in answer.text and f"#{ticket.id}" in answer.text
-    # the grid worker sits in this group and sees the answer; the level above hears it in its chat
-    (street,) = [r for r in replies if r.chat_id == "grid-workers"]
-    assert street.text.startswith(f"【紧急】#{ticket.id}") and "119" in street.text
+    assert "已通知网格员王芳和上级" in answer.text
+    # the grid worker and the level above (the community) hear it in the community's staff room, once
+    (staff,) = [r for r in replies if r.chat_id != "demo"]
+    assert staff.chat_id == "xingfu-staff" and staff.text.startswith(f"【紧急】#{ticket.id}") and "119" in staff.text
 
 
 def test_emergency_numbers_follow_the_kind_of_emergency(make_neighbourhood):
@@ -128,7 +129,7 @@ def test_grid_worker_commands_reclassify_set_urgency_merge_progress_and_refer(ho
     (refer,) = [r for r in hood.say("wangfang", f"上报 {first.id} 物业不配合") if r.chat_id == "demo"]
     assert "已上报幸福社区督办" in refer.text
     assert hood.ticket(first.id).escalation_level == "community"
-    assert hood.outbox(STREET_CHAT, contains="【上报】")
+    assert hood.outbox(COMMUNITY_ROOM, contains="【上报】")
     hood.say("wangfang", f"合并 {second.id} 到 {first.id}")
     merged = hood.ticket(second.id)
     assert merged.state is S.DUPLICATE and merged.master_id == first.id
@@ -237,8 +238,9 @@ def test_yellow_reaches_an_assignee_of_another_grid_in_their_own_chat(hood):
     hood.say("wangfang", f"派单 {ticket.id} 李强")  # 李强 works for 幸福社区第二网格
     hood.clock.now = hood.ticket(ticket.id).created_at + timedelta(hours=37)
     assert hood.sweep().done == {"yellow": 1}
-    assert len(hood.outbox(DEMO, contains="黄灯催办")) == 1
-    assert len(hood.outbox("wecom-bot:wrkSFfCgAAxxxx", contains="黄灯催办")) == 1
+    # both grids' workers are told in the community's staff room, once; no residents' group hears it
+    assert len(hood.outbox(COMMUNITY_ROOM, contains="黄灯催办")) == 1
+    assert hood.outbox(DEMO, contains="催办") == hood.outbox("wecom-bot:wrkSFfCgAAxxxx") == []
 
 
 def test_raising_a_ticket_to_an_emergency_alerts_the_levels_at_once(hood):
@@ -246,7 +248,7 @@ def test_raising_a_ticket_to_an_emergency_alerts_the_levels_at_once(hood):
     (ticket,) = hood.tickets()
     replies = hood.say("wangfang", f"定级 {ticket.id} 紧急")
     assert hood.ticket(ticket.id).urgency.value == "emergency"
-    assert any(r.chat_id == "grid-workers" and r.text.startswith(f"【紧急】#{ticket.id}") for r in replies)
+    assert any(r.chat_id == "xingfu-staff" and r.text.startswith(f"【紧急】#{ticket.id}") for r in replies)
 
 
 def test_a_late_or_vague_yes_files_nothing(hood):

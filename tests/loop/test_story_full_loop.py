@@ -8,7 +8,8 @@ from datetime import timedelta
 from core.ticket_states import TicketState as S
 
 DEMO = "playground:demo"
-STREET_CHAT = "wecom:grid-workers"  # bound to 和平街道 in config/grids.example.yaml
+COMMUNITY_ROOM = "playground:xingfu-staff"  # staff rooms in config/grids.example.yaml
+STREET_ROOM = "playground:heping-staff"
 
 
 def test_a_request_travels_the_whole_loop_to_a_satisfied_close(hood):
@@ -39,23 +40,27 @@ def test_a_request_travels_the_whole_loop_to_a_satisfied_close(hood):
     hood.clock.now = created_at + timedelta(hours=37)
     first, second = hood.sweep(), hood.sweep()
     assert first.done == {"yellow": 1} and second.done == {}
-    yellow = hood.outbox(DEMO, contains="黄灯催办")
+    yellow = hood.outbox(COMMUNITY_ROOM, contains="黄灯催办")  # the grid has no staff room: the community's
     assert len(yellow) == 1 and f"#{ticket.id}" in yellow[0].payload["text"]
+    assert hood.outbox(DEMO, contains="催办") == []  # never in the residents' group
 
-    # overdue: red, escalated to the community; its workers (no group chat of its own) hear it in the street's chat
+    # overdue: red, escalated to the community, whose staff room hears it; the residents only that it was pressed on
     hood.clock.now = created_at + timedelta(hours=48, minutes=1)
     assert hood.sweep().done == {"red": 1}
     assert hood.sweep().done == {}
     assert hood.ticket(ticket.id).escalation_level == "community"
-    (overdue,) = hood.outbox(STREET_CHAT, contains="红灯督办")
+    (overdue,) = hood.outbox(COMMUNITY_ROOM, contains="红灯督办")
     assert "已上报幸福社区" in overdue.payload["text"]
-    assert len(hood.outbox(DEMO, contains=f"#{ticket.id} 已上报幸福社区督办")) == 1
+    assert [r.payload["text"] for r in hood.outbox(DEMO, contains=f"#{ticket.id} 已催促办理")] == [
+        f"#{ticket.id} 已催促办理，有进展会在这里通知您。"]
+    assert hood.outbox(DEMO, contains="督办") == []
 
     # a day later still not resolved: one more level up, to the street
     hood.clock.advance(hours=24)
     assert hood.sweep().done == {"red": 1}
     assert hood.ticket(ticket.id).escalation_level == "street"
-    assert len(hood.outbox(STREET_CHAT, contains="红灯督办")) == 2
+    assert len(hood.outbox(STREET_ROOM, contains="红灯督办")) == 1
+    assert hood.outbox("wecom:grid-workers") == []  # the street's WeCom room: no channel configured here
 
     # resolved: announced, then the survey to the reporters
     replies = hood.say("wangfang", f"办结 {ticket.id} 已联系物业修好电梯")
@@ -71,8 +76,8 @@ def test_a_request_travels_the_whole_loop_to_a_satisfied_close(hood):
     reopened = hood.ticket(ticket.id)
     assert reopened.state is S.IN_PROGRESS and reopened.escalation_level is None
     assert reopened.resolve_due_at == hood.clock.now + timedelta(hours=48)
-    assert any("已重新打开" in r.text for r in replies)
-    assert any(r.text.startswith(f"【重办】#{ticket.id}") for r in replies)
+    assert any(r.text.startswith(f"#{ticket.id} 已重新打开，已通知网格员王芳，") for r in replies)
+    assert [r.chat_id for r in replies if r.text.startswith(f"【重办】#{ticket.id}")] == ["xingfu-staff"]
 
     # resolved again, and 「1」 from the neighbour who joined closes it
     hood.say("wangfang", f"办结 {ticket.id} 已更换电梯控制板")

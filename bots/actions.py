@@ -198,7 +198,7 @@ class Actions:
                 actor.role == Role.VOLUNTEER and any(g.id == actor.grid_id for g in ancestors(session, ticket.grid_id))
             )
             if allowed and ticket.category is not Category.ELDERLY_CARE:
-                raise self._error(BadArguments, "claim_only_elderly", number=ticket.id, category=ticket.category.label)
+                raise self._error(BadArguments, "claim_only_elderly", number=ticket.id, category=ticket.category.spoken)
         elif action == "withdraw":
             allowed = actor.key == ticket.created_by
             if not allowed:
@@ -265,10 +265,10 @@ class Actions:
         summary = text if len(text) <= 40 else text[:40] + "…"
         grid = session.get(Grid, ticket.grid_id) if ticket.grid_id else None
         out = {
-            "number": ticket.id, "category": ticket.category.label, "urgency": ticket.urgency.label,
+            "number": ticket.id, "category": ticket.category.spoken, "urgency": ticket.urgency.label,
             "state": S(ticket.state).label, "summary": summary, "grid": grid.name if grid else "—",
             "due": spoken_deadline(ticket.resolve_due_at, now or self.clock()) if ticket.resolve_due_at else "尽快",
-            "department": ticket.department or "—", "assignee": self.who(session, ticket.assignee),
+            "department": ticket.department or "待定", "assignee": self.who(session, ticket.assignee),
             "handler": self.handler_text(session, ticket),
         }
         out.update(extra)
@@ -281,8 +281,12 @@ class Actions:
         return titled_name(person) if person else key_or_name
 
     def handler_text(self, session: Session, ticket: Ticket) -> str:
+        """Who handles the ticket: 幸福物业服务中心·网格员李强, else the grid's worker (网格员王芳)."""
         parts = [p for p in (ticket.department, self.who(session, ticket.assignee) if ticket.assignee else None) if p]
-        return "·".join(parts) or "网格员"
+        if parts:
+            return "·".join(parts)
+        workers = workers_for(session, ticket.grid_id)
+        return titled_name(workers[0]) if workers else "网格员"
 
     def render(self, template: str, dest: Destination, **values) -> str:
         return self.templates.render(template, dest.script, **values)
@@ -290,14 +294,16 @@ class Actions:
     def announce(self, ctx: _Ctx, template: str, key: str, *, to_origin: bool = True,
                  origin_buttons: list[list[Button]] | None = None, **extra) -> None:
         """Tell the origin chat and every reporter's chat, once each."""
-        values = self.values(ctx.session, ctx.ticket, now=ctx.now, actor=titled_name(ctx.actor), note=ctx.note or "—", **extra)
+        values = self.values(ctx.session, ctx.ticket, now=ctx.now, actor=titled_name(ctx.actor), note=ctx.note or "未写明", **extra)
         render = lambda d: self.render(template, d, **values)  # noqa: E731
         if to_origin and ctx.origin is not None:
             ctx.replies.append(ctx.origin.reply(render(ctx.origin), key, ticket_id=ctx.ticket.id, buttons=origin_buttons))
         # The ticket's card (its first message, with buttons) is edited to show the new state.
+        # An open ticket's card names who handles it (never the resident who last spoke); a finished one just its state.
+        open_now = S(ctx.ticket.state).is_open
         card = card_edit(ctx.session, ctx.ticket, self.templates.render(
-            "card_state", ctx.origin.script if ctx.origin else "simplified",
-            state=S(ctx.ticket.state).label, actor=values["actor"]))
+            "card_state" if open_now else "card_state_closed", ctx.origin.script if ctx.origin else "simplified",
+            state=values["state"], handler=values["handler"]))
         if card is not None:
             ctx.replies.append(BotReply(card, f"{key}:card", ctx.ticket.id))
         ctx.replies += tell(reporter_destinations(ctx.session, ctx.ticket), render, key, ticket_id=ctx.ticket.id, skip=ctx.told)
@@ -512,6 +518,7 @@ class Actions:
                             f"survey:{ticket.id}:{round_no}", ticket_id=ticket.id, skip=set(), buttons_for=buttons)
 
     def _do_reopen(self, ctx: _Ctx) -> None:
+        self._need_note(ctx, "reopen_needs_reason")
         self._reopen(ctx, "ticket_reopened")
 
     def _reopen(self, ctx: _Ctx, template: str) -> None:
@@ -524,7 +531,7 @@ class Actions:
         # that the worker was told only when the notice was queued to a room that can receive it.
         notice = self.notify_staff(ctx.session, ticket, ticket.grid_id, "staff_reopened",
                                    f"reopen-staff:{ticket.id}:{ctx.now.timestamp():.0f}", skip=set(), now=ctx.now,
-                                   actor=titled_name(ctx.actor), note=ctx.note or "—")
+                                   actor=titled_name(ctx.actor), note=ctx.note or "未写明")
         workers = workers_for(ctx.session, ticket.grid_id)
         told = self.told(Notices(reached=["网格员"] if notice.reached else []), "simplified",
                          titled_name(workers[0]) if workers else "网格员")
@@ -585,7 +592,7 @@ class Actions:
         actor = session.exec(select(Person).where(Person.key == actor_key)).first()
         actor_name = titled_name(actor) if actor else "系统"
         key = f"escalate:{ticket.id}:{target.level}"
-        values = self.values(session, ticket, now=now, level=target.name, actor=actor_name, note=note or "—")
+        values = self.values(session, ticket, now=now, level=target.name, actor=actor_name, note=note or "未写明")
         told = told if told is not None else set()
         staff = staff_destinations(session, target.id, ticket, self.can_receive)
         if not staff:

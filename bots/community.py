@@ -101,7 +101,7 @@ COMMANDS: list[CommandWord] = [
     _cmd("resolve", ("办结",), "办结 编号 处理结果"),
     _cmd("reopen", ("重启", "重新办理"), "重启 编号 原因"),
     _cmd("refer", ("上报",), "上报 编号 说明", slash="refer"),
-    _cmd("claim", ("我来", "认领"), "我来 编号（志愿者认领助老帮扶诉求）"),
+    _cmd("claim", ("我来", "认领"), "我来 编号（志愿者认领助老服务诉求）"),
     _cmd("relay", ("代办",), "代办 姓名 楼栋房号 [电话] 需求", takes_number=False, takes_text=True),
     _cmd("help", ("帮助", "使用说明"), "帮助", takes_number=False),
 ]
@@ -207,7 +207,7 @@ class CommunityBot:
         if not candidates:
             turn.refuse(self.text(turn, "merge_no_candidates", number=number), f"merge-none:{number}", ticket_id=number)
             return
-        buttons = [[Button(label=self.text(turn, "button_merge_into", master=c.id, category=c.category.label),
+        buttons = [[Button(label=self.text(turn, "button_merge_into", master=c.id, category=c.category.spoken),
                            data=action_data("merge", number, c.id))] for c in candidates]
         turn.say(self.text(turn, "merge_choose", number=number), f"merge-choose:{number}", ticket_id=number, buttons=buttons)
 
@@ -259,7 +259,7 @@ class CommunityBot:
             ticket.department = self.actions.route(turn.session, ticket).department
         workers = workers_for(turn.session, turn.chat.grid_id)
         worker = titled_name(workers[0]) if workers else "网格员"
-        values = {"number": ticket.id, "category": result.category.label, "grid_worker": worker}
+        values = {"number": ticket.id, "category": result.category.spoken, "grid_worker": worker}
         buttons = self.actions.worker_buttons(ticket, turn.script)
         reply_to_origin = turn.origin if origin_message_id == m.message_id else _rethread(turn.origin, origin_message_id)
         if emergency:

@@ -32,6 +32,11 @@ class Category(StrEnum):
         return CATEGORY_LABELS[self]
 
     @property
+    def spoken(self) -> str:
+        """The name residents use for it in a chat reply, e.g. 邻里问题 (a leak is not yet a 纠纷)."""
+        return SPOKEN_LABELS.get(self, CATEGORY_LABELS[self])
+
+    @property
     def is_request(self) -> bool:
         return self is not Category.CHATTER
 
@@ -52,6 +57,16 @@ CATEGORY_LABELS: dict[Category, str] = {
     Category.HEALTH: "卫生健康",
     Category.OTHER: "其他诉求",
     Category.CHATTER: "非诉求",
+}
+
+# Where the official name is an office's word, the bot's replies use the resident's word instead
+# (the console, statistics and Open311 keep the official names; 改类 accepts both).
+SPOKEN_LABELS: dict[Category, str] = {
+    Category.NEIGHBOR: "邻里问题",
+    Category.FACILITIES: "公共设施",
+    Category.PUBLIC_SECURITY: "治安问题",
+    Category.ELDERLY_CARE: "助老服务",
+    Category.OTHER: "其他问题",
 }
 
 REQUEST_CATEGORIES: tuple[Category, ...] = tuple(c for c in Category if c.is_request)
@@ -83,7 +98,7 @@ def category_from_label_or_code(value: str) -> Category:
 
     value = to_simplified(value.strip())  # 改類 12 物業服務
     for category in Category:
-        if value in (category.value, category.label):
+        if value in (category.value, category.label, category.spoken):
             return category
     choices = "、".join(f"{c.label}({c.value})" for c in REQUEST_CATEGORIES)
     raise ValueError(f"未知类别「{value}」，可选：{choices}")

@@ -80,7 +80,7 @@ def test_volunteers_claim_only_elderly_care(hood):
     (ticket,) = hood.tickets()
     hood.say("wangfang", f"确认 {ticket.id}")
     (refused,) = hood.say("volunteer-liu", f"/claim {ticket.id}")
-    assert "助老帮扶" in refused.text
+    assert "助老服务" in refused.text
     assert hood.ticket(ticket.id).state is S.CONFIRMED
 
 

@@ -71,12 +71,14 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/playground/api/setup")
     def setup() -> dict:
-        """Rooms (playground chats in the grids file) and the identities a visitor may take."""
+        """Rooms (playground chats in the grids file: residents' groups and staff rooms) and the identities a visitor may take."""
         with Session(runtime.engine) as session:
             grids = {g.id: g.name for g in session.exec(select(Grid))}
+            # residents' groups first, then the staff rooms where 催办, 督办 and emergencies arrive
             rooms = [
-                {"id": c.chat_id, "title": c.title or c.chat_id, "grid": grids.get(c.grid_id, "")}
-                for c in session.exec(select(Chat).where(Chat.platform == playground.PLATFORM, Chat.grid_id.is_not(None)).order_by(Chat.key))
+                {"id": c.chat_id, "title": c.title or c.chat_id, "grid": grids.get(c.grid_id, ""), "audience": c.audience}
+                for c in session.exec(select(Chat).where(Chat.platform == playground.PLATFORM, Chat.grid_id.is_not(None))
+                                      .order_by(Chat.audience, Chat.key))
             ]
             people = [
                 {"id": p.key.split(":", 1)[1], "name": p.name, "role": p.role, "role_label": ROLE_LABELS.get(Role(p.role), p.role),

@@ -23,6 +23,11 @@ def test_demo_prints_a_believable_conversation():
     assert text.count("(邻里助手保持安静)") >= 4  # chatter ignored
     assert "#1 已受理" in text  # a grid worker confirmed
     assert "#2 已办结" in text  # one was resolved
+    # staff notices appear in the staff rooms, marked as such, and never in the residents' group
+    assert "邻里助手 → 〔幸福社区工作群（演示）〕【紧急】#3" in text
+    assert "邻里助手 → 〔幸福社区工作群（演示）〕【上报】#1" in text
+    assert "邻里助手 → 〔和平街道工作群（演示）〕【上报】#1" in text
+    assert not [line for line in text.splitlines() if "邻里助手 → 【" in line]
     assert "Traceback" not in out.stderr
 
 

@@ -92,3 +92,20 @@ def test_bad_posts_get_4xx_and_store_nothing(live_server, settings):
 
 def test_healthz_answers_once_ready(live_server):
     assert httpx.get(live_server.url + "/healthz").json() == {"status": "ok"}
+
+
+def test_staff_rooms_are_listed_after_the_residents_groups_and_an_emergency_shows_there(live_server):
+    rooms = httpx.get(live_server.url + "/playground/api/setup").json()["rooms"]
+    audience = {r["id"]: r["audience"] for r in rooms}
+    assert audience["demo"] == "residents" and audience["xingfu-staff"] == audience["heping-staff"] == "staff"
+    assert [r["audience"] for r in rooms] == sorted(r["audience"] for r in rooms)  # residents first
+    assert _post(live_server, text="3栋502着火了，冒烟很大！").status_code == 202
+    deadline = time.monotonic() + 10
+    staff: list = []
+    while time.monotonic() < deadline and not staff:
+        items = httpx.get(live_server.url + "/playground/api/rooms/xingfu-staff/messages", timeout=5).json()["items"]
+        staff = [i for i in items if i["kind"] == "bot"]
+        time.sleep(0.05)
+    assert staff and staff[0]["text"].startswith("【紧急】#1")
+    (answer,) = _wait_for_bot(live_server, lambda bot: len(bot) == 1)
+    assert "已通知网格员王芳和上级" in answer["text"] and "【" not in answer["text"]

@@ -92,3 +92,14 @@ def test_a_residents_button_press_is_refused_privately_and_the_card_updates_when
     assert card.locator(".buttons button").count() == 0
     for p in (resident, neighbour, worker):
         p.context.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_emergency_in_the_residents_group_shows_up_in_the_community_staff_room(page):
+    labels = page.locator("#room optgroup").evaluate_all("gs => gs.map(g => g.label)")
+    assert labels == ["居民群", "工作群（网格员、社区、街道）"]
+    _say(page, "3栋502着火了，冒烟很大！")
+    page.wait_for_selector(".row.bot .bubble:has-text('119')", timeout=10_000)
+    page.select_option("#room", "xingfu-staff")
+    page.wait_for_selector("#title:has-text('幸福社区工作群')")
+    page.wait_for_selector(".row.bot .bubble:has-text('【紧急】#1')", timeout=10_000)

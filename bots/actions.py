@@ -15,10 +15,10 @@ Not-allowed or illegal requests raise an :class:`ActionError` subclass and chang
 from __future__ import annotations
 
 import inspect
-from typing import NamedTuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlmodel import Session, select
 
@@ -101,6 +101,8 @@ class BadArguments(ActionError):
 
 
 class Notice(NamedTuple):
+    """Staff notices for one level: the replies queued, and whether a room that can receive them was found."""
+
     replies: list[BotReply]
     reached: bool
 
@@ -334,11 +336,11 @@ class Actions:
                 out.missed.append((whom, grid))
         return out
 
-    def told(self, notices: Notices, script: str, grid_worker: str) -> str:
-        """「，已通知网格员王芳和上级」 for the levels that were reached, nothing when none was."""
-        reached = set(notices.reached)
-        template = {frozenset({"网格员", "上级"}): "told_worker_and_above", frozenset({"网格员"}): "told_worker",
-                    frozenset({"上级"}): "told_above"}.get(frozenset(reached))
+    def told(self, reached: Iterable[str], script: str, grid_worker: str) -> str:
+        """「，已通知网格员王芳和上级」 for the levels reached (网格员, 上级), nothing when none was."""
+        reached = set(reached)
+        template = {(True, True): "told_worker_and_above", (True, False): "told_worker",
+                    (False, True): "told_above"}.get(("网格员" in reached, "上级" in reached))
         return self.templates.render(template, script, grid_worker=grid_worker) if template else ""
 
     def report_missed(self, session: Session, ticket: Ticket, missed: list[tuple[str, Grid]], key: str, *,
@@ -533,8 +535,7 @@ class Actions:
                                    f"reopen-staff:{ticket.id}:{ctx.now.timestamp():.0f}", skip=set(), now=ctx.now,
                                    actor=titled_name(ctx.actor), note=ctx.note or "未写明")
         workers = workers_for(ctx.session, ticket.grid_id)
-        told = self.told(Notices(reached=["网格员"] if notice.reached else []), "simplified",
-                         titled_name(workers[0]) if workers else "网格员")
+        told = self.told(["网格员"] if notice.reached else [], "simplified", titled_name(workers[0]) if workers else "网格员")
         self.announce(ctx, template, f"reopen:{ticket.id}:{ctx.now.timestamp():.0f}", told=told)
         ctx.replies += notice.replies
 

@@ -25,7 +25,7 @@ from config.settings import CONFIG_DIR
 from core import inbox, tickets
 from core.classify import Classification, classify
 from core.duplicates import find_duplicate
-from core.grids import Role, ancestors
+from core.grids import Role
 from core.message import Button, Message, MessageKind, OutgoingReply
 from core.models import Chat, InboxMessage, OutboxMessage, Person, Ticket, TicketReporter, utcnow
 from core.people import can_manage, display_name, ensure_chat, ensure_person, titled_name, workers_for
@@ -266,7 +266,7 @@ class CommunityBot:
             call = call_text(self.routing.emergency_call(text, result.category, result.keywords).call)
             notices = self.actions.notify_levels(turn.session, ticket, "staff_emergency", f"staff:{ticket.id}", levels=2,
                                                  skip={turn.origin.identity}, now=turn.now, call=call)
-            told = self.actions.told(notices, turn.script, worker)
+            told = self.actions.told(notices.reached, turn.script, worker)
             turn.replies.append(reply_to_origin.reply(self.text(turn, "emergency", call=call, told=told, **values),
                                                       f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons))
             turn.replies += notices.replies

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from sqlmodel import Session
 
-from bots.actions import ACTION_LABELS, Notices
+from bots.actions import ACTION_LABELS
 from bots.templates import call_text
 from config.settings import CONFIG_DIR
 from core.chinese import to_simplified
@@ -85,7 +85,7 @@ def sample_values(actions, session, ticket, now: datetime) -> list[dict]:
             "created": spoken(now - timedelta(hours=i * 13), now), "call": calls[i % len(calls)],
             "category": REQUEST_CATEGORIES[i % len(REQUEST_CATEGORIES)].spoken,
             "state": list(TicketState)[i % len(TicketState)].label, "urgency": list(Urgency)[i % 3].label,
-            "told": actions.told(Notices(reached=told_by), "simplified", grid_worker), "hint": hint,
+            "told": actions.told(told_by, "simplified", grid_worker), "hint": hint,
             "note": "已联系物业，明天上门维修", "level": "和平街道", "master": ticket.id + 1, "count": 2,
             "rating": "满意", "lines": "#3【处理中】物业服务：3栋电梯坏了", "command": ACTION_LABELS["claim"],
             "who": "本网格的网格员", "whom": "上级（和平街道）", "usage": "查询 编号，如「查询 12」", "action": "派单",

@@ -56,6 +56,16 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _dt()
 
 
+class RateCounter(SQLModel, table=True):
+    """Attempts per key (e.g. ``login:<client address>``) in one fixed time window (core/throttle.py)."""
+
+    __tablename__ = "rate_counters"
+    key: str = Field(max_length=200, primary_key=True)
+    window_start: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})  # epoch seconds
+    window_end: int = Field(sa_type=sa.BigInteger, index=True)  # epoch seconds; rows past it are deleted
+    count: int = 0
+
+
 # Indexes behind the console's ticket list (core/search.py): every filter combined with
 # keyset paging on the ticket number walks an index instead of sorting a million rows.
 _t = Ticket.__table__.c

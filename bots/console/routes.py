@@ -91,9 +91,10 @@ def router(runtime) -> APIRouter:
             raise auth.login_redirect(request)
         return v
 
-    def page(request: Request, name: str, v: auth.Viewer | None, status_code: int = 200, **context) -> HTMLResponse:
+    def page(request: Request, name: str, v: auth.Viewer | None, status_code: int = 200, headers: dict | None = None,
+             **context) -> HTMLResponse:
         context.update(viewer=v, colour_labels=COLOUR_LABELS, nav=request.url.path)
-        return templates.TemplateResponse(request, name, context, status_code=status_code)
+        return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
 
     def forbidden(request: Request, v: auth.Viewer, message: str) -> HTMLResponse:
         return page(request, "error.html", v, status_code=403, title="无权查看", message=message)
@@ -114,17 +115,27 @@ def router(runtime) -> APIRouter:
         auth.set_cookie(response, auth.LOGIN_COOKIE, nonce, secure=secure, max_age=3600)
         return response
 
+    policy = accounts.LoginPolicy(settings.login_max_failures, timedelta(seconds=settings.login_lockout_seconds),
+                                  settings.login_attempts_per_address, timedelta(seconds=settings.login_address_window_seconds))
+    wrong = (f"用户名或密码不对（连续输错 {policy.max_failures} 次会锁定 "
+             f"{max(1, round(policy.lockout.total_seconds() / 60))} 分钟）")
+
     @r.post("/login")
     def login(request: Request, username: str = Form(""), password: str = Form(""), csrf: str = Form(""),
               next: str = Form("/console/tickets")) -> Response:
         nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
         auth.check_token(auth.login_csrf(secret, nonce) if nonce else "", csrf)
-        with db.session_scope(runtime.engine) as s:
-            account = accounts.authenticate(s, username, password)
-            token = accounts.start_session(s, account) if account else None
-        if token is None:
-            query = urlencode({"next": _safe_next(next), "error": "用户名或密码不对（连续输错 5 次会锁定 5 分钟）"})
+        result = accounts.authenticate(runtime.engine, username, password, policy=policy,
+                                       address=request.client.host if request.client else None)
+        if result.retry_after is not None:
+            return page(request, "error.html", None, status_code=429, title="尝试次数过多",
+                        message=f"这个网络地址登录尝试次数过多，请 {result.retry_after} 秒后再试。",
+                        headers={"Retry-After": str(result.retry_after)})
+        if result.account is None:
+            query = urlencode({"next": _safe_next(next), "error": wrong})
             return RedirectResponse(f"/console/login?{query}", status_code=303)
+        with db.session_scope(runtime.engine) as s:
+            token = accounts.start_session(s, result.account)
         response = RedirectResponse(_safe_next(next), status_code=303)
         auth.set_cookie(response, auth.SESSION_COOKIE, token, secure=secure, max_age=int(accounts.SESSION_LIFETIME.total_seconds()))
         response.delete_cookie(auth.LOGIN_COOKIE, path="/")
@@ -132,11 +143,12 @@ def router(runtime) -> APIRouter:
 
     @r.post("/logout")
     def logout(request: Request, csrf: str = Form("")) -> Response:
+        """Sign out everywhere: every session of the account ends, not only this browser's."""
         token = request.cookies.get(auth.SESSION_COOKIE)
         if token:
             auth.check_token(auth.csrf_for_session(secret, token), csrf)
             with db.session_scope(runtime.engine) as s:
-                accounts.end_session(s, token)
+                accounts.end_sessions_of_token(s, token)
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(auth.SESSION_COOKIE, path="/")
         return response

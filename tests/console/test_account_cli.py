@@ -31,7 +31,7 @@ def test_create_the_first_admin_then_list_and_issue_a_token(database_url, tmp_pa
     with db.session_scope(engine) as s:
         account, scopes = accounts.account_for_token(s, token)
         assert account.username == "boss" and scopes == {"read", "write"}
-        assert accounts.authenticate(s, "boss", "a long password") is not None
+    assert accounts.authenticate(engine, "boss", "a long password").account is not None
     engine.dispose()
 
 

@@ -215,7 +215,7 @@ def authenticate(engine: sa.Engine, username: str, password: str, *, address: st
         account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
         s.add(account)
         if address_key:  # a successful sign-in does not use up the address's allowance (an office shares one)
-            throttle.refund(s, address_key, window_seconds=window, now=now)
+            throttle.refund(s, address_key, now=now)
     return LoginResult(account)
 
 

@@ -57,12 +57,11 @@ class ApiToken(SQLModel, table=True):
 
 
 class RateCounter(SQLModel, table=True):
-    """Attempts per key (e.g. ``login:<client address>``) in one fixed time window (core/throttle.py)."""
+    """Attempts per key (e.g. ``login:<client address>``) in its current time window (core/throttle.py)."""
 
     __tablename__ = "rate_counters"
     key: str = Field(max_length=200, primary_key=True)
-    window_start: int = Field(primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False})  # epoch seconds
-    window_end: int = Field(sa_type=sa.BigInteger, index=True)  # epoch seconds; rows past it are deleted
+    window_end: datetime = _dt(nullable=False, index=True)
     count: int = 0
 
 

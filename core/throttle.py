@@ -1,39 +1,34 @@
-"""Fixed-window counters in the database: how many times a key (a client address, a room …) was
-used in the current window, shared by every instance.
+"""Counters of attempts per key (a client address, a room …) in a time window, kept in the database
+so every instance shares them.
 
-One statement claims an attempt and returns the new count (an upsert with RETURNING), so
-parallel requests can never read the same count and both pass; a caller whose attempt turned
-out harmless may give it back with :func:`refund`. Rows of past windows are deleted by the
-first claim of a new window.
+A key's window opens with its first attempt and lasts ``window_seconds``; the first attempt after
+it has ended opens a new one. One statement claims an attempt and returns the new count (an upsert
+with RETURNING), so parallel requests can never read the same count and both pass; a caller whose
+attempt turned out harmless may give it back with :func:`refund`. Opening a window deletes the
+rows of every window that has ended.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from core.console_models import RateCounter
+from core.models import UTCDateTime
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one claim: allowed, the count in this window, and seconds until it ends."""
+    """The outcome of one claim: allowed, the count in this window, and whole seconds until it ends."""
 
     allowed: bool
     count: int
     retry_after: int
-
-
-def _window(now: datetime, seconds: int) -> tuple[int, int]:
-    """The window's start (epoch seconds) and the whole seconds until the next one begins."""
-    epoch = now.timestamp()
-    start = int(epoch // seconds) * seconds
-    return start, max(1, math.ceil(start + seconds - epoch))
 
 
 def claim(session: Session, key: str, *, limit: int, window_seconds: int, now: datetime) -> Verdict:
@@ -42,21 +37,25 @@ def claim(session: Session, key: str, *, limit: int, window_seconds: int, now: d
     Runs in the caller's transaction; commit promptly so other requests see the count.
     """
     table = RateCounter.__table__
-    start, retry_after = _window(now, window_seconds)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (insert(table).values(key=key, window_start=start, window_end=start + window_seconds, count=1)
-            .on_conflict_do_update(index_elements=[table.c.key, table.c.window_start], set_={"count": table.c.count + 1})
-            .returning(table.c.count))
-    count = session.execute(stmt).scalar_one()
-    if count == 1:  # the first claim of a window for this key tidies every window that has ended
-        session.execute(sa.delete(table).where(table.c.window_end <= int(now.timestamp())))
-    return Verdict(count <= limit, count, retry_after)
+    c = table.c
+    at = sa.literal(now, UTCDateTime())
+    ended = c.window_end <= at
+    end = now + timedelta(seconds=window_seconds)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (insert(table).values(key=key, window_end=end, count=1)
+            .on_conflict_do_update(index_elements=[c.key], set_={
+                "count": sa.case((ended, 1), else_=c.count + 1),
+                "window_end": sa.case((ended, sa.literal(end, UTCDateTime())), else_=c.window_end)})
+            .returning(c.count, c.window_end))
+    count, window_end = session.execute(stmt).one()
+    if count == 1:  # a new window: tidy away the ones that have ended
+        session.execute(sa.delete(table).where(ended))
+    return Verdict(count <= limit, count, max(1, math.ceil((window_end - now).total_seconds())))
 
 
-def refund(session: Session, key: str, *, window_seconds: int, now: datetime) -> None:
-    """Give back one attempt of the current window (e.g. a login that succeeded)."""
-    table = RateCounter.__table__
-    start, _ = _window(now, window_seconds)
-    session.execute(sa.update(table).where(table.c.key == key, table.c.window_start == start, table.c.count > 0)
-                    .values(count=table.c.count - 1))
+def refund(session: Session, key: str, *, now: datetime) -> None:
+    """Give back one attempt of ``key``'s current window (e.g. a sign-in that succeeded)."""
+    c = RateCounter.__table__.c
+    session.execute(sa.update(RateCounter.__table__)
+                    .where(c.key == key, c.window_end > sa.literal(now, UTCDateTime()), c.count > 0)
+                    .values(count=c.count - 1))

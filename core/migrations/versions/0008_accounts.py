@@ -1,4 +1,4 @@
-"""accounts: fixed-window rate counters (sign-in attempts per client address)
+"""accounts: rate counters (sign-in attempts per client address)
 
 Revision ID: 0008_accounts
 Revises: 0007_open_updated
@@ -7,6 +7,7 @@ Revises: 0007_open_updated
 import sqlalchemy as sa
 from alembic import op
 import sqlmodel
+import core.models
 
 revision = "0008_accounts"
 down_revision = "0007_open_updated"
@@ -18,10 +19,9 @@ def upgrade() -> None:
     op.create_table(
         "rate_counters",
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("window_start", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("window_end", sa.BigInteger(), nullable=False),
+        sa.Column("window_end", core.models.UTCDateTime(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("key", "window_start"),
+        sa.PrimaryKeyConstraint("key"),
     )
     op.create_index("ix_rate_counters_window_end", "rate_counters", ["window_end"], unique=False)
 

@@ -43,6 +43,9 @@ def serve(
                 log_config=log_config)
 
 
+MIN_SECRET_KEY = 16
+
+
 class UserError(Exception):
     """A refusal to print as one line (exit status 2)."""
 
@@ -58,13 +61,15 @@ def is_loopback(host: str) -> bool:
 
 
 def default_secret_refusal(host: str, secret_key: str) -> str | None:
-    """Why ``linli serve`` must not start: the default LINLI_SECRET_KEY on an address others can reach."""
+    """Why ``linli serve`` must not start: the default (or a short) LINLI_SECRET_KEY on an address others can reach."""
     from config.settings import DEFAULT_SECRET_KEY
 
-    if secret_key != DEFAULT_SECRET_KEY or is_loopback(host):
+    if (secret_key != DEFAULT_SECRET_KEY and len(secret_key) >= MIN_SECRET_KEY) or is_loopback(host):
         return None
-    return (f"LINLI_SECRET_KEY is the default and --host {host} is reachable from other machines: set LINLI_SECRET_KEY "
-            "to a long random value, e.g. export LINLI_SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\"")
+    what = "the default" if secret_key == DEFAULT_SECRET_KEY else f"shorter than {MIN_SECRET_KEY} characters"
+    return (f"LINLI_SECRET_KEY is {what} and --host {host} is reachable from other machines: set LINLI_SECRET_KEY "
+            "to a long random value, the same on every instance, e.g. the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
 
 
 def _hide_password(url: str) -> str:

@@ -148,10 +148,12 @@ class LoginPolicy:
 
 @dataclass(frozen=True)
 class LoginResult:
-    """The signed-in account, or None; ``retry_after`` (seconds) when the client address is throttled."""
+    """The signed-in account, or None; ``retry_after`` (seconds) when the client address is throttled;
+    ``locked_username`` when this attempt's wrong password locked that account."""
 
     account: ConsoleAccount | None
     retry_after: int | None = None
+    locked_username: str | None = None
 
 
 _dummy: tuple[PasswordHasher, str] | None = None
@@ -186,7 +188,7 @@ def _claim_attempt(username: str, policy: LoginPolicy, now: datetime) -> sa.Upda
             .where(t.c.username == username, t.c.active.is_(True),
                    sa.or_(t.c.locked_until.is_(None), t.c.locked_until <= sa.literal(now, UTCDateTime())))
             .values(failed_logins=count, locked_until=sa.case((count >= policy.max_failures, until), else_=None))
-            .returning(t.c.id, t.c.password_hash))
+            .returning(t.c.id, t.c.password_hash, t.c.failed_logins))
 
 
 def authenticate(engine: sa.Engine, username: str, password: str, *, address: str | None = None,
@@ -207,7 +209,8 @@ def authenticate(engine: sa.Engine, username: str, password: str, *, address: st
     with session_scope(engine) as s:
         claimed = s.execute(_claim_attempt(username.strip(), policy, now)).first()
     if not _verify(claimed.password_hash if claimed else _dummy_hash(), password) or claimed is None:
-        return LoginResult(None)
+        locked = claimed is not None and claimed.failed_logins == policy.max_failures
+        return LoginResult(None, locked_username=username.strip() if locked else None)
     with session_scope(engine) as s:
         account = s.get(ConsoleAccount, claimed.id)
         if _hasher.check_needs_rehash(account.password_hash):

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from core.ticket_states import STATE_LABELS, TicketState
 from core.timefmt import local
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger("linli.console")
 PAGE_SIZE = 50
 TICKET_CSV_COLUMNS = ["number", "state", "state_label", "colour", "category", "category_label", "urgency", "grid",
                       "text", "on_behalf_of", "location", "department", "assignee", "created_at", "confirmed_at",
@@ -125,9 +127,14 @@ def router(runtime) -> APIRouter:
               next: str = Form("/console/tickets")) -> Response:
         nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
         auth.check_token(auth.login_csrf(secret, nonce) if nonce else "", csrf)
-        result = accounts.authenticate(runtime.engine, username, password, policy=policy,
-                                       address=request.client.host if request.client else None)
+        address = request.client.host if request.client else None
+        result = accounts.authenticate(runtime.engine, username, password, policy=policy, address=address)
+        if result.locked_username:
+            log.warning("console account %r locked for %d s after %d wrong passwords (last from %s)", result.locked_username,
+                        policy.lockout.total_seconds(), policy.max_failures, address)
         if result.retry_after is not None:
+            log.warning("console sign-in from %s refused for %d s: over %d attempts", address, result.retry_after,
+                        policy.per_address)
             return page(request, "error.html", None, status_code=429, title="尝试次数过多",
                         message=f"这个网络地址登录尝试次数过多，请 {result.retry_after} 秒后再试。",
                         headers={"Retry-After": str(result.retry_after)})

@@ -82,7 +82,8 @@ def _refused(r: httpx.Response) -> bool:
 
 
 @pytest.mark.parametrize("limit", [5, 3])
-def test_twenty_parallel_wrong_passwords_lock_the_account_after_the_limit(console_with, hasher, limit):
+def test_twenty_parallel_wrong_passwords_lock_the_account_after_the_limit(console_with, hasher, limit, caplog):
+    caplog.set_level("WARNING", logger="linli.console")
     with console_with(login_max_failures=limit, login_attempts_per_address=1000) as console:
         real_hash = _account(console.runtime.engine, "wang").password_hash
         browsers = [Browser(console.url) for _ in range(20)]
@@ -94,6 +95,8 @@ def test_twenty_parallel_wrong_passwords_lock_the_account_after_the_limit(consol
         row = _account(console.runtime.engine, "wang")
         assert row.failed_logins == limit and row.locked_until > datetime.now(UTC) + timedelta(minutes=4)
         assert _refused(Browser(console.url).sign_in("wang", PASSWORD))  # locked: even the right password
+        locks = [r.getMessage() for r in caplog.records if "locked" in r.getMessage()]
+        assert locks == [f"console account 'wang' locked for 300 s after {limit} wrong passwords (last from 127.0.0.1)"]
         with Session(console.runtime.engine) as s:
             assert s.exec(select(RateCounter.count).where(RateCounter.key == "login:127.0.0.1")).one() == 21
 

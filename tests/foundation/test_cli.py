@@ -122,3 +122,4 @@ def test_only_loopback_hosts_may_keep_the_default_secret_key():
     for host in ("0.0.0.0", "::", "10.0.0.5", "example.org"):
         assert default_secret_refusal(host, DEFAULT_SECRET_KEY), host
         assert default_secret_refusal(host, "a long random value from secrets.token_urlsafe") is None
+        assert "shorter than 16" in default_secret_refusal(host, "short")

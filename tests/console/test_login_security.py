@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
 from core import accounts, db
-from core.console_models import ConsoleAccount, RateCounter
+from core.console_models import ConsoleAccount
 
 PASSWORD = "correct horse battery"
 
@@ -97,6 +97,8 @@ def test_twenty_parallel_wrong_passwords_lock_the_account_after_the_limit(consol
         assert _refused(Browser(console.url).sign_in("wang", PASSWORD))  # locked: even the right password
         locks = [r.getMessage() for r in caplog.records if "locked" in r.getMessage()]
         assert locks == [f"console account 'wang' locked for 300 s after {limit} wrong passwords (last from 127.0.0.1)"]
+        from core.console_models import RateCounter
+
         with Session(console.runtime.engine) as s:
             assert s.exec(select(RateCounter.count).where(RateCounter.key == "login:127.0.0.1")).one() == 21
 
@@ -104,8 +106,10 @@ def test_twenty_parallel_wrong_passwords_lock_the_account_after_the_limit(consol
 def test_a_locked_unknown_or_disabled_account_answers_exactly_like_a_wrong_password(console, hasher):
     for _ in range(accounts.MAX_FAILED_LOGINS):
         assert _refused(Browser(console.url).sign_in("zhao", "not the password"))
-    with db.session_scope(console.runtime.engine) as s:
-        accounts.set_active(s, "care", False)
+    with db.session_scope(console.runtime.engine) as s:  # disabled as the shell or an admin would
+        care = s.exec(select(ConsoleAccount).where(ConsoleAccount.username == "care")).one()
+        care.active = False
+        s.add(care)
     cases = {"wrong password": ("wang", "not the password"), "unknown user": ("nobody", PASSWORD),
              "disabled, right password": ("care", PASSWORD), "locked, right password": ("zhao", PASSWORD)}
     answers = {}
@@ -189,3 +193,21 @@ def test_disabling_ends_sessions_at_once_and_refuses_api_tokens(console):
         accounts.set_active(s, "wang", True)
     assert api.get("/api/me").status_code == 200  # the token works again; the ended session does not
     assert wang.get("/console/tickets").status_code == 303
+
+
+def test_resetting_a_password_ends_every_session_and_lifts_the_lock(console):
+    signed_in = console.client("wang")
+    for _ in range(accounts.MAX_FAILED_LOGINS):
+        assert _refused(Browser(console.url).sign_in("wang", "not the password"))
+    assert _refused(Browser(console.url).sign_in("wang", PASSWORD))  # locked
+    engine = console.runtime.engine
+    with db.session_scope(engine) as s:
+        assert len(accounts.sessions_of(s, accounts.account_named(s, "wang").id)) == 1
+        assert accounts.reset_password(s, "wang", "a brand new password") == 1
+    assert signed_in.get("/console/tickets").status_code == 303
+    assert _refused(Browser(console.url).sign_in("wang", PASSWORD))
+    assert Browser(console.url).sign_in("wang", "a brand new password").headers["location"] == "/console/tickets"
+    with db.session_scope(engine) as s:
+        wang = accounts.account_named(s, "wang")
+        assert len(accounts.sessions_of(s, wang.id)) == 1
+        assert accounts.end_all_sessions(s, wang.id) == 1 and accounts.sessions_of(s, wang.id) == []

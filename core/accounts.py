@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -167,11 +168,18 @@ def _dummy_hash() -> str:
     return _dummy[1]
 
 
+# argon2 takes 64 MiB and most of a second per verification: a burst of sign-ins waits for a slot
+# instead of exhausting the process's memory (the per-address allowance limits the burst itself).
+VERIFY_SLOTS = 4
+_verifying = threading.BoundedSemaphore(VERIFY_SLOTS)
+
+
 def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with _verifying:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def _claim_attempt(username: str, policy: LoginPolicy, now: datetime) -> sa.Update:

@@ -26,12 +26,19 @@ class CountingHasher(PasswordHasher):
     def __init__(self, **cost):
         super().__init__(**({"time_cost": 1, "memory_cost": 1024, "parallelism": 1} | cost))
         self.verified: list[str] = []
+        self.busy = self.most_at_once = 0
         self._lock = threading.Lock()
 
     def verify(self, hash, password):
         with self._lock:
             self.verified.append(hash)
-        return super().verify(hash, password)
+            self.busy += 1
+            self.most_at_once = max(self.most_at_once, self.busy)
+        try:
+            return super().verify(hash, password)
+        finally:
+            with self._lock:
+                self.busy -= 1
 
 
 @pytest.fixture
@@ -92,6 +99,7 @@ def test_twenty_parallel_wrong_passwords_lock_the_account_after_the_limit(consol
         # Only `limit` guesses were ever checked against the real password; the rest met the lock.
         assert hasher.verified.count(real_hash) == limit
         assert len(hasher.verified) == 20  # …and still cost one verification each
+        assert hasher.most_at_once <= accounts.VERIFY_SLOTS  # a burst waits for a slot, memory stays bounded
         row = _account(console.runtime.engine, "wang")
         assert row.failed_logins == limit and row.locked_until > datetime.now(UTC) + timedelta(minutes=4)
         assert _refused(Browser(console.url).sign_in("wang", PASSWORD))  # locked: even the right password

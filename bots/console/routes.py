@@ -374,7 +374,7 @@ def router(runtime) -> APIRouter:
                 return forbidden(request, v, "只有管理员（指挥中心）可以管理账号")
             people = [p for p in s.exec(select(Person).where(Person.declared).order_by(Person.id))
                       if p.role in {role.value for role in accounts.CONSOLE_ROLES}]
-            return page(request, "accounts.html", v, rows=accounts.list_accounts(s), people=people, msg=msg, ok=ok)
+            return page(request, "accounts.html", v, rows=accounts.list_accounts(s), people=people, msg=msg, ok=ok, now=utcnow())
 
     @r.post("/accounts")
     def create_account(request: Request, username: str = Form(""), person: str = Form(""), password: str = Form(""),

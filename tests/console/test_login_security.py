@@ -4,6 +4,7 @@ password (same answer, same work), sign-out and disabling end every session."""
 
 from __future__ import annotations
 
+import re
 import statistics
 import threading
 import time
@@ -196,6 +197,8 @@ def test_disabling_ends_sessions_at_once_and_refuses_api_tokens(console):
         assert accounts.set_active(s, "wang", False) == 1
     assert wang.get("/console/tickets").status_code == 303
     assert api.get("/api/me").status_code == 401
+    listed = console.client("admin").get("/console/accounts").text
+    assert "已停用</td></tr>" in re.search(r"<td>wang</td>.*?</tr>", listed, re.S).group(0)
     assert _refused(Browser(console.url).sign_in("wang", PASSWORD))
     with db.session_scope(console.runtime.engine) as s:
         accounts.set_active(s, "wang", True)

@@ -16,6 +16,7 @@ from bots.channels import mount_channels
 from bots.console import mount as mount_console
 from bots.fast_path import BodyLimitMiddleware, LinliApp
 from bots.runtime import Runtime
+from bots.security_headers import SecurityHeadersMiddleware
 from config.settings import Settings, get_settings
 from core import db
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = LinliApp(title="linli 邻里", version="0.1.0", lifespan=lifespan, max_body_bytes=settings.max_body_bytes)
     app.state.runtime = runtime
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,8 +1,16 @@
-"""The ``linli`` command: serve, demo, db upgrade, and the classifier tools."""
+"""The ``linli`` command: serve, demo, db upgrade, and the classifier tools.
+
+Every error a user can cause (a bad setting or database URL, an unreachable database, an unreadable
+grids file, an account refusal) ends the command with one line on standard error and exit status 2,
+never a traceback (:func:`user_error`).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -27,10 +35,72 @@ def serve(
     from config.settings import get_settings
 
     settings = get_settings()
+    if refusal := default_secret_refusal(host, settings.secret_key):
+        raise UserError(refusal)
     log_config = configure_logging(settings.log_format, workers_log_level)
     typer.echo(f"linli: data in {settings.data_dir.resolve()}; open http://{host}:{port}/playground")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=workers_log_level, proxy_headers=True,
                 log_config=log_config)
+
+
+MIN_SECRET_KEY = 16
+
+
+class UserError(Exception):
+    """A refusal to print as one line (exit status 2)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``--host`` is reachable only from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # another host name: it may resolve to anything
+        return False
+
+
+def default_secret_refusal(host: str, secret_key: str) -> str | None:
+    """Why ``linli serve`` must not start: the default (or a short) LINLI_SECRET_KEY on an address others can reach."""
+    from config.settings import DEFAULT_SECRET_KEY
+
+    if (secret_key != DEFAULT_SECRET_KEY and len(secret_key) >= MIN_SECRET_KEY) or is_loopback(host):
+        return None
+    what = "the default" if secret_key == DEFAULT_SECRET_KEY else f"shorter than {MIN_SECRET_KEY} characters"
+    return (f"LINLI_SECRET_KEY is {what} and --host {host} is reachable from other machines: set LINLI_SECRET_KEY "
+            "to a long random value, the same on every instance, e.g. the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def user_error(exc: BaseException) -> str | None:
+    """One line for an error the user caused (and can fix), or None for a bug (shown with its traceback)."""
+    import sqlalchemy.exc as sa_exc
+    from alembic.util.exc import CommandError
+    from pydantic import ValidationError
+
+    from core.accounts import AccountError
+    from core.db import DatabaseUrlError
+    from core.grids import GridsFileError
+
+    if isinstance(exc, UserError | AccountError | GridsFileError):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"LINLI_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+    url = _hide_password(os.environ.get("LINLI_DATABASE_URL", "")) or "the SQLite file under LINLI_DATA_DIR"
+    if isinstance(exc, DatabaseUrlError | sa_exc.ArgumentError):
+        return f"LINLI_DATABASE_URL {url!r} is not a database URL linli can use: {exc}"
+    if isinstance(exc, sa_exc.DBAPIError):
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return f"cannot use the database {url}: {reason}"
+    if isinstance(exc, CommandError):
+        return f"migrations: {exc}"
+    if isinstance(exc, OSError):
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
+    return None
 
 
 @db_app.command("upgrade")
@@ -78,7 +148,14 @@ _register_accounts()
 
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
-    app()
+    try:
+        app()
+    except Exception as exc:
+        message = user_error(exc)
+        if message is None:
+            raise
+        print(f"error: {' '.join(message.split())}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

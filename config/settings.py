@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_SECRET_KEY = "change-me-in-production"
 
 
 class Settings(BaseSettings):
@@ -30,7 +31,7 @@ class Settings(BaseSettings):
 
     # Web
     public_url: str = "http://127.0.0.1:8000"
-    secret_key: str = "change-me-in-production"
+    secret_key: str = DEFAULT_SECRET_KEY  # `linli serve` refuses a non-loopback --host while it is this
     playground: bool = True
     max_body_bytes: int = 1_000_000
     timezone: str = "Asia/Shanghai"
@@ -75,6 +76,13 @@ class Settings(BaseSettings):
     wecom_robot_webhooks: str | None = None
 
     redis_url: str | None = None
+
+    # Console sign-in (issue 12): wrong passwords before an account locks, for how long, and
+    # sign-in attempts per client address per window (successful ones are given back)
+    login_max_failures: int = Field(5, ge=1)
+    login_lockout_seconds: int = Field(300, ge=1)
+    login_attempts_per_address: int = Field(20, ge=1)
+    login_address_window_seconds: int = Field(300, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
+from core import throttle
 from core.console_models import ApiToken, ConsoleAccount, ConsoleSession
+from core.db import session_scope
 from core.grids import Role
-from core.models import Grid, Person, utcnow
+from core.models import Grid, Person, UTCDateTime, utcnow
 
 SESSION_LIFETIME = timedelta(hours=12)
 MAX_FAILED_LOGINS = 5
@@ -118,8 +122,7 @@ def create_account(session: Session, username: str, person_key: str, password: s
     username = username.strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise AccountError("username must be 1–64 characters without spaces")
-    if len(password) < 8:
-        raise AccountError("password must be at least 8 characters")
+    _check_password(password)
     person = session.exec(select(Person).where(Person.key == person_key)).first()
     if person is None:
         raise AccountError(f"no person {person_key!r}: declare them in the grids file (accounts: [platform:user_id]) first")
@@ -133,28 +136,133 @@ def create_account(session: Session, username: str, person_key: str, password: s
     return account
 
 
-def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> ConsoleAccount | None:
-    """The account if the password matches; counts failures and locks the account briefly after several."""
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How many wrong passwords lock an account and for how long, and how many sign-in attempts one
+    client address may make per window (counted in the database, so it holds across instances)."""
+
+    max_failures: int = MAX_FAILED_LOGINS
+    lockout: timedelta = LOCKOUT
+    per_address: int = 20
+    address_window: timedelta = LOCKOUT
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The signed-in account, or None; ``retry_after`` (seconds) when the client address is throttled;
+    ``locked_username`` when this attempt's wrong password locked that account."""
+
+    account: ConsoleAccount | None
+    retry_after: int | None = None
+    locked_username: str | None = None
+
+
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password made by the current hasher: verifying against it costs what a real check costs."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy[1]
+
+
+# argon2 takes 64 MiB and most of a second per verification: a burst of sign-ins waits for a slot
+# instead of exhausting the process's memory (the per-address allowance limits the burst itself).
+VERIFY_SLOTS = 4
+_verifying = threading.BoundedSemaphore(VERIFY_SLOTS)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    with _verifying:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def _claim_attempt(username: str, policy: LoginPolicy, now: datetime) -> sa.Update:
+    """Count one attempt on an active, unlocked account before its password is checked, in one statement.
+
+    Counting first (and resetting on success) means parallel guesses cannot all slip past the
+    lock: the statement that makes the count reach the limit also sets the lock, so at most
+    ``max_failures`` guesses per lock period are ever checked. An expired lock starts a new count.
+    """
+    t = ConsoleAccount.__table__
+    count = sa.case((t.c.locked_until.is_not(None), 1), else_=t.c.failed_logins + 1)
+    until = sa.literal(now + policy.lockout, UTCDateTime())
+    return (sa.update(t)
+            .where(t.c.username == username, t.c.active.is_(True),
+                   sa.or_(t.c.locked_until.is_(None), t.c.locked_until <= sa.literal(now, UTCDateTime())))
+            .values(failed_logins=count, locked_until=sa.case((count >= policy.max_failures, until), else_=None))
+            .returning(t.c.id, t.c.password_hash, t.c.failed_logins))
+
+
+def authenticate(engine: sa.Engine, username: str, password: str, *, address: str | None = None,
+                 policy: LoginPolicy = LoginPolicy(), now: datetime | None = None) -> LoginResult:
+    """Check a sign-in. Unknown, disabled, locked and wrong all answer the same and cost the same
+    (one argon2 verification, against a dummy hash when there is no usable account), so neither the
+    answer nor its timing tells which usernames exist. Commits its own short transactions: counts
+    must be visible to parallel attempts before the (slow) password check.
+    """
     now = now or utcnow()
+    address_key = f"login:{address}" if address else None
+    window = int(policy.address_window.total_seconds())
+    if address_key:
+        with session_scope(engine) as s:
+            verdict = throttle.claim(s, address_key, limit=policy.per_address, window_seconds=window, now=now)
+        if not verdict.allowed:
+            return LoginResult(None, retry_after=verdict.retry_after)
+    with session_scope(engine) as s:
+        claimed = s.execute(_claim_attempt(username.strip(), policy, now)).first()
+    if not _verify(claimed.password_hash if claimed else _dummy_hash(), password) or claimed is None:
+        locked = claimed is not None and claimed.failed_logins == policy.max_failures
+        return LoginResult(None, locked_username=username.strip() if locked else None)
+    with session_scope(engine) as s:
+        account = s.get(ConsoleAccount, claimed.id)
+        if _hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = hash_password(password)
+        account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
+        s.add(account)
+        if address_key:  # a successful sign-in does not use up the address's allowance (an office shares one)
+            throttle.refund(s, address_key, now=now)
+    return LoginResult(account)
+
+
+def account_named(session: Session, username: str) -> ConsoleAccount:
+    """The account with this username, or :class:`AccountError` saying how to find the right one."""
     account = session.exec(select(ConsoleAccount).where(ConsoleAccount.username == username.strip())).first()
-    if account is None or not account.active:
-        _hasher.hash(password)  # same work as a real check, so timing does not reveal usernames
-        return None
-    if account.locked_until and account.locked_until > now:
-        return None
-    try:
-        _hasher.verify(account.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        account.failed_logins += 1
-        if account.failed_logins >= MAX_FAILED_LOGINS:
-            account.locked_until, account.failed_logins = now + LOCKOUT, 0
-        session.add(account)
-        return None
-    if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
-    account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
-    session.add(account)
+    if account is None:
+        raise AccountError(f"no console account {username!r}; `linli account list` shows them, `linli account create` adds one")
     return account
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise AccountError("password must be at least 8 characters")
+
+
+def set_active(session: Session, username: str, active: bool) -> int:
+    """Disable an account (its sessions end at once, its API tokens are refused while it stays
+    disabled) or enable it (lifting any lock). Returns how many sessions ended."""
+    account = account_named(session, username)
+    account.active = active
+    if active:
+        account.failed_logins, account.locked_until = 0, None
+    session.add(account)
+    return 0 if active else end_all_sessions(session, account.id)
+
+
+def reset_password(session: Session, username: str, password: str) -> int:
+    """Set a new password, lift any lock and end every session of the account (API tokens stay).
+    Returns how many sessions ended."""
+    _check_password(password)
+    account = account_named(session, username)
+    account.password_hash = hash_password(password)
+    account.failed_logins, account.locked_until = 0, None
+    session.add(account)
+    return end_all_sessions(session, account.id)
 
 
 def list_accounts(session: Session) -> list[tuple[ConsoleAccount, Person | None]]:
@@ -184,11 +292,25 @@ def account_for_session(session: Session, token: str | None, *, now: datetime | 
     return account if account and account.active else None
 
 
-def end_session(session: Session, token: str | None) -> None:
-    if token:
-        row = session.exec(select(ConsoleSession).where(ConsoleSession.token_hash == _digest(token))).first()
-        if row is not None:
-            session.delete(row)
+def end_sessions_of_token(session: Session, token: str | None) -> int:
+    """Sign-out: end every session of the account the token's session belongs to (every browser)."""
+    if not token:
+        return 0
+    row = session.exec(select(ConsoleSession).where(ConsoleSession.token_hash == _digest(token))).first()
+    return end_all_sessions(session, row.account_id) if row is not None else 0
+
+
+def end_all_sessions(session: Session, account_id: int) -> int:
+    """End every session of an account; returns how many there were."""
+    result = session.execute(sa.delete(ConsoleSession).where(ConsoleSession.account_id == account_id))
+    return result.rowcount or 0
+
+
+def sessions_of(session: Session, account_id: int, *, now: datetime | None = None) -> list[ConsoleSession]:
+    """The account's sessions that have not expired, oldest first."""
+    return list(session.exec(select(ConsoleSession).where(ConsoleSession.account_id == account_id,
+                                                          ConsoleSession.expires_at > (now or utcnow()))
+                             .order_by(ConsoleSession.created_at)))
 
 
 # -- API tokens ----------------------------------------------------------------------------

@@ -56,6 +56,15 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _dt()
 
 
+class RateCounter(SQLModel, table=True):
+    """Attempts per key (e.g. ``login:<client address>``) in its current time window (core/throttle.py)."""
+
+    __tablename__ = "rate_counters"
+    key: str = Field(max_length=200, primary_key=True)
+    window_end: datetime = _dt(nullable=False, index=True)
+    count: int = 0
+
+
 # Indexes behind the console's ticket list (core/search.py): every filter combined with
 # keyset paging on the ticket number walks an index instead of sorting a million rows.
 _t = Ticket.__table__.c

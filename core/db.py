@@ -13,8 +13,18 @@ from sqlmodel import Session
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgres")
+
+
+class DatabaseUrlError(ValueError):
+    """LINLI_DATABASE_URL names a database linli does not run on (or is not a URL)."""
+
+
 def normalise_url(url: str) -> str:
-    """Use psycopg 3 for plain ``postgresql://`` URLs."""
+    """Use psycopg 3 for plain ``postgresql://`` URLs; refuse databases other than SQLite and PostgreSQL."""
+    if url.split("://", 1)[0] not in SCHEMES or "://" not in url:
+        raise DatabaseUrlError("linli runs on SQLite or PostgreSQL: use sqlite:////path/to/linli.sqlite3 or "
+                               "postgresql://user:password@host:5432/name")
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
@@ -22,13 +32,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the pragmas linli relies on: WAL, foreign keys and a busy timeout on SQLite."""
-    url = normalise_url(url)
+def _make_sqlite_dir(url: str) -> None:
+    """SQLite cannot create the directory of its file: make it (a fresh LINLI_DATA_DIR)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the pragmas linli relies on: WAL, foreign keys and a busy timeout on SQLite."""
+    url = normalise_url(url)
+    _make_sqlite_dir(url)
+    if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
@@ -73,6 +89,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (``linli db upgrade``; ``linli serve`` runs it on start)."""
     from alembic import command
 
+    _make_sqlite_dir(normalise_url(url))
     command.upgrade(_alembic_config(url), revision)
 
 

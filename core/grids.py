@@ -128,6 +128,8 @@ def read_grids_file(path: Path) -> GridsFile:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise GridsFileError(f"grids file {path} does not exist; set LINLI_GRIDS_FILE or copy config/grids.example.yaml") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GridsFileError(f"grids file {path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from exc
     except yaml.YAMLError as exc:
         raise GridsFileError(f"grids file {path} is not valid YAML: {exc}") from exc
     try:

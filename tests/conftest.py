@@ -184,3 +184,16 @@ def browser():
 def unused_port() -> int:
     """A free TCP port on 127.0.0.1."""
     return free_port()
+
+
+def _one_line_refusal(out) -> str:
+    """A command's refusal: one line on stderr and a non-zero exit, never a traceback. Returns the line."""
+    assert out.returncode != 0, out.stdout
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    return out.stderr
+
+
+@pytest.fixture(scope="session")
+def one_line_refusal():
+    """Check a finished ``linli`` subprocess refused as a user expects: ``one_line_refusal(out)`` → the line."""
+    return _one_line_refusal

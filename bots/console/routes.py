@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from core.ticket_states import STATE_LABELS, TicketState
 from core.timefmt import local
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger("linli.console")
 PAGE_SIZE = 50
 TICKET_CSV_COLUMNS = ["number", "state", "state_label", "colour", "category", "category_label", "urgency", "grid",
                       "text", "on_behalf_of", "location", "department", "assignee", "created_at", "confirmed_at",
@@ -91,9 +93,10 @@ def router(runtime) -> APIRouter:
             raise auth.login_redirect(request)
         return v
 
-    def page(request: Request, name: str, v: auth.Viewer | None, status_code: int = 200, **context) -> HTMLResponse:
+    def page(request: Request, name: str, v: auth.Viewer | None, status_code: int = 200, headers: dict | None = None,
+             **context) -> HTMLResponse:
         context.update(viewer=v, colour_labels=COLOUR_LABELS, nav=request.url.path)
-        return templates.TemplateResponse(request, name, context, status_code=status_code)
+        return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
 
     def forbidden(request: Request, v: auth.Viewer, message: str) -> HTMLResponse:
         return page(request, "error.html", v, status_code=403, title="无权查看", message=message)
@@ -114,17 +117,32 @@ def router(runtime) -> APIRouter:
         auth.set_cookie(response, auth.LOGIN_COOKIE, nonce, secure=secure, max_age=3600)
         return response
 
+    policy = accounts.LoginPolicy(settings.login_max_failures, timedelta(seconds=settings.login_lockout_seconds),
+                                  settings.login_attempts_per_address, timedelta(seconds=settings.login_address_window_seconds))
+    wrong = (f"用户名或密码不对（连续输错 {policy.max_failures} 次会锁定 "
+             f"{max(1, round(policy.lockout.total_seconds() / 60))} 分钟）")
+
     @r.post("/login")
     def login(request: Request, username: str = Form(""), password: str = Form(""), csrf: str = Form(""),
               next: str = Form("/console/tickets")) -> Response:
         nonce = request.cookies.get(auth.LOGIN_COOKIE, "")
         auth.check_token(auth.login_csrf(secret, nonce) if nonce else "", csrf)
-        with db.session_scope(runtime.engine) as s:
-            account = accounts.authenticate(s, username, password)
-            token = accounts.start_session(s, account) if account else None
-        if token is None:
-            query = urlencode({"next": _safe_next(next), "error": "用户名或密码不对（连续输错 5 次会锁定 5 分钟）"})
+        address = request.client.host if request.client else None
+        result = accounts.authenticate(runtime.engine, username, password, policy=policy, address=address)
+        if result.locked_username:
+            log.warning("console account %r locked for %d s after %d wrong passwords (last from %s)", result.locked_username,
+                        policy.lockout.total_seconds(), policy.max_failures, address)
+        if result.retry_after is not None:
+            log.warning("console sign-in from %s refused for %d s: over %d attempts", address, result.retry_after,
+                        policy.per_address)
+            return page(request, "error.html", None, status_code=429, title="尝试次数过多",
+                        message=f"这个网络地址登录尝试次数过多，请 {result.retry_after} 秒后再试。",
+                        headers={"Retry-After": str(result.retry_after)})
+        if result.account is None:
+            query = urlencode({"next": _safe_next(next), "error": wrong})
             return RedirectResponse(f"/console/login?{query}", status_code=303)
+        with db.session_scope(runtime.engine) as s:
+            token = accounts.start_session(s, result.account)
         response = RedirectResponse(_safe_next(next), status_code=303)
         auth.set_cookie(response, auth.SESSION_COOKIE, token, secure=secure, max_age=int(accounts.SESSION_LIFETIME.total_seconds()))
         response.delete_cookie(auth.LOGIN_COOKIE, path="/")
@@ -132,11 +150,12 @@ def router(runtime) -> APIRouter:
 
     @r.post("/logout")
     def logout(request: Request, csrf: str = Form("")) -> Response:
+        """Sign out everywhere: every session of the account ends, not only this browser's."""
         token = request.cookies.get(auth.SESSION_COOKIE)
         if token:
             auth.check_token(auth.csrf_for_session(secret, token), csrf)
             with db.session_scope(runtime.engine) as s:
-                accounts.end_session(s, token)
+                accounts.end_sessions_of_token(s, token)
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(auth.SESSION_COOKIE, path="/")
         return response
@@ -355,7 +374,7 @@ def router(runtime) -> APIRouter:
                 return forbidden(request, v, "只有管理员（指挥中心）可以管理账号")
             people = [p for p in s.exec(select(Person).where(Person.declared).order_by(Person.id))
                       if p.role in {role.value for role in accounts.CONSOLE_ROLES}]
-            return page(request, "accounts.html", v, rows=accounts.list_accounts(s), people=people, msg=msg, ok=ok)
+            return page(request, "accounts.html", v, rows=accounts.list_accounts(s), people=people, msg=msg, ok=ok, now=utcnow())
 
     @r.post("/accounts")
     def create_account(request: Request, username: str = Form(""), person: str = Form(""), password: str = Form(""),

@@ -94,15 +94,31 @@ def quick_password_hashing(monkeypatch):
 
 
 @pytest.fixture
-def console(settings, serve_app) -> Iterator[Console]:
-    """linli with the console, API and playground on a free port, and four console accounts."""
+def console_with(settings, serve_app):
+    """Start consoles with settings of the test's choosing: ``with console_with(login_max_failures=3) as c:``.
+    Several on one database are several instances of linli."""
+    from contextlib import contextmanager
+
     from bots.app import create_app
 
-    live = settings.model_copy(update={"run_outbox": True, "outbox_poll_seconds": 0.05, "secret_key": "test-secret"})
-    app = create_app(live)
-    with serve_app(app) as server:
-        runtime = app.state.runtime
-        with db.session_scope(runtime.engine) as s:
-            for username, person in ACCOUNTS.items():
-                accounts.create_account(s, username, person, PASSWORD)
-        yield Console(server.url, runtime)
+    @contextmanager
+    def start(*, accounts_too: bool = True, **overrides) -> Iterator[Console]:
+        live = settings.model_copy(update={"run_outbox": True, "outbox_poll_seconds": 0.05, "secret_key": "test-secret",
+                                           **overrides})
+        app = create_app(live)
+        with serve_app(app) as server:
+            runtime = app.state.runtime
+            if accounts_too:
+                with db.session_scope(runtime.engine) as s:
+                    for username, person in ACCOUNTS.items():
+                        accounts.create_account(s, username, person, PASSWORD)
+            yield Console(server.url, runtime)
+
+    return start
+
+
+@pytest.fixture
+def console(console_with) -> Iterator[Console]:
+    """linli with the console, API and playground on a free port, and four console accounts."""
+    with console_with() as c:
+        yield c

@@ -151,12 +151,13 @@ def test_accounts_passwords_sessions_and_tokens(runtime):
             accounts.create_account(s, "zhang", "playground:zhang", "correct horse")
         with pytest.raises(accounts.AccountError, match="grids file"):
             accounts.create_account(s, "ghost", "playground:ghost", "correct horse")
-        assert accounts.authenticate(s, "wang", "wrong password") is None
-        assert accounts.authenticate(s, "wang", "correct horse").id == account.id
+    assert accounts.authenticate(runtime.engine, "wang", "wrong password").account is None
+    assert accounts.authenticate(runtime.engine, "wang", "correct horse").account.id == account.id
+    with db.session_scope(runtime.engine) as s:
         token = accounts.start_session(s, account)
         assert accounts.account_for_session(s, token).id == account.id
         assert accounts.account_for_session(s, token, now=datetime.now(UTC) + timedelta(days=1)) is None
-        accounts.end_session(s, token)
+        accounts.end_sessions_of_token(s, token)
         assert accounts.account_for_session(s, token) is None
         row, plain = accounts.issue_token(s, account, "ci", "read")
         assert plain.startswith("linli_") and plain not in row.token_hash
@@ -169,7 +170,8 @@ def test_repeated_wrong_passwords_lock_the_account_for_a_while(runtime):
     now = datetime(2026, 3, 1, tzinfo=UTC)
     with db.session_scope(runtime.engine) as s:
         accounts.create_account(s, "wang", "playground:wangfang", "correct horse")
-        for _ in range(accounts.MAX_FAILED_LOGINS):
-            assert accounts.authenticate(s, "wang", "guess", now=now) is None
-        assert accounts.authenticate(s, "wang", "correct horse", now=now) is None
-        assert accounts.authenticate(s, "wang", "correct horse", now=now + accounts.LOCKOUT + timedelta(seconds=1)) is not None
+    for _ in range(accounts.MAX_FAILED_LOGINS):
+        assert accounts.authenticate(runtime.engine, "wang", "guess", now=now).account is None
+    assert accounts.authenticate(runtime.engine, "wang", "correct horse", now=now).account is None
+    later = now + accounts.LOCKOUT + timedelta(seconds=1)
+    assert accounts.authenticate(runtime.engine, "wang", "correct horse", now=later).account is not None

@@ -29,7 +29,7 @@ class Console:
 
     def client(self, username: str | None = None) -> httpx.Client:
         """An HTTP client, signed in as ``username`` when given."""
-        client = httpx.Client(base_url=self.url, timeout=10, follow_redirects=False)
+        client = httpx.Client(base_url=self.url, timeout=60, follow_redirects=False)
         if username:
             page = client.get("/console/login")
             csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)

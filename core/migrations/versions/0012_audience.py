@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_audience"
-down_revision = "0007_open_updated"
+down_revision = "0008_accounts"
 branch_labels = None
 depends_on = None
 

@@ -128,11 +128,13 @@ def _spans(text: str) -> set[int]:
             chars: list[_Char] = []
             for end in range(start + 1, len(groups) + 1):
                 chars = chars + groups[end - 1]
-                if len(chars) > _LONGEST:
+                if len(chars) > _LONGEST + 1:  # + an X glued on after it
                     break
                 candidates.append((end, chars))
             for end, chars in reversed(candidates):  # the longest whole number first
                 where = _masked_positions("".join(c.ch for c in chars))
+                if where is None and chars[-1].ch == "X":  # an X glued on after a number: a word, not a check digit
+                    where = _masked_positions("".join(c.ch for c in chars[:-1]))
                 if where is not None:
                     hidden.update(c.src for c in chars[where[0]:where[1]])
                     start = end

@@ -115,7 +115,8 @@ def where_clauses(session: Session, flt: TicketFilter, scope: Scope | None, now:
     if text:
         like = Ticket.text.like(f"%{_like_escape(text)}%", escape="\\")
         number = _NUMBER.match(text)
-        conds.append(sa.or_(Ticket.id == int(number.group(1)), like) if number else like)
+        by_number = number is not None and int(number.group(1)) <= MAX_NUMBER
+        conds.append(sa.or_(Ticket.id == int(number.group(1)), like) if by_number else like)
     return conds
 
 

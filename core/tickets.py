@@ -11,7 +11,10 @@ from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState, check_move, is_reopen
 
 SYSTEM = "system"
-MAX_NUMBER = 2**63 - 1  # the largest integer key SQLite and PostgreSQL (bigint) can hold
+# The largest ticket number (and row id) there can be: the id columns are INTEGER, which
+# PostgreSQL stores in 32 bits (SQLite would hold more). A larger number a client sends is
+# simply not found, never handed to the database (PostgreSQL refuses it: a 500).
+MAX_NUMBER = 2**31 - 1
 
 
 class TicketNotFound(LookupError):
@@ -21,7 +24,7 @@ class TicketNotFound(LookupError):
 
 
 def get(session: Session, number: int) -> Ticket | None:
-    """The ticket with this number; None for any number no ticket can have (0, negative, over 2**63-1)."""
+    """The ticket with this number; None for any number no ticket can have (0, negative, over MAX_NUMBER)."""
     if not 1 <= number <= MAX_NUMBER:
         return None
     return session.get(Ticket, number)

@@ -65,11 +65,11 @@ def test_open311_caps_the_description_like_the_api(api):
 def test_a_merge_into_a_number_out_of_range_is_a_4xx(api):
     wang = api.client("wang")
     number = wang.post("/api/tickets", json={"text": WELL, "grid_id": "xingfu-1"}).json()["number"]
-    for into in (2**70, 2**63, -1, 0):
+    for into in (2**70, 2**63, 2**31, -1, 0):  # ids are 32-bit INTEGER columns on PostgreSQL
         r = wang.post(f"/api/tickets/{number}/transition", json={"action": "merge", "into": into})
         assert 400 <= r.status_code < 500, (into, r.status_code, r.text)
     # the largest number a ticket could have: simply not found
-    r = wang.post(f"/api/tickets/{number}/transition", json={"action": "merge", "into": 2**63 - 1})
+    r = wang.post(f"/api/tickets/{number}/transition", json={"action": "merge", "into": 2**31 - 1})
     assert r.status_code == 404
     r = wang.get("/api/tickets", params={"cursor": "WzAsIDExODA1OTE2MjA3MTc0MTEzMDM0MjRd"})  # [0, 2**70]
     assert r.status_code == 400
@@ -86,7 +86,7 @@ def test_json_nested_100000_deep_is_a_4xx(api):
     assert wang.post("/api/tickets", content=inner, headers={"content-type": "application/json"}).status_code < 500
 
 
-big_numbers = st.one_of(st.integers(min_value=-(2**80), max_value=2**80), st.sampled_from([2**63, 2**63 - 1, -(2**63) - 1, 0]))
+big_numbers = st.one_of(st.integers(min_value=-(2**80), max_value=2**80), st.sampled_from([2**63, 2**63 - 1, 2**31, 2**31 - 1, -(2**63) - 1, 0]))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -100,6 +100,7 @@ def test_numbers_anywhere_in_the_api_are_never_a_500(api, number, into):
         wang.post("/api/tickets/1/transition", json={"action": "merge", "into": into}),
         wang.get(f"/api/tickets/{number}"),
         wang.get("/api/tickets", params={"limit": number}),
+        wang.get("/api/tickets", params={"q": f"#{abs(number)}"}),
         api.client().get(f"/open311/v2/requests/{number}.json", params={"api_key": api.tokens["wang"]}),
         api.client().get("/open311/v2/requests.json", params={"api_key": api.tokens["wang"], "service_request_id": str(number)}),
     ]

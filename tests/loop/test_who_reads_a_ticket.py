@@ -47,6 +47,8 @@ def test_a_ticket_is_shown_to_its_reporter_and_its_grid_staff_and_to_nobody_else
     assert ask(hood, "telegram", TELEGRAM_GROUP, "300000999", "查询 1") == hidden  # a Telegram member
     assert ask(hood, "wechat", OFFICIAL_ACCOUNT, "o-stranger", "查询 1", is_group=False) == hidden  # the OA
     assert ask(hood, "wechat", OFFICIAL_ACCOUNT, "o-stranger", "/status 1", is_group=False) == hidden
+    # a number beyond any ticket (and beyond PostgreSQL's INTEGER) is just not found
+    assert ask(hood, "playground", "demo", "zhang", "查询 99999999999") == not_found(hood, 99999999999)
 
 
 def test_a_relay_is_shown_to_the_care_centre_and_the_elder_it_was_filed_for(hood):

@@ -82,3 +82,22 @@ def test_a_care_centre_relays_only_into_chats_of_its_own_grids(hood):
     assert hood.tickets() == []
     (filed,) = hood.say("care", "代办 张大爷 3栋502 13800138000 需要买药送药")  # its own grid's room
     assert "#1" in filed.text and len(hood.tickets()) == 1
+
+
+def test_an_unreachable_residents_update_reaches_a_group_masked(hood):
+    """When a 1:1 update cannot be delivered (WeChat's 48 hours) and the grid has no channel that
+    messages workers directly, the note goes to the grid's group: masked, like everything there."""
+    from adapters.playground import PlaygroundAdapter
+    from bots.fallback import tell_grid_worker
+    from core import db, outbox
+    from core.message import OutgoingReply
+
+    hood.say("zhang", "3栋电梯坏了")
+    with db.session_scope(hood.runtime.engine) as s:
+        one_to_one = OutgoingReply(platform="wechat", chat_id=OFFICIAL_ACCOUNT, recipient_id="o-resident",
+                                   text="#1 已受理，联系人电话 13912345678")
+        row = outbox.enqueue(s, one_to_one, dedup_key="unreachable-test", ticket_id=1)
+        s.flush()
+        assert tell_grid_worker(s, row, "45015", hood.runtime.templates, {"playground": PlaygroundAdapter()}) == 1
+    (note,) = hood.outbox("playground:demo", contains="无法通过")
+    assert "139****5678" in note.payload["text"] and "13912345678" not in note.payload["text"]

@@ -82,7 +82,7 @@ def _runs(chars: list[_Char]) -> list[list[list[_Char]]]:
             gap = 0
         elif c.ch == "X" and group and group[-1].ch.isdigit():
             group.append(c)
-        elif c.ch == "X" and groups and gap <= _MAX_GAP:  # an ID's check digit written apart: "…123 X"
+        elif c.ch == "X" and not group and groups and gap <= _MAX_GAP:  # an ID's check digit written apart: "…123 X"
             groups.append([c])
             gap = 0
         else:

@@ -24,12 +24,21 @@ starting with 1[3-9], nor 15/18 digits, nor 10–12 digits starting with 0.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
 # Characters that may sit between the digit groups of one number (besides spaces and dashes).
 _SEPARATOR_CHARS = frozenset("+.·•・()[]【】〔〕")
 _LONGEST = 18  # digits in the longest number recognised (an ID; 0086 + a mobile is 15)
+_SHORTEST = 10  # … and in the shortest (a landline: 0 + area code + number)
+_DECIMAL = re.compile(r"\d")  # every Unicode decimal digit (full-width too)
+# Characters that are not decimal digits but that NFKC turns into some (superscripts, fractions,
+# circled and parenthesised numbers, ㋀-style dates …), from unicodedata; a test keeps it complete.
+_OTHER_DIGITS = re.compile(
+    "[\u00b2-\u00b3\u00b9\u00bc-\u00be\u2070\u2074-\u2079\u2080-\u2089\u2150-\u215f\u2189\u2460-\u249b"
+    "\u24ea\u3251-\u325f\u32b1-\u32cb\u3358-\u3370\u3378-\u3379\u339f-\u33a6\u33a8\u33af\u33e0-\u33fe"
+    "\U0001f100-\U0001f10a]")
 _MAX_GAP = 4  # separator characters allowed between two groups ("( 021 ) - 1234": ") - ")
 _AREA_3 = ("010", "02")  # Beijing, and 02x: three-digit area codes; all others have four
 
@@ -150,8 +159,8 @@ def _spans(text: str) -> set[int]:
 def mask(text: str) -> str:
     """``13800138000`` → ``138****8000``; ``138 0013 8000`` → ``138 **** 8000``; ID
     ``110101199003071234`` → ``1101**********1234``; the rest of the text is left as written."""
-    if not any(ch.isdigit() or unicodedata.category(ch) == "No" for ch in text):
-        return text
+    if len(_DECIMAL.findall(text)) < _SHORTEST and not _OTHER_DIGITS.search(text):
+        return text  # too few digits for any number recognised: most replies (#12, 3栋502) stop here
     hidden = _spans(text)
     if not hidden:
         return text

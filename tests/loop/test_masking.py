@@ -97,3 +97,14 @@ def test_examples_are_masked_keeping_the_writers_spacing(text, masked):
 ])
 def test_ticket_numbers_dates_amounts_and_rooms_are_not_masked(text):
     assert mask(text) == text
+
+
+def test_the_quick_check_knows_every_character_that_normalises_to_a_digit():
+    """``mask`` skips texts with too few digits; characters like ① or ² count as digits there."""
+    from core.masking import _OTHER_DIGITS
+
+    missing = [hex(c) for c in range(0x110000)
+               if not chr(c).isdecimal() and any(x.isdecimal() for x in unicodedata.normalize("NFKC", chr(c)))
+               and not _OTHER_DIGITS.fullmatch(chr(c))]
+    assert missing == []
+    assert mask("电话①③⑧⓪⓪①③⑧⓪⓪⓪") == "电话①③⑧****⑧⓪⓪⓪"

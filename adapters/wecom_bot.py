@@ -34,6 +34,7 @@ from adapters.wx_common import (
     now_seconds,
     raise_for_errcode,
 )
+from core import json_input
 from core.message import Attachment, AttachmentKind, Button, Message, MessageKind, OutgoingReply
 
 PLATFORM = "wecom-bot"
@@ -114,7 +115,7 @@ class AiBotCallback(BaseModel):
 def parse_callback(plaintext: str) -> AiBotCallback:
     """Parse decrypted callback JSON; MalformedPayload names what is wrong."""
     try:
-        data = json.loads(plaintext)
+        data = json_input.loads(plaintext)
     except ValueError as exc:
         raise MalformedPayload("decrypted callback is not JSON") from exc
     if not isinstance(data, dict):
@@ -206,7 +207,7 @@ class WeComBotCallbacks:
         check_size(body)
         check_fresh(query.get("timestamp"), self.clock())
         try:
-            outer = json.loads(body)
+            outer = json_input.loads(body)
         except ValueError as exc:
             raise MalformedPayload("body is not JSON") from exc
         encrypted = outer.get("encrypt") if isinstance(outer, dict) else None

@@ -59,6 +59,8 @@ class Instance:
             "LINLI_DUPLICATE_WINDOW_HOURS": "0",  # every message its own ticket: effects are countable
             "LINLI_OUTBOX_POLL_SECONDS": "0.1",
             "LINLI_SWEEP_INTERVAL_SECONDS": "60",
+            # load comes from one address into two rooms: the playground's per-client limits are off
+            "LINLI_PLAYGROUND_POSTS_PER_MINUTE": "0", "LINLI_PLAYGROUND_ROOM_POSTS_PER_MINUTE": "0",
             **self.env,
         }
         self.log_path = self.data_dir / f"serve-{self.port}.log"

@@ -163,7 +163,7 @@ class Actions:
         """
         if action not in ACTIONS:
             raise self._error(UnknownAction, "unknown_action", action=action, actions="、".join(ACTION_LABELS.values()))
-        ticket = session.get(Ticket, ticket_number)
+        ticket = tickets.get(session, ticket_number)
         if ticket is None:
             raise self._error(UnknownTicket, "ticket_not_found", number=ticket_number)
         self._check_allowed(session, ticket, action, actor_person)
@@ -408,7 +408,7 @@ class Actions:
         ticket = ctx.ticket
         if into is None:
             raise self._error(BadArguments, "merge_needs_target", number=ticket.id)
-        master = ctx.session.get(Ticket, into)
+        master = tickets.get(ctx.session, into)
         if master is None:
             raise self._error(UnknownTicket, "ticket_not_found", number=into)
         if master.id == ticket.id or not S(master.state).is_open:

@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
-        return RedirectResponse("/playground" if settings.playground else "/docs")
+        return RedirectResponse("/playground" if "playground" in app.state.channels else "/docs")
 
     metrics.mount(app, runtime)
     app.state.channels = mount_channels(app, runtime)

@@ -6,8 +6,10 @@ from fastapi import FastAPI
 
 from adapters.playground import PlaygroundAdapter
 from bots import playground
+from bots.channels import playground_mode
 
 
 def mount(app: FastAPI, runtime) -> list:
-    app.include_router(playground.router(runtime))
+    signed_in = playground_mode(runtime.settings) == "signed-in"
+    app.include_router(playground.router(runtime, signed_in=signed_in))
     return [PlaygroundAdapter()]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 
@@ -24,6 +23,7 @@ from adapters.base import InboundError
 from adapters.telegram import TelegramAdapter, parse_update
 from bots.fast_path import Answer, LinliApp
 from config.settings import Settings
+from core import json_input
 from core.message import Message, MessageKind
 
 log = logging.getLogger("linli.telegram")
@@ -99,7 +99,7 @@ class TelegramChannel:
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             return Answer(403, {"detail": f"wrong or missing {SECRET_HEADER}"})
         try:
-            payload = json.loads(body)
+            payload = json_input.loads(body)
         except (ValueError, UnicodeDecodeError):
             return Answer(400, {"detail": "body must be a JSON Telegram Update"})
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from fastapi import FastAPI
 
@@ -28,7 +29,7 @@ class ChannelSpec:
 
 
 CHANNELS: list[ChannelSpec] = [
-    ChannelSpec("playground", "bots.channel_playground", lambda s: s.playground),
+    ChannelSpec("playground", "bots.channel_playground", lambda s: playground_mode(s) != "off"),
     ChannelSpec("telegram", "bots.channel_telegram", lambda s: bool(s.telegram_token)),
     ChannelSpec("wechat", "bots.channel_wechat", lambda s: bool(s.wechat_token and s.wechat_app_id)),
     ChannelSpec("wecom", "bots.channel_wecom", lambda s: bool(s.wecom_corp_id and s.wecom_token and s.wecom_aes_key),
@@ -45,6 +46,22 @@ def _robot_names(settings: Settings) -> set[str]:
     from adapters.wecom_robot import parse_webhooks  # only once the channel is configured
 
     return set(parse_webhooks(settings.wecom_robot_webhooks))
+
+
+def real_channels(settings: Settings) -> list[str]:
+    """The configured channels that reach real people (every one but the playground)."""
+    return [c.name for c in CHANNELS if c.name != "playground" and c.enabled(settings)]
+
+
+def playground_mode(settings: Settings) -> Literal["open", "signed-in", "off"]:
+    """How the playground runs: ``open`` (anyone picks an identity) only while nothing real is
+    configured; with a real channel it is off unless LINLI_PLAYGROUND=true, and then each post
+    speaks as the signed-in console account's person (``signed-in``)."""
+    if settings.playground is False:
+        return "off"
+    if not real_channels(settings):
+        return "open"
+    return "signed-in" if settings.playground else "off"
 
 
 def enabled_channels(settings: Settings) -> list[ChannelSpec]:

@@ -25,10 +25,11 @@ from config.settings import CONFIG_DIR
 from core import inbox, tickets
 from core.classify import Classification, classify
 from core.duplicates import find_duplicate
-from core.grids import Role
+from core.grids import Role, ancestors
+from core.masking import mask
 from core.message import Button, Message, MessageKind, OutgoingReply
 from core.models import Chat, InboxMessage, OutboxMessage, Person, Ticket, TicketReporter, utcnow
-from core.people import can_manage, display_name, ensure_chat, ensure_person, titled_name, workers_for
+from core.people import can_manage, can_read, display_name, ensure_chat, ensure_person, titled_name, workers_for
 from core.routing import RoutingTable, load_routing
 from core.sla import SlaPolicies
 from core.taxonomy import Category, Urgency
@@ -76,7 +77,7 @@ class Turn:
             self.say(text, key, ticket_id=ticket_id)
             return
         self.replies.append(BotReply(
-            OutgoingReply(platform=m.platform, chat_id=m.chat_id, text=text, thread_id=m.thread_id,
+            OutgoingReply(platform=m.platform, chat_id=m.chat_id, text=mask(text) if m.is_group else text, thread_id=m.thread_id,
                           recipient_id=None if m.is_group else m.sender_id, alert_for_action=m.message_id),
             key, ticket_id,
         ))
@@ -188,7 +189,7 @@ class CommunityBot:
             return
         if name in SURVEY_BUTTONS.values():
             score = next(s for s, n in SURVEY_BUTTONS.items() if n == name)
-            ticket = turn.session.get(Ticket, number)
+            ticket = tickets.get(turn.session, number)
             if ticket is not None:
                 self._survey(turn, ticket, score)
             return
@@ -197,7 +198,7 @@ class CommunityBot:
 
     def offer_merge_targets(self, turn: Turn, number: int) -> None:
         """The 合并 button: offer the open tickets of the same grid it could join, newest first, same category first."""
-        ticket = turn.session.get(Ticket, number)
+        ticket = tickets.get(turn.session, number)
         if ticket is None:
             return
         if not self.actions.may_manage(turn.session, turn.person, ticket):
@@ -405,8 +406,8 @@ class CommunityBot:
             turn.say(self.text(turn, "command_usage", command=cmd.spoken, usage=spec.usage), f"usage:{spec.name}")
             return
         if spec.name == "status":
-            ticket = turn.session.get(Ticket, cmd.number)
-            if ticket is None:
+            ticket = tickets.get(turn.session, cmd.number)
+            if ticket is None or not can_read(turn.session, turn.person, ticket, turn.chat):
                 turn.say(self.text(turn, "ticket_not_found", number=cmd.number), f"notfound:{cmd.number}")
             else:
                 turn.say(self.status_text(turn, ticket), f"status:{ticket.id}", ticket_id=ticket.id)
@@ -444,7 +445,9 @@ class CommunityBot:
         return self.text(turn, "ticket_status", **{**values, "created": spoken(ticket.created_at, turn.now), "deadline": deadline})
 
     def cmd_mine(self, turn: Turn) -> None:
-        mine = tickets.tickets_reported_by(turn.session, turn.person.key)
+        """The person's tickets (reported by them or filed for them) that may be shown in this chat."""
+        mine = [t for t in tickets.tickets_concerning(turn.session, turn.person)
+                if can_read(turn.session, turn.person, t, turn.chat)]
         if not mine:
             turn.say(self.text(turn, "mine_none"), "mine")
             return
@@ -456,6 +459,9 @@ class CommunityBot:
         person = turn.person
         if person.role != Role.CARE_CENTER and not can_manage(turn.session, person, turn.chat.grid_id):
             turn.refuse(self.text(turn, "relay_not_allowed", name=display_name(person)), "relay-refused")
+            return
+        if person.role == Role.CARE_CENTER and not any(g.id == person.grid_id for g in ancestors(turn.session, turn.chat.grid_id)):
+            turn.refuse(self.text(turn, "relay_other_grid", name=display_name(person)), "relay-refused")
             return
         relay = parse_relay(cmd.rest)
         if relay is None:

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from bots.templates import Templates
 from core import outbox, tickets
 from core.grids import Audience, ancestors
+from core.masking import mask
 from core.message import OutgoingReply, split_chat_key
 from core.models import Chat, OutboxMessage, Ticket
 from core.people import workers_for
@@ -50,7 +51,7 @@ def tell_grid_worker(session: Session, row: OutboxMessage, reason: str, template
     text = templates.render("recipient_unreachable", number=ticket.id, channel=channel, reason=reason, text=reply.text)
     enqueued = 0
     for target in _targets(session, ticket, row.platform, adapters):
-        note = target.model_copy(update={"text": text})
+        note = target.model_copy(update={"text": text if target.recipient_id else mask(text)})  # a group: masked
         if outbox.enqueue(session, note, dedup_key=f"unreachable:{row.id}:{note.chat_key}", ticket_id=ticket.id,
                           inbox_id=row.inbox_id) is not None:
             enqueued += 1

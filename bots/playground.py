@@ -1,21 +1,40 @@
-"""Routes of the web playground: the page, its identities and rooms, posting, and a live stream."""
+"""Routes of the web playground: the page, its identities and rooms, posting, and a live stream.
+
+Two modes (bots.channels.playground_mode):
+- ``open``, only while no real channel is configured: anyone picks an identity from the grids
+  file's playground accounts, since nothing real is at stake;
+- ``signed-in``, with a real channel configured and LINLI_PLAYGROUND=true: every call needs a
+  console session, and posts speak as that account's person (its playground account); a
+  client-chosen sender is refused.
+In both, only rooms bound to a grid (the grids file's ``playground:`` chats) exist, and posts
+are rate-limited per client address and per room before anything is stored.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from adapters import playground
 from adapters.base import InboundError
+from bots.console import auth
 from bots.runtime import Runtime
+from bots.throttle import Throttle, retry_after
+from core import json_input
 from core.grids import Role
+from core.masking import mask
 from core.models import Chat, Grid, InboxMessage, OutboxMessage, Person
+from core.people import accounts_of
+from core.tickets import MAX_NUMBER
 from core.timefmt import local
 
 PAGE = Path(__file__).resolve().parent / "static" / "playground.html"
@@ -26,7 +45,10 @@ ROLE_LABELS = {
 
 
 def transcript(session: Session, chat_key: str, after_in: int = 0, after_out: int = 0, limit: int = 200) -> list[dict]:
-    """Messages in a playground room after the given cursors: people's (inbox) and the bot's (sent outbox)."""
+    """Messages in a playground room after the given cursors: people's (inbox) and the bot's (sent outbox).
+
+    The room is a group: phone and ID numbers are masked in everything it shows, people's
+    messages too (the page quotes them under the bot's answers)."""
     items: list[dict] = []
     rows_in = session.exec(
         select(InboxMessage).where(InboxMessage.chat_key == chat_key, InboxMessage.id > after_in).order_by(InboxMessage.id).limit(limit)
@@ -37,7 +59,7 @@ def transcript(session: Session, chat_key: str, after_in: int = 0, after_out: in
             continue
         items.append({
             "kind": "in", "id": row.id, "message_id": p["message_id"], "sender_id": p["sender_id"],
-            "sender_name": p.get("sender_name") or p["sender_id"], "text": p.get("text", ""),
+            "sender_name": mask(p.get("sender_name") or p["sender_id"]), "text": mask(p.get("text", "")),
             "at": local(row.received_at).strftime("%H:%M"), "ts": row.received_at.timestamp(),
         })
     rows_out = session.exec(
@@ -47,7 +69,7 @@ def transcript(session: Session, chat_key: str, after_in: int = 0, after_out: in
     for row in rows_out:
         p = row.payload
         item = {
-            "kind": "bot", "id": row.id, "message_id": row.platform_message_id, "text": p["text"],
+            "kind": "bot", "id": row.id, "message_id": row.platform_message_id, "text": mask(p["text"]),
             "reply_to": p.get("reply_to_message_id"), "buttons": p.get("buttons", []), "ticket_id": row.ticket_id,
             "at": local(row.sent_at).strftime("%H:%M"), "ts": row.sent_at.timestamp(),
         }
@@ -62,16 +84,87 @@ def transcript(session: Session, chat_key: str, after_in: int = 0, after_out: in
     return sorted(items, key=lambda i: i["ts"])
 
 
-def router(runtime: Runtime) -> APIRouter:
+CURSOR = Annotated[int, Query(ge=0, le=MAX_NUMBER)]
+CSRF_HEADER = "x-csrf-token"
+ROOM_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Who a signed-in visitor speaks as: their person's playground account."""
+
+    sender_id: str
+    name: str
+    role: str
+    grid: str | None
+    csrf: str
+
+
+def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
+    """The playground's routes; ``signed_in``: every call needs a console session (see the module)."""
     r = APIRouter(include_in_schema=False)
+    settings = runtime.settings
+    # Per process: each instance counts on its own, so behind N instances a client gets up to N
+    # times the rate. That is enough for what the limits are for, bounding how fast one client
+    # (or everyone together, in one room) can make the database grow, and it costs no shared
+    # write per post; only declared rooms exist, so the growth stays bounded and visible.
+    by_address = Throttle(settings.playground_posts_per_minute)
+    by_room = Throttle(settings.playground_room_posts_per_minute)
+    rooms_seen: dict[str, float] = {}  # declared rooms -> until when that answer is reused
+
+    def speaker(request: Request) -> Speaker | None:
+        """The signed-in visitor (signed-in mode), None in open mode; 401/403 when not allowed."""
+        if not signed_in:
+            return None
+        with Session(runtime.engine) as session:
+            viewer = auth.viewer_of(request, session, settings.secret_key)
+            if viewer is None:
+                raise HTTPException(401, "sign in to the console first (/console/login): with a real channel "
+                                         "configured, the playground speaks as your console account")
+            person = session.exec(select(Person).where(Person.key == viewer.scope.person_key)).one()
+            key = accounts_of(session, person).get(playground.PLATFORM)
+            if key is None:
+                raise HTTPException(403, f"{viewer.scope.person_name} has no playground account: add "
+                                         f"'{playground.PLATFORM}:<id>' to their accounts in the grids file")
+            return Speaker(key.split(":", 1)[1], person.name, person.role, person.grid_id, viewer.csrf)
+
+    def room_known(room: str) -> bool:
+        """Declared, as looked up within the last minute (no database call)."""
+        return rooms_seen.get(room, 0.0) > time.monotonic()
+
+    def room_exists(room: str) -> bool:
+        if room_known(room):
+            return True
+        with Session(runtime.engine) as session:
+            chat = session.get(Chat, f"{playground.PLATFORM}:{room}")
+            found = chat is not None and chat.grid_id is not None and chat.active
+        if found:
+            rooms_seen[room] = time.monotonic() + ROOM_CACHE_SECONDS
+        return found
+
+    def check_room(room: str) -> None:
+        if not room_exists(room):
+            raise HTTPException(404, f"no playground room {room!r}: rooms are the playground chats of the grids file")
+
+    def reader(request: Request, room: str | None = None) -> None:
+        speaker(request)
+        if room is not None:
+            check_room(room)
 
     @r.get("/playground", response_class=HTMLResponse)
-    def page() -> HTMLResponse:
+    def page(request: Request) -> Response:
+        try:
+            speaker(request)
+        except HTTPException as exc:
+            if exc.status_code == 401:
+                return RedirectResponse("/console/login?next=/playground", status_code=303)
+            raise
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
     @r.get("/playground/api/setup")
-    def setup() -> dict:
+    def setup(request: Request) -> dict:
         """Rooms (playground chats in the grids file: residents' groups and staff rooms) and the identities a visitor may take."""
+        me = speaker(request)
         with Session(runtime.engine) as session:
             grids = {g.id: g.name for g in session.exec(select(Grid))}
             # residents' groups first, then the staff rooms where 催办, 督办 and emergencies arrive
@@ -80,6 +173,10 @@ def router(runtime: Runtime) -> APIRouter:
                 for c in session.exec(select(Chat).where(Chat.platform == playground.PLATFORM, Chat.grid_id.is_not(None))
                                       .order_by(Chat.audience, Chat.key))
             ]
+            if me is not None:
+                people = [{"id": me.sender_id, "name": me.name, "role": me.role,
+                           "role_label": ROLE_LABELS.get(Role(me.role), me.role), "grid": grids.get(me.grid, "")}]
+                return {"rooms": rooms, "people": people, "signed_in": True, "csrf": me.csrf}
             people = [
                 {"id": p.key.split(":", 1)[1], "name": p.name, "role": p.role, "role_label": ROLE_LABELS.get(Role(p.role), p.role),
                  "grid": grids.get(p.grid_id, "")}
@@ -87,29 +184,45 @@ def router(runtime: Runtime) -> APIRouter:
             ]
         order = [Role.RESIDENT, Role.GRID_WORKER, Role.CARE_CENTER, Role.VOLUNTEER, Role.ADMIN]
         people.sort(key=lambda p: order.index(Role(p["role"])))
-        return {"rooms": rooms, "people": people}
+        return {"rooms": rooms, "people": people, "signed_in": False}
 
     @r.post("/playground/api/messages", status_code=202)
     async def post(request: Request) -> dict:
+        me = await run_in_threadpool(speaker, request)
+        if me is not None:
+            auth.check_token(me.csrf, request.headers.get(CSRF_HEADER))
         try:
-            payload = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise HTTPException(400, "body must be JSON (UTF-8)") from None
+            payload = json_input.loads(await request.body())
+        except ValueError:  # not JSON, not UTF-8, or nested too deep
+            raise HTTPException(400, f"body must be JSON (UTF-8), nested at most {json_input.MAX_DEPTH} levels") from None
+        if me is not None and isinstance(payload, dict):
+            if payload.get("sender_id", me.sender_id) != me.sender_id:
+                raise HTTPException(403, "sender_id is decided by your console sign-in; leave it out")
+            payload = {**payload, "sender_id": me.sender_id, "sender_name": me.name}
         try:
             message = playground.parse(payload)
         except InboundError as exc:
             raise HTTPException(exc.status, str(exc)) from None
+        if not room_known(message.chat_id):
+            await run_in_threadpool(check_room, message.chat_id)
+        address = request.client.host if request.client else "unknown"
+        wait = by_address.take(address) or by_room.take(message.chat_id)
+        if wait:
+            return JSONResponse({"detail": f"too many messages; try again in {retry_after(wait)} s"}, status_code=429,
+                                headers={"Retry-After": retry_after(wait)})
         result = await runtime.ingest(message)
         return {"accepted": True, "duplicate": result.duplicate, "inbox_id": result.inbox_id, "replies": len(result.outbox)}
 
     @r.get("/playground/api/rooms/{room}/messages")
-    def messages(room: str, after_in: int = 0, after_out: int = 0) -> dict:
+    def messages(request: Request, room: str, after_in: CURSOR = 0, after_out: CURSOR = 0) -> dict:
+        reader(request, room)
         with Session(runtime.engine) as session:
             return {"items": transcript(session, f"{playground.PLATFORM}:{room}", after_in, after_out)}
 
     @r.get("/playground/api/rooms/{room}/stream")
     async def stream(room: str, request: Request) -> StreamingResponse:
         """Server-sent events: every message in the room as it appears (polls the database, so any instance works)."""
+        await run_in_threadpool(reader, request, room)
         chat_key = f"{playground.PLATFORM}:{room}"
 
         def read(after_in: int, after_out: int) -> list[dict]:

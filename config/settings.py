@@ -32,7 +32,11 @@ class Settings(BaseSettings):
     # Web
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = DEFAULT_SECRET_KEY  # `linli serve` refuses a non-loopback --host while it is this
-    playground: bool = True
+    # None: on exactly when no real channel (Telegram, WeChat, WeCom) is configured, open to anyone;
+    # true with a real channel configured: on, but only for signed-in console accounts.
+    playground: bool | None = None
+    playground_posts_per_minute: int = Field(30, ge=0)  # per client address; 0: no limit
+    playground_room_posts_per_minute: int = Field(120, ge=0)  # per room; 0: no limit
     max_body_bytes: int = 1_000_000
     timezone: str = "Asia/Shanghai"
 

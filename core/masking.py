@@ -1,31 +1,170 @@
-"""Masking phone and ID numbers in text the bot posts to a group chat.
+"""Masking phone and ID numbers in text shown to a group chat.
 
 Residents (and care centres relaying for elders) write phone numbers into requests; the
 ticket keeps them for the people who handle it, but a group of hundreds never sees them.
-Emergency numbers (110, 119, 120, 96xxx hotlines) are short and never match.
+
+People write numbers in many ways: ``138 0013 8000``, ``+86-138-0013-8000``, ``＋８６ １３８…``
+(full-width), with non-breaking or ideographic spaces, dots, brackets (``(021)-1234-5678``),
+IDs in groups or glued to letters (``sfz110101199003071234``). So the text is normalised first
+(NFKC, every Unicode digit to 0-9) into runs of digit groups joined by separators, with a map
+back to the original characters; a number is recognised in the run, and only its digits are
+replaced in the original text, so everything else (separators, full-width forms, words) stays
+as it was.
+
+Recognised, each as a whole number made of consecutive groups of one run:
+- mobiles ``1[3-9]`` + 9 digits, after an optional ``86``/``0086`` (``+`` is a separator):
+  first 3 and last 4 stay (``138****8000``);
+- resident IDs, 18 digits (the last may be X) or the old 15 digits: first 4 and last 4 stay;
+- landlines with an area code, ``0`` + 9 to 11 digits (``010 12345678``, ``0571-8765432``):
+  the area code and last 2 stay.
+Shorter numbers (ticket numbers, rooms like 3栋502, 110/119/120, amounts, dates) never match:
+a match must start and end at group edges, and dates, amounts and times are not 11 digits
+starting with 1[3-9], nor 15/18 digits, nor 10–12 digits starting with 0.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 
-_D = "[0-9０-９]"
-_SEP = r"[ \-－]?"
-# Chinese resident ID: 17 digits and a digit or X. Keep the first 4 and the last 4.
-_ID = re.compile(rf"(?<![0-9０-９A-Za-z])({_D}{{4}})({_D}{{10}})({_D}{{3}}[0-9０-９XxＸｘ])(?![0-9０-９A-Za-z])")
-# Mainland mobile, optionally +86 and spaced/dashed as 3-4-4. Keep the first 3 and the last 4.
-_MOBILE = re.compile(
-    rf"(?<![0-9０-９])((?:\+?86{_SEP})?[1１][3-9３-９]{_D}){_SEP}({_D}{{4}}){_SEP}({_D}{{4}})(?![0-9０-９])"
-)
-# Landline with area code: 010-12345678, 0571-8765432. Keep the area code and the last 2.
-_LANDLINE = re.compile(rf"(?<![0-9０-９])(0{_D}{{2,3}})[\-－]({_D}{{5,6}})({_D}{{2}})(?![0-9０-９])")
+# Characters that may sit between the digit groups of one number (besides spaces and dashes).
+_SEPARATOR_CHARS = frozenset("+.·•・()[]【】〔〕")
+_LONGEST = 18  # digits in the longest number recognised (an ID; 0086 + a mobile is 15)
+_SHORTEST = 10  # … and in the shortest (a landline: 0 + area code + number)
+_DECIMAL = re.compile(r"\d")  # every Unicode decimal digit (full-width too)
+# Characters that are not decimal digits but that NFKC turns into some (superscripts, fractions,
+# circled and parenthesised numbers, ㋀-style dates …), from unicodedata; a test keeps it complete.
+_OTHER_DIGITS = re.compile(
+    "[\u00b2-\u00b3\u00b9\u00bc-\u00be\u2070\u2074-\u2079\u2080-\u2089\u2150-\u215f\u2189\u2460-\u249b"
+    "\u24ea\u3251-\u325f\u32b1-\u32cb\u3358-\u3370\u3378-\u3379\u339f-\u33a6\u33a8\u33af\u33e0-\u33fe"
+    "\U0001f100-\U0001f10a]")
+_MAX_GAP = 4  # separator characters allowed between two groups ("( 021 ) - 1234": ") - ")
+_AREA_3 = ("010", "02")  # Beijing, and 02x: three-digit area codes; all others have four
+
+
+def _is_separator(ch: str) -> bool:
+    if ch in _SEPARATOR_CHARS:
+        return True
+    cat = unicodedata.category(ch)
+    # Zs: every space (NBSP, ideographic, thin …); Zl/Zp: line/paragraph separators;
+    # Pd: every dash; Cf: zero-width and other invisible format characters; tabs and newlines.
+    return cat in ("Zs", "Zl", "Zp", "Pd", "Cf") or ch in "\t\r\n\v\f"
+
+
+@dataclass
+class _Char:
+    """One character of the normalised text and the index of the original character it came from."""
+
+    ch: str
+    src: int
+
+
+def _normalise(text: str) -> list[_Char]:
+    """NFKC per character (so each maps back to one original), Unicode digits to ASCII, x to X."""
+    out: list[_Char] = []
+    for i, original in enumerate(text):
+        for ch in unicodedata.normalize("NFKC", original):
+            if ch.isdecimal():
+                ch = str(unicodedata.decimal(ch))
+            elif ch == "x":
+                ch = "X"
+            out.append(_Char(ch, i))
+    return out
+
+
+def _runs(chars: list[_Char]) -> list[list[list[_Char]]]:
+    """Runs of digit groups (a group may end in X) separated by at most ``_MAX_GAP`` separators."""
+    runs: list[list[list[_Char]]] = []
+    groups: list[list[_Char]] = []
+    group: list[_Char] = []
+    gap = 0
+    for c in chars:
+        if c.ch.isdigit():
+            if group and group[-1].ch == "X":  # X only ends a group
+                groups.append(group)
+                group = []
+            if not group and groups and gap > _MAX_GAP:
+                runs.append(groups)
+                groups = []
+            group.append(c)
+            gap = 0
+        elif c.ch == "X" and group and group[-1].ch.isdigit():
+            group.append(c)
+        elif c.ch == "X" and not group and groups and gap <= _MAX_GAP:  # an ID's check digit written apart: "…123 X"
+            groups.append([c])
+            gap = 0
+        else:
+            if group:
+                groups.append(group)
+                group = []
+                gap = 0
+            if _is_separator(c.ch):
+                gap += 1
+            elif groups:
+                runs.append(groups)
+                groups = []
+    if group:
+        groups.append(group)
+    if groups:
+        runs.append(groups)
+    return runs
+
+
+def _masked_positions(digits: str) -> tuple[int, int] | None:
+    """(start, end) of the digits to hide when ``digits`` is a whole phone or ID number, else None."""
+    n = len(digits)
+    if "X" in digits[:-1]:
+        return None
+    for prefix in ("", "86", "0086"):
+        rest = digits[len(prefix):]
+        if digits.startswith(prefix) and len(rest) == 11 and rest[0] == "1" and rest[1] in "3456789" and rest.isdigit():
+            return len(prefix) + 3, len(prefix) + 7
+    if n == 18 and digits[:17].isdigit():
+        return 4, 14
+    if n == 15 and digits.isdigit():
+        return 4, 11
+    if 10 <= n <= 12 and digits[0] == "0" and digits.isdigit():
+        area = 3 if digits.startswith(_AREA_3) else 4
+        return area, n - 2
+    return None
+
+
+def _spans(text: str) -> set[int]:
+    """Indices of the original characters to replace with '*'."""
+    hidden: set[int] = set()
+    for groups in _runs(_normalise(text)):
+        start = 0
+        while start < len(groups):
+            candidates: list[tuple[int, list[_Char]]] = []  # (end, chars) of numbers starting here
+            chars: list[_Char] = []
+            for end in range(start + 1, len(groups) + 1):
+                chars = chars + groups[end - 1]
+                if len(chars) > _LONGEST + 1:  # + an X glued on after it
+                    break
+                candidates.append((end, chars))
+            for end, chars in reversed(candidates):  # the longest whole number first
+                where = _masked_positions("".join(c.ch for c in chars))
+                if where is None and chars[-1].ch == "X":  # an X glued on after a number: a word, not a check digit
+                    where = _masked_positions("".join(c.ch for c in chars[:-1]))
+                if where is not None:
+                    hidden.update(c.src for c in chars[where[0]:where[1]])
+                    start = end
+                    break
+            else:
+                start += 1
+    return hidden
 
 
 def mask(text: str) -> str:
-    """``13800138000`` → ``138****8000``; ID ``110101199003071234`` → ``1101**********1234``."""
-    text = _ID.sub(lambda m: m.group(1) + "*" * 10 + m.group(3), text)
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _LANDLINE.sub(lambda m: f"{m.group(1)}-{'*' * len(m.group(2))}{m.group(3)}", text)
+    """``13800138000`` → ``138****8000``; ``138 0013 8000`` → ``138 **** 8000``; ID
+    ``110101199003071234`` → ``1101**********1234``; the rest of the text is left as written."""
+    if len(_DECIMAL.findall(text)) < _SHORTEST and not _OTHER_DIGITS.search(text):
+        return text  # too few digits for any number recognised: most replies (#12, 3栋502) stop here
+    hidden = _spans(text)
+    if not hidden:
+        return text
+    return "".join("*" if i in hidden else ch for i, ch in enumerate(text))
 
 
 def contains_private_number(text: str) -> bool:

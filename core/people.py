@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from core.grids import Role, ancestors
 from core.message import Message
-from core.models import Chat, Person
+from core.models import Chat, Person, Ticket, TicketReporter
 
 
 def ensure_chat(session: Session, message: Message) -> Chat:
@@ -44,6 +44,51 @@ def can_manage(session: Session, person: Person, grid_id: str | None) -> bool:
     if person.role != Role.GRID_WORKER or person.grid_id is None:
         return False
     return any(g.id == person.grid_id for g in ancestors(session, grid_id))
+
+
+def accounts_of(session: Session, person: Person) -> dict[str, str]:
+    """The person's account key on each platform: ``{"playground": "playground:wangfang", "telegram": …}``.
+
+    A declared person with accounts on several platforms is one row per account, all with the
+    same name; an undeclared person has only their own.
+    """
+    keys = {}
+    if person.declared and person.name:
+        keys = {p.key.split(":", 1)[0]: p.key
+                for p in session.exec(select(Person).where(Person.declared, Person.name == person.name).order_by(Person.id))}
+    keys[person.key.split(":", 1)[0]] = person.key
+    return keys
+
+
+def _filed_for(session: Session, person: Person, ticket: Ticket) -> bool:
+    """The ticket was filed on behalf of this person: a declared person (a name the grids file
+    vouches for, not one a sender chose) named first in ``on_behalf_of``, living in its grid's branch."""
+    if not (person.declared and person.name and ticket.on_behalf_of):
+        return False
+    if ticket.on_behalf_of.split()[0] != person.name.split("（")[0]:
+        return False
+    return any(g.id == ticket.grid_id for g in ancestors(session, person.grid_id)) or \
+        any(g.id == person.grid_id for g in ancestors(session, ticket.grid_id))
+
+
+def can_read(session: Session, person: Person, ticket: Ticket, chat: Chat) -> bool:
+    """Whether the bot may show ``ticket`` to ``person`` in ``chat`` (查询, 我的诉求).
+
+    Its reporters, the person it was filed for, the care centre that filed it, its assignee
+    and the staff whose grid covers it may; and in a group (whose members all read the
+    answer) only when the group is one it was reported in or belongs to its grid or a level
+    above. Everyone else is answered as if the number did not exist.
+    """
+    if chat.is_group:
+        reported_here = session.exec(select(TicketReporter.id).where(
+            TicketReporter.ticket_id == ticket.id, TicketReporter.chat_key == chat.key)).first() is not None
+        if not reported_here and not any(g.id == chat.grid_id for g in ancestors(session, ticket.grid_id)):
+            return False
+    if person.key in (ticket.created_by, ticket.assignee) or can_manage(session, person, ticket.grid_id):
+        return True
+    reporter = session.exec(select(TicketReporter.id).where(
+        TicketReporter.ticket_id == ticket.id, TicketReporter.person_key == person.key)).first()
+    return reporter is not None or _filed_for(session, person, ticket)
 
 
 def workers_for(session: Session, grid_id: str | None) -> list[Person]:

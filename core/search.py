@@ -17,8 +17,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from core import json_input
 from core.accounts import Scope, subtree
 from core.models import Ticket, open_states_clause, utcnow
+from core.tickets import MAX_NUMBER
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
 
@@ -113,7 +115,8 @@ def where_clauses(session: Session, flt: TicketFilter, scope: Scope | None, now:
     if text:
         like = Ticket.text.like(f"%{_like_escape(text)}%", escape="\\")
         number = _NUMBER.match(text)
-        conds.append(sa.or_(Ticket.id == int(number.group(1)), like) if number else like)
+        by_number = number is not None and int(number.group(1)) <= MAX_NUMBER
+        conds.append(sa.or_(Ticket.id == int(number.group(1)), like) if by_number else like)
     return conds
 
 
@@ -127,7 +130,9 @@ def _encode(value, number: int) -> str:
 
 def _decode(cursor: str) -> tuple[object, int]:
     try:
-        value, number = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value, number = json_input.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not 0 <= int(number) <= MAX_NUMBER:
+            raise ValueError("number out of range")
         return value, int(number)
     except (ValueError, TypeError) as exc:
         raise BadQuery("the page cursor is not valid; start again from the first page") from exc

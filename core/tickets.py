@@ -6,12 +6,15 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from core.models import Ticket, TicketEvent, TicketReporter, utcnow
+from core.models import Person, Ticket, TicketEvent, TicketReporter, utcnow
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState, check_move, is_reopen
 
 SYSTEM = "system"
-MAX_NUMBER = 2**63 - 1  # the largest integer key SQLite and PostgreSQL (bigint) can hold
+# The largest ticket number (and row id) there can be: the id columns are INTEGER, which
+# PostgreSQL stores in 32 bits (SQLite would hold more). A larger number a client sends is
+# simply not found, never handed to the database (PostgreSQL refuses it: a 500).
+MAX_NUMBER = 2**31 - 1
 
 
 class TicketNotFound(LookupError):
@@ -20,9 +23,16 @@ class TicketNotFound(LookupError):
         self.number = number
 
 
+def get(session: Session, number: int) -> Ticket | None:
+    """The ticket with this number; None for any number no ticket can have (0, negative, over MAX_NUMBER)."""
+    if not 1 <= number <= MAX_NUMBER:
+        return None
+    return session.get(Ticket, number)
+
+
 def get_ticket(session: Session, number: int) -> Ticket:
     """The ticket with this number, or :class:`TicketNotFound`."""
-    ticket = session.get(Ticket, number)
+    ticket = get(session, number)
     if ticket is None:
         raise TicketNotFound(number)
     return ticket
@@ -193,3 +203,13 @@ def tickets_reported_by(session: Session, person_key: str, limit: int = 10) -> l
         .limit(limit)
     )
     return list(session.exec(q))
+
+
+def tickets_concerning(session: Session, person: Person, limit: int = 10) -> list[Ticket]:
+    """The newest tickets the person reported, and (for a declared person) those filed on their behalf."""
+    found = {t.id: t for t in tickets_reported_by(session, person.key, limit)}
+    if person.declared and person.name:
+        name = person.name.split("（")[0]
+        q = select(Ticket).where(Ticket.on_behalf_of.startswith(name, autoescape=True)).order_by(Ticket.id.desc()).limit(limit)
+        found.update((t.id, t) for t in session.exec(q))
+    return sorted(found.values(), key=lambda t: -t.id)[:limit]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import HTTPException
 from sqlmodel import Session
 
 from adapters.base import ChannelAdapter, Delivered
-from core.message import OutgoingReply
+from core.message import MAX_TEXT_CHARS, OutgoingReply
 
 from core import accounts, tickets
 from core.classify import classify
@@ -19,8 +20,12 @@ from core.ticket_states import TicketState
 from core.timefmt import local
 
 
-def scope_for_token(session: Session, token: str | None, *, need: str = "read") -> accounts.Scope:
-    """The scope of an API token; 401 when missing or unknown, 403 when it lacks ``need``."""
+def scope_for_token(session: Session, token: str | None, *, need: str = "read",
+                    may: Literal["file", "act"] | None = None) -> accounts.Scope:
+    """The scope of an API token; 401 when missing or unknown, 403 when it lacks ``need``, or when
+    its account's role may not do what the console would refuse it too: ``may="file"`` (file a
+    ticket, as the console's relay page: admins, grid workers, care centres) or ``may="act"``
+    (act on or comment on tickets: admins and grid workers)."""
     found = accounts.account_for_token(session, token)
     if found is None:
         raise HTTPException(401, "an API token is required: create one in the console (API 令牌) and send "
@@ -32,6 +37,12 @@ def scope_for_token(session: Session, token: str | None, *, need: str = "read") 
         raise HTTPException(403, str(exc)) from None
     if need not in scopes:
         raise HTTPException(403, f"this token has scopes {', '.join(sorted(scopes))}; this call needs '{need}'")
+    if may == "file" and not scope.can_relay:
+        raise HTTPException(403, f"a {scope.role.value}'s account may not file tickets; "
+                                 "admins, grid workers and care centres may (as in the console)")
+    if may == "act" and not scope.can_act:
+        raise HTTPException(403, f"a {scope.role.value}'s account may not act on or comment on tickets; "
+                                 "admins and grid workers may (as in the console)")
     return scope
 
 
@@ -41,6 +52,7 @@ def iso(dt: datetime | None) -> str | None:
 
 
 API_PLATFORM = "api"
+MAX_FIELD_CHARS = 200  # a location or the name of the person a ticket is filed for
 
 
 class RecordOnlyAdapter(ChannelAdapter):
@@ -76,6 +88,11 @@ def file_ticket(
     text = (text or "").strip()
     if not text:
         raise FilingError("description/text must not be empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise FilingError(f"description/text is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
+    for name, value in (("location", location), ("on_behalf_of", on_behalf_of)):
+        if value is not None and len(value) > MAX_FIELD_CHARS:
+            raise FilingError(f"{name} is {len(value)} characters; the limit is {MAX_FIELD_CHARS}")
     now = now or utcnow()
     if grid_id is None and location:
         found = grid_by_alias(session, location)

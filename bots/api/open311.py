@@ -109,12 +109,12 @@ def router(runtime) -> APIRouter:
             key = auth[7:]
         return key
 
-    def scope(request: Request, need: str, form: dict | None = None):
+    def scope(request: Request, need: str, form: dict | None = None, may: str | None = None):
         from fastapi import HTTPException
 
         with db.session_scope(runtime.engine) as s:
             try:
-                return scope_for_token(s, key_of(request, form), need=need)
+                return scope_for_token(s, key_of(request, form), need=need, may=may)
             except HTTPException as exc:
                 raise Open311Error(exc.status_code, "api_key is missing or not valid" if exc.status_code == 401 else exc.detail) from None
 
@@ -200,7 +200,7 @@ def router(runtime) -> APIRouter:
         form = {k: str(v) for k, v in (await request.form()).items()}
 
         def create():
-            viewer = scope(request, "write", form)
+            viewer = scope(request, "write", form, may="file")
             code = form.get("service_code", "").strip()
             try:
                 category = Category(code)

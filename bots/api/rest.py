@@ -11,11 +11,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from bots.api.common import FilingError, file_ticket, iso, scope_for_token
+from bots.api.common import MAX_FIELD_CHARS, FilingError, file_ticket, iso, scope_for_token
 from bots.console.colours import colour_of
 from bots.console.views import date_range
 from core import accounts, db, search, stats, tickets
 from core.grids import Level
+from core.message import MAX_TEXT_CHARS
 from core.models import Grid, Person, Ticket, utcnow
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import Category, Urgency
@@ -88,19 +89,19 @@ class TicketPage(BaseModel):
 
 
 class NewTicket(BaseModel):
-    text: str = Field(min_length=1, max_length=4000, description="what the resident needs")
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="what the resident needs")
     category: Category | None = Field(None, description="taxonomy code; the classifier decides when omitted")
     urgency: Urgency | None = None
     grid_id: str | None = Field(None, description="default: the grid the location names, else the token owner's grid")
-    location: str | None = Field(None, max_length=200)
-    on_behalf_of: str | None = Field(None, max_length=200, description="the resident this is filed for")
+    location: str | None = Field(None, max_length=MAX_FIELD_CHARS)
+    on_behalf_of: str | None = Field(None, max_length=MAX_FIELD_CHARS, description="the resident this is filed for")
 
 
 class Transition(BaseModel):
     action: Literal["confirm", "reject", "merge", "reclassify", "urgency", "assign", "accept", "progress",
                     "resolve", "reopen", "refer"]
     note: str = Field("", max_length=2000, description="reason (reject), result (resolve), progress text…")
-    into: int | None = Field(None, description="merge: the ticket to merge into")
+    into: int | None = Field(None, ge=1, le=tickets.MAX_NUMBER, description="merge: the ticket to merge into")
     category: Category | None = Field(None, description="reclassify: the new category")
     urgency: Urgency | None = Field(None, description="urgency: the new level")
     department: str | None = Field(None, description="assign: the department (empty: the routing table's)")
@@ -133,9 +134,10 @@ def ticket_out(t: Ticket, now: datetime, actions) -> dict:
     }
 
 
-def _scope(request: Request, creds: HTTPAuthorizationCredentials | None, need: str) -> accounts.Scope:
+def _scope(request: Request, creds: HTTPAuthorizationCredentials | None, need: str,
+           may: Literal["file", "act"] | None = None) -> accounts.Scope:
     with db.session_scope(request.app.state.runtime.engine) as s:
-        return scope_for_token(s, creds.credentials if creds else None, need=need)
+        return scope_for_token(s, creds.credentials if creds else None, need=need, may=may)
 
 
 def read_scope(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> accounts.Scope:
@@ -143,13 +145,19 @@ def read_scope(request: Request, creds: Annotated[HTTPAuthorizationCredentials |
     return _scope(request, creds, "read")
 
 
-def write_scope(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> accounts.Scope:
-    """A token with the ``write`` scope."""
-    return _scope(request, creds, "write")
+def filer_scope(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> accounts.Scope:
+    """A ``write`` token of an account whose role may file tickets (as on the console's relay page)."""
+    return _scope(request, creds, "write", "file")
+
+
+def actor_scope(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> accounts.Scope:
+    """A ``write`` token of an account whose role may act on tickets (as on the console's ticket page)."""
+    return _scope(request, creds, "write", "act")
 
 
 Reader = Annotated[accounts.Scope, Depends(read_scope)]
-Writer = Annotated[accounts.Scope, Depends(write_scope)]
+Filer = Annotated[accounts.Scope, Depends(filer_scope)]
+Actor = Annotated[accounts.Scope, Depends(actor_scope)]
 
 
 def router(runtime) -> APIRouter:
@@ -206,7 +214,7 @@ def router(runtime) -> APIRouter:
             return detail(s, visible_ticket(s, scope, number))
 
     @r.post("/tickets", response_model=TicketDetail, status_code=201, summary="File a ticket (needs write)")
-    def create_ticket(body: NewTicket, scope: Writer) -> dict:
+    def create_ticket(body: NewTicket, scope: Filer) -> dict:
         try:
             with db.session_scope(runtime.engine) as s:
                 t = file_ticket(runtime, s, scope, text=body.text, category=body.category, urgency=body.urgency,
@@ -219,7 +227,7 @@ def router(runtime) -> APIRouter:
 
     @r.post("/tickets/{number}/transition", response_model=TicketDetail,
             summary="Act on a ticket exactly as the chat command does (needs write); announced in the chat")
-    def transition(number: TicketNumber, body: Transition, scope: Writer) -> dict:
+    def transition(number: TicketNumber, body: Transition, scope: Actor) -> dict:
         from bots.actions import ActionError, NotAllowed, UnknownTicket
         from bots.replies import enqueue
 
@@ -244,7 +252,7 @@ def router(runtime) -> APIRouter:
 
     @r.post("/tickets/{number}/comments", response_model=TicketDetail, status_code=201,
             summary="Add a note to the trail, or announce progress in the chat (needs write)")
-    def comment(number: TicketNumber, body: Comment, scope: Writer) -> dict:
+    def comment(number: TicketNumber, body: Comment, scope: Actor) -> dict:
         if body.announce:
             return transition(number, Transition(action="progress", note=body.text), scope)
         with db.session_scope(runtime.engine) as s:

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
@@ -29,6 +29,7 @@ from core import accounts, db, search, stats, tickets
 from core.grids import Level, LEVEL_LABELS
 from core.message import Message
 from core.models import Chat, Grid, Person, Ticket, utcnow
+from core.people import accounts_of
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import REQUEST_CATEGORIES, Urgency
 from core.ticket_states import STATE_LABELS, TicketState
@@ -275,11 +276,11 @@ def router(runtime) -> APIRouter:
     # -- live updates ----------------------------------------------------------------------
 
     @r.get("/events")
-    async def events(request: Request, ids: str = "", after: int = 0) -> StreamingResponse:
+    async def events(request: Request, ids: str = "", after: int = Query(0, ge=0, le=tickets.MAX_NUMBER)) -> StreamingResponse:
         """Server-sent events: new tickets in the viewer's scope, and state or colour changes of watched ones."""
         with session() as s:
             v = viewer(request, s)
-        watched = {int(i) for i in ids.split(",") if i.strip().isdecimal()}
+        watched = {int(i) for i in ids.split(",")[:500] if i.strip().isdecimal() and 0 < int(i) <= tickets.MAX_NUMBER}
         known: dict[int, tuple[str, str]] = {}
         state = {"after": after, "since": utcnow() - timedelta(seconds=2)}
 
@@ -421,8 +422,7 @@ def router(runtime) -> APIRouter:
     def relay_chats(s: Session, v: auth.Viewer) -> dict[str, tuple[Chat, str]]:
         """Group chats in scope where this person has an account: chat key -> (chat, the sender key to use)."""
         me = s.exec(select(Person).where(Person.key == v.scope.person_key)).one()
-        keys = {p.key.split(":", 1)[0]: p.key for p in s.exec(select(Person).where(Person.declared, Person.name == me.name))}
-        keys[me.key.split(":", 1)[0]] = me.key
+        keys = accounts_of(s, me)
         out = {}
         for chat in s.exec(select(Chat).where(Chat.active, Chat.is_group, Chat.grid_id.is_not(None)).order_by(Chat.key)):
             if chat.platform in keys and v.scope.sees_grid(chat.grid_id):
@@ -483,8 +483,9 @@ def router(runtime) -> APIRouter:
 
 
 def _safe_next(target: str) -> str:
-    """Only redirect within the console after sign-in (never to another site)."""
-    return target if target.startswith("/console") and not target.startswith("//") else "/console/tickets"
+    """Only redirect within the console (or back to the playground) after sign-in, never to another site."""
+    inside = target.startswith("/console") or target in ("/playground", "/playground/")
+    return target if inside and not target.startswith("//") else "/console/tickets"
 
 
 def _action_labels() -> dict[str, str]:

@@ -16,6 +16,8 @@ TOKENS = {
     "wang-read": ("playground:wangfang", ["read"]),
     "wang": ("playground:wangfang", ["read", "write"]),
     "zhao": ("playground:zhaomin", ["read", "write"]),
+    "volunteer": ("playground:volunteer-liu", ["read", "write"]),  # 志愿者小刘: the console lets a volunteer only read
+    "care": ("playground:care", ["read", "write"]),  # 幸福居家养老服务中心: may file (relay), not act
 }
 
 

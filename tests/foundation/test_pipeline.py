@@ -18,7 +18,7 @@ def test_request_becomes_a_pending_ticket_and_the_reply_has_its_number(runtime, 
     [ticket] = _tickets(runtime)
     assert ticket.state is TicketState.PENDING and ticket.grid_id == "xingfu-1"
     [reply] = result.replies
-    assert f"#{ticket.id}" in reply.text and ticket.category.label in reply.text
+    assert f"#{ticket.id}" in reply.text and ticket.category.spoken in reply.text
     assert reply.chat_id == "demo" and reply.reply_to_message_id == ticket.origin_message_id
 
 
@@ -41,7 +41,7 @@ def test_the_same_message_twice_is_one_ticket_and_one_reply(runtime, make_messag
 def test_status_query_answers_the_state(runtime, make_message):
     runtime.ingest_sync(make_message("楼道灯坏了，晚上看不见"))
     [ticket] = _tickets(runtime)
-    [reply] = runtime.ingest_sync(make_message(f"查询 {ticket.id}", sender="liu", name="刘大爷")).replies
+    [reply] = runtime.ingest_sync(make_message(f"查询 {ticket.id}", sender="wangfang", name="王芳")).replies  # the grid worker
     assert f"#{ticket.id}" in reply.text and "待确认" in reply.text
     [reply] = runtime.ingest_sync(make_message(f"/status {ticket.id}")).replies
     assert "待确认" in reply.text

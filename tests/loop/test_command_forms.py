@@ -65,7 +65,7 @@ def test_a_resident_writing_traditional_gets_answers_in_traditional(hood):
     assert f"#{ticket.id}【待確認】" in mine.text
     (help_text,) = hood.say("zhang", "幫助")
     assert "邻里助手" not in help_text.text and "鄰里助手" in help_text.text
-    (full,) = hood.say("liu", full_width(f"/status {ticket.id}"))
+    (full,) = hood.say("wangfang", full_width(f"/status {ticket.id}"))
     assert f"#{ticket.id}【待确认】" in full.text
 
 

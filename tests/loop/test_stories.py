@@ -167,11 +167,11 @@ def test_replies_are_traditional_for_people_who_write_traditional_and_for_tradit
     (created,) = hood.say("zhang", "樓上漏水到我家了，天花板都濕了")
     assert "編號" in created.text and "訴求" in created.text
     with Session(hood.runtime.engine) as s:
-        chat = s.get(Chat, "playground:anle")
+        chat = s.get(Chat, "playground:demo")
         chat.script = "traditional"
         s.add(chat)
         s.commit()
-    (status,) = hood.say("zhaomin", "查询 1", room="anle")
+    (status,) = hood.say("wangfang", "查询 1")  # written in Simplified, answered in the chat's Traditional
     assert "樓上漏水" in status.text and "待確認" in status.text
 
 
@@ -224,7 +224,7 @@ def test_status_and_my_requests(hood):
     assert "#1【待确认】" in mine.text and "#2【待确认】" in mine.text
     (slash,) = hood.say("zhang", "/mine")
     assert slash.text == mine.text
-    (status,) = hood.say("liu", "/status 2")
+    (status,) = hood.say("zhang", "/status 2")
     assert "#2【待确认】环境卫生" in status.text
     (missing,) = hood.say("liu", "查询 99")
     assert "没有找到编号 #99" in missing.text

@@ -56,6 +56,7 @@ class FakeWeChatApi:
     def __init__(self) -> None:
         self.calls: list[dict] = []
         self.valid_tokens: set[str] = set()
+        self.issued: list[str] = []  # every access token handed out, valid or not
         self.failures: dict[str, list[int]] = defaultdict(list)
         self._ids = itertools.count(1)
         self.base_url = ""
@@ -85,6 +86,7 @@ class FakeWeChatApi:
     async def _token(self, request: Request) -> JSONResponse:
         token = f"token-{next(self._ids)}"
         self.valid_tokens.add(token)
+        self.issued.append(token)
         self.calls.append({"path": request.url.path, "query": dict(request.query_params), "json": None})
         return JSONResponse({"access_token": token, "expires_in": 7200})
 

@@ -137,6 +137,7 @@ def fake(fake_api: FakeWeChatApi) -> FakeWeChatApi:
     fake_api.calls.clear()
     fake_api.failures.clear()
     fake_api.valid_tokens.clear()
+    fake_api.issued.clear()
     return fake_api
 
 

@@ -161,8 +161,9 @@ def secrets_of(settings) -> list[str]:
     in URL settings, and the query values of the WeCom robot webhooks (their ``key=``)."""
     values: list[str] = []
     for name, value in settings.model_dump().items():
-        if not isinstance(value, str) or not value:
-            continue
+        field = type(settings).model_fields.get(name)
+        if not isinstance(value, str) or not value or (field is not None and value == field.default):
+            continue  # a default is printed in the source for all to read: no secret
         if re.search(r"secret|token|_key$|password", name):
             values.append(value)
         if name.endswith("_url") and (password := urlsplit(value).password):

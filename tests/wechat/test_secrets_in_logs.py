@@ -218,3 +218,14 @@ def test_every_logger_and_handler_made_later_gets_redacted_records(tmp_path):
     out = stream.getvalue()
     assert "S3cr3tValue" not in out and WECOM_AES_KEY not in out, out
     assert "try 2 of 3.0" in out and "RuntimeError" in out and "[redacted]" in out
+
+
+def test_the_secret_values_searched_for_are_the_configured_ones_not_public_defaults(tmp_path):
+    from bots.logs import secrets_of
+    from config.settings import Settings
+
+    assert secrets_of(Settings(data_dir=tmp_path, _env_file=None)) == []  # the default LINLI_SECRET_KEY is in the source
+    configured = Settings(data_dir=tmp_path, secret_key="k" * 32, wechat_app_secret="app-secret", wecom_bot_aes_key=BOT_AES_KEY,
+                          redis_url="redis://:redis-password@cache:6379/0", database_url="postgresql://linli:db-password@db/linli",
+                          wecom_robot_webhooks="a=https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=robot-key-1", _env_file=None)
+    assert set(secrets_of(configured)) == {"k" * 32, "app-secret", BOT_AES_KEY, "redis-password", "db-password", "robot-key-1"}

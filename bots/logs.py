@@ -35,7 +35,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
@@ -132,14 +132,14 @@ class Redactor:
 
 
 REDACT = Redactor()
-_installed = threading.Lock()
+_install_lock = threading.Lock()
 _factory_installed = False
 
 
 def install_redaction() -> None:
     """Make every LogRecord created from now on pass through :data:`REDACT` (idempotent)."""
     global _factory_installed
-    with _installed:
+    with _install_lock:
         if _factory_installed:
             return
         make_record = logging.getLogRecordFactory()

@@ -63,8 +63,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # the password of a URL's user info: postgresql://user:…@host
     (re.compile(r"(://[^/\s:@]*:)[^/\s@]+@"), r"\1" + REDACTED + "@"),
 ]
-_MAY_HOLD = rf"(?i){_SENSITIVE_WORD}|[?&](?:key|sign)=|/webhooks/[^\s?\"']*\?|/bot\d|\d(?::|%3A)[\w-]{{30}}|bearer|@"
-"""Something each pattern above needs: one search tells the (usual) line that holds nothing from one to redact."""
+_MAY_HOLD = re.compile(r"secret|token|passw|signature|aes_?key|echostr|response_code|key=|sign=|/webhooks/[\w/-]*\?|/bot"
+                       r"|bearer|@|%3a|\d:[\w-]{30}")
+"""Something one of the patterns above needs, searched for in the lower-cased text (a case-blind
+search is four times slower): one search clears the usual line, which holds nothing to redact."""
 
 
 class _Scrubbed(str):
@@ -84,7 +86,6 @@ class Redactor:
 
     def __init__(self) -> None:
         self._literals: set[str] = set()
-        self._may_hold = re.compile(_MAY_HOLD)
         self._literal: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
@@ -94,16 +95,15 @@ class Redactor:
             for value in values:
                 if value and len(value) >= MIN_SECRET_CHARS:
                     self._literals |= {value, quote(value, safe=""), quote_plus(value)}
-            literals = "|".join(map(re.escape, sorted(self._literals, key=len, reverse=True)))
-            self._literal = re.compile(literals) if literals else None
-            self._may_hold = re.compile(f"{_MAY_HOLD}|{literals}" if literals else _MAY_HOLD)
+            longest_first = sorted(self._literals, key=len, reverse=True)
+            self._literal = re.compile("|".join(map(re.escape, longest_first))) if longest_first else None
 
     def __call__(self, text: str) -> str:
-        if self._may_hold.search(text) is None:
+        literal = self._literal
+        if _MAY_HOLD.search(text.lower()) is None and (literal is None or literal.search(text) is None):
             return text
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
-        literal = self._literal
         return literal.sub(REDACTED, text) if literal is not None else text
 
     def argument(self, value: object) -> object:

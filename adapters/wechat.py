@@ -1,4 +1,4 @@
-"""WeChat Official Account (服务号): callbacks in plaintext or safe (AES) mode, passive replies,
+"""WeChat Official Account (服务号): callbacks in safe (AES) mode, or plaintext when no AES key is set; passive replies,
 and later messages through the customer-service API.
 
 The account talks 1:1 with residents. Every chat is ``wechat:<app id>`` (one account, bound
@@ -80,19 +80,25 @@ class WeChatOfficialAccount:
         return echostr
 
     def parse(self, query: Mapping[str, str], body: bytes) -> Callback:
-        """Verify and parse one POSTed callback (plaintext or ``encrypt_type=aes``)."""
+        """Verify and parse one POSTed callback (``encrypt_type=aes``, or plaintext when no AES key is set).
+
+        With an EncodingAESKey configured only safe-mode callbacks are accepted: the plaintext
+        ``signature`` covers token, timestamp and nonce but not the body, so anyone who saw one
+        callback's query string could post any body, as any openid, with it for five minutes.
+        """
         check_size(body)
         self._check_plain_signature(query)
-        doc = parse_xml(body)
         encrypted = query.get("encrypt_type", "raw").lower() == "aes"
+        if self.envelope is not None and not encrypted:
+            raise SignatureError("plaintext callback refused: LINLI_WECHAT_AES_KEY is set, so only safe-mode "
+                                 "(encrypt_type=aes) callbacks are accepted; set 消息加解密方式 to 安全模式 on the platform")
+        doc = parse_xml(body)
         if encrypted:
             if self.envelope is None:
                 raise SignatureError("encrypted callback but LINLI_WECHAT_AES_KEY is not set")
             inner = self.envelope.open(query.get("msg_signature"), query.get("timestamp", ""), query.get("nonce", ""),
                                        field(doc, "Encrypt", required=True))
             doc = parse_xml(inner)
-        elif self.envelope is not None and "Encrypt" in doc and "MsgType" not in doc:
-            raise MalformedPayload("encrypted body without encrypt_type=aes")
         openid = field(doc, "FromUserName", required=True)
         return Callback(self.to_message(doc), openid, field(doc, "ToUserName"), encrypted)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import hmac
 import logging
 import re
@@ -61,6 +62,45 @@ def check_fresh(timestamp: str | None, now: float, window: int = FRESHNESS_SECON
     if abs(now - ts) > window:
         raise SignatureError(f"timestamp {ts} is more than {window}s away from now: refused as a replay")
     return ts
+
+
+class NonceStore(Protocol):
+    """Where the nonces of recent callbacks are remembered for every instance (database or Redis). Synchronous."""
+
+    def claim(self, key: str, digest: str, ttl: timedelta) -> str | None:
+        """None when ``key`` is new (it is now remembered with ``digest``); else the digest it came with first."""
+        ...
+
+
+MAX_NONCE_CHARS = 128
+NONCE_TTL = timedelta(seconds=2 * FRESHNESS_SECONDS + 60)
+"""A timestamp passes :func:`check_fresh` from ``window`` before it to ``window`` after it, and
+instances' clocks differ a little: remembering a nonce this long outlives every chance to replay it."""
+
+
+def check_replay(store: NonceStore, channel: str, query: Mapping[str, str], body: bytes) -> bool:
+    """Refuse a verified callback whose (timestamp, nonce) was already used with another body.
+
+    Call it only after the signature and freshness checks passed, so that nobody can use up a
+    nonce the platform is about to send. Returns True when this exact callback (same nonce, same
+    body) was seen before, False when it is new.
+
+    WeChat and WeCom retry an unanswered callback (three tries within about 15 s), and a retry
+    may carry the same nonce as the first try. Refusing it would make WeChat show the resident
+    "该公众号暂时无法提供服务", so a byte-identical repeat goes on to the normal path, where the
+    message id makes it a duplicate: nothing is processed twice and the first answer is repeated.
+    A repeat is harmless for the same reason, whoever sends it. What is refused is the
+    same (timestamp, nonce) with another body: a captured signed query string reused with a
+    forged body (a plaintext ``signature`` does not cover the body).
+    """
+    nonce = query.get("nonce") or ""
+    if len(nonce) > MAX_NONCE_CHARS:
+        raise MalformedPayload(f"nonce is longer than {MAX_NONCE_CHARS} characters")
+    digest = hashlib.sha256(body).hexdigest()
+    first = store.claim(f"{channel}:{query.get('timestamp') or ''}:{nonce}", digest, NONCE_TTL)
+    if first is not None and first != digest:
+        raise SignatureError("this timestamp and nonce were already used with another body: refused as a replay")
+    return first is not None
 
 
 def signature(*parts: str) -> str:

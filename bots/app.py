@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from bots import metrics
+from bots import logs, metrics
 from bots.api import mount as mount_api
 from bots.channels import mount_channels
 from bots.console import mount as mount_console
@@ -32,6 +32,7 @@ def mount_console_and_api(app: FastAPI, runtime: Runtime) -> None:
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> LinliApp:
     """Build the app. ``linli serve`` runs it; tests pass their own settings or runtime."""
     settings = settings or (runtime.settings if runtime else get_settings())
+    logs.protect(settings)  # before anything logs: no configured secret reaches a log line from here on
     runtime = runtime or Runtime(settings)
     state = {"ready": False}
 

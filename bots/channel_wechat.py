@@ -16,9 +16,9 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, InboundError
-from adapters.wechat import DEFAULT_API_BASE, WeChatAdapter, WeChatConfig, WeChatOfficialAccount
+from adapters.wechat import DEFAULT_API_BASE, PLATFORM, WeChatAdapter, WeChatConfig, WeChatOfficialAccount
 from adapters.wx_common import new_nonce
-from bots.wx_wiring import add_url_verification, answer_inline, query_of, refused, token_store
+from bots.wx_wiring import add_url_verification, answer_inline, nonce_store, refused, token_store, verified
 from core.message import MessageKind
 
 log = logging.getLogger("linli.wechat")
@@ -37,15 +37,15 @@ def config_of(settings) -> WeChatConfig:
 def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
     config = config_of(runtime.settings)
     account = WeChatOfficialAccount(config)
+    nonces = nonce_store(runtime)
     router = APIRouter()
 
     add_url_verification(router, PATH, account.verify_url)
 
     @router.post(PATH, include_in_schema=False)
     async def receive(request: Request) -> Response:
-        body = await request.body()
         try:
-            callback = await run_in_threadpool(account.parse, query_of(request), body)
+            _, callback, _ = await verified(request, PLATFORM, account.parse, nonces)
         except InboundError as exc:
             return refused(request, exc)
         message = callback.message

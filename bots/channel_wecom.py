@@ -13,11 +13,10 @@ import logging
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, InboundError
-from adapters.wecom import DEFAULT_API_BASE, WeComAdapter, WeComCallbacks, WeComConfig
-from bots.wx_wiring import add_url_verification, query_of, refused, token_store
+from adapters.wecom import DEFAULT_API_BASE, PLATFORM, WeComAdapter, WeComCallbacks, WeComConfig
+from bots.wx_wiring import add_url_verification, nonce_store, refused, token_store, verified
 
 log = logging.getLogger("linli.wecom")
 
@@ -35,15 +34,15 @@ def config_of(settings) -> WeComConfig:
 def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
     config = config_of(runtime.settings)
     callbacks = WeComCallbacks(config)
+    nonces = nonce_store(runtime)
     router = APIRouter()
 
     add_url_verification(router, PATH, callbacks.verify_url)
 
     @router.post(PATH, include_in_schema=False)
     async def receive(request: Request) -> Response:
-        body = await request.body()
         try:
-            message = await run_in_threadpool(callbacks.parse, query_of(request), body)
+            _, message, _ = await verified(request, PLATFORM, callbacks.parse, nonces)
         except InboundError as exc:
             return refused(request, exc)
         if message is not None:

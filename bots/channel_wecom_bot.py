@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, InboundError
-from adapters.wecom_bot import RESPONSE_URL_TTL, WeComBotAdapter, WeComBotCallbacks, reply_payload, reply_url_key
+from adapters.wecom_bot import PLATFORM, RESPONSE_URL_TTL, WeComBotAdapter, WeComBotCallbacks, reply_payload, reply_url_key
 from adapters.wx_common import new_nonce
-from bots.wx_wiring import add_url_verification, answer_inline, query_of, refused
+from bots.wx_wiring import add_url_verification, answer_inline, nonce_store, refused, verified
 from core.access_tokens import DatabaseTokenStore
 
 PATH = "/webhooks/wecom-bot"
@@ -25,19 +25,18 @@ def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
     settings = runtime.settings
     callbacks = WeComBotCallbacks(settings.wecom_bot_token, settings.wecom_bot_aes_key)
     urls = DatabaseTokenStore(runtime.engine)  # response_urls are taken once: always the shared database
+    nonces = nonce_store(runtime)
     router = APIRouter()
 
     add_url_verification(router, PATH, callbacks.verify_url)
 
     @router.post(PATH, include_in_schema=False)
     async def receive(request: Request) -> Response:
-        query = query_of(request)
-        body = await request.body()
         try:
-            callback, message = await run_in_threadpool(callbacks.parse, query, body)
+            query, (callback, message), repeated = await verified(request, PLATFORM, callbacks.parse, nonces)
         except InboundError as exc:
             return refused(request, exc)
-        if callback.response_url:
+        if callback.response_url and not repeated:  # a repeat must not bring back a response_url already used
             await run_in_threadpool(urls.remember, reply_url_key(callback.chat_id, callback.msgid),
                                     callback.response_url, RESPONSE_URL_TTL)
         if message is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -18,8 +19,10 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import InboundError
+from adapters.wx_common import NonceStore, check_replay
 from core import outbox
 from core.access_tokens import DatabaseTokenStore, RedisTokenStore
+from core.nonces import DatabaseNonceStore, RedisNonceStore
 from core.message import Message, OutgoingReply
 from core.models import OutboxMessage
 
@@ -36,8 +39,34 @@ def token_store(runtime):
     return DatabaseTokenStore(runtime.engine)
 
 
+def nonce_store(runtime) -> NonceStore:
+    """Callback nonces where the access tokens are: Redis when LINLI_REDIS_URL is set, else the database."""
+    if runtime.settings.redis_url:
+        return RedisNonceStore(runtime.settings.redis_url)
+    return DatabaseNonceStore(runtime.engine)
+
+
 def query_of(request: Request) -> dict[str, str]:
     return dict(request.query_params)
+
+
+Parsed = TypeVar("Parsed")
+
+
+async def verified(request: Request, channel: str, parse: Callable[[dict[str, str], bytes], Parsed],
+                   nonces: NonceStore) -> tuple[dict[str, str], Parsed, bool]:
+    """Verify and parse a callback off the event loop, then check its nonce (:func:`check_replay`).
+
+    Returns the query, what ``parse`` made of it, and whether this exact callback came before;
+    raises InboundError (nothing is stored) for a bad signature, a stale timestamp or a replay."""
+    query, body = query_of(request), await request.body()
+
+    def run() -> tuple[Any, bool]:
+        parsed = parse(query, body)
+        return parsed, check_replay(nonces, channel, query, body)
+
+    parsed, repeated = await run_in_threadpool(run)
+    return query, parsed, repeated
 
 
 def refused(request: Request, exc: InboundError) -> PlainTextResponse:

@@ -261,3 +261,6 @@ import core.console_models  # noqa: E402,F401
 
 # Shared platform credentials (WeChat/WeCom access tokens, AI-bot reply URLs); importing registers the table.
 import core.access_tokens  # noqa: E402,F401
+
+# Webhook nonces seen recently (replay protection for WeChat/WeCom callbacks); importing registers the table.
+import core.nonces  # noqa: E402,F401

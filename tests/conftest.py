@@ -109,14 +109,16 @@ def free_port() -> int:
 class LiveServer:
     """The real app under uvicorn in a background thread, on a free loopback port."""
 
-    def __init__(self, app):
+    def __init__(self, app, port: int | None = None, **config):
+        """``config``: more uvicorn.Config arguments (``log_config``, ``log_level``, …)."""
         import threading
 
         import uvicorn
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"))
+        config = {"log_level": "warning", "lifespan": "on", **config}
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, **config))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:

@@ -31,7 +31,7 @@ from sqlmodel import Session, func, select
 from bots.app import create_app
 from bots.runtime import Runtime
 from config.settings import Settings
-from adapters.wx_common import Envelope, parse_xml, signature
+from adapters.wx_common import Envelope, new_nonce, parse_xml, signature
 from core.models import InboxMessage, OutboxMessage, Ticket
 
 APP_ID = "wx1234567890abcdef"  # bound to 幸福社区 in config/grids.example.yaml
@@ -56,6 +56,7 @@ class FakeWeChatApi:
     def __init__(self) -> None:
         self.calls: list[dict] = []
         self.valid_tokens: set[str] = set()
+        self.issued: list[str] = []  # every access token handed out, valid or not
         self.failures: dict[str, list[int]] = defaultdict(list)
         self._ids = itertools.count(1)
         self.base_url = ""
@@ -85,6 +86,7 @@ class FakeWeChatApi:
     async def _token(self, request: Request) -> JSONResponse:
         token = f"token-{next(self._ids)}"
         self.valid_tokens.add(token)
+        self.issued.append(token)
         self.calls.append({"path": request.url.path, "query": dict(request.query_params), "json": None})
         return JSONResponse({"access_token": token, "expires_in": 7200})
 
@@ -135,6 +137,7 @@ def fake(fake_api: FakeWeChatApi) -> FakeWeChatApi:
     fake_api.calls.clear()
     fake_api.failures.clear()
     fake_api.valid_tokens.clear()
+    fake_api.issued.clear()
     return fake_api
 
 
@@ -233,8 +236,9 @@ class Platform:
 
     # -- Official Account ------------------------------------------------------------------
 
-    def oa_query(self, ts: int | None = None, nonce: str = "n0nce") -> dict[str, str]:
-        ts = str(ts if ts is not None else int(time.time()))
+    def oa_query(self, ts: int | None = None, nonce: str | None = None) -> dict[str, str]:
+        """A fresh signed query, as WeChat sends with each callback (a new nonce every time)."""
+        ts, nonce = str(ts if ts is not None else int(time.time())), nonce or new_nonce()
         return {"timestamp": ts, "nonce": nonce, "signature": signature(OA_TOKEN, ts, nonce), "openid": "o-resident"}
 
     @staticmethod
@@ -244,7 +248,8 @@ class Platform:
                 f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>{body}{extra}"
                 f"<MsgId>{msg_id}</MsgId></xml>")
 
-    async def oa_post(self, xml: str, *, encrypted: bool = False, ts: int | None = None, **override) -> httpx.Response:
+    def oa_callback(self, xml: str, *, encrypted: bool = True, ts: int | None = None, **override) -> tuple[dict[str, str], bytes]:
+        """The query and body of one Official Account callback: safe mode (AES) unless ``encrypted=False``."""
         params = self.oa_query(ts)
         body = xml
         if encrypted:
@@ -252,7 +257,16 @@ class Platform:
             body = f"<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
             params.update(encrypt_type="aes", msg_signature=msg_sig)
         params.update(override)
-        return await self.client.post("/webhooks/wechat", params=params, content=body.encode() if isinstance(body, str) else body)
+        return params, body.encode() if isinstance(body, str) else body
+
+    async def oa_post(self, xml: str, *, encrypted: bool = True, ts: int | None = None, **override) -> httpx.Response:
+        params, body = self.oa_callback(xml, encrypted=encrypted, ts=ts, **override)
+        return await self.client.post("/webhooks/wechat", params=params, content=body)
+
+    def oa_reply(self, response: httpx.Response) -> dict:
+        """The passive reply's fields, decrypted when it is a safe-mode envelope."""
+        doc = parse_xml(response.text)
+        return self.oa_open_reply(response.text) if "Encrypt" in doc else doc
 
     def oa_open_reply(self, xml: str) -> dict:
         outer = parse_xml(xml)
@@ -260,13 +274,16 @@ class Platform:
 
     # -- WeCom app ----------------------------------------------------------------------------
 
-    async def wecom_post(self, inner_xml: str, *, ts: int | None = None, **override) -> httpx.Response:
-        ts_s, nonce = str(ts if ts is not None else int(time.time())), "wecom-nonce"
+    def wecom_callback(self, inner_xml: str, *, ts: int | None = None, **override) -> tuple[dict[str, str], bytes]:
+        ts_s, nonce = str(ts if ts is not None else int(time.time())), new_nonce()
         encrypt, msg_sig = self.wecom.seal(inner_xml, ts_s, nonce)
         body = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt>"
                 f"<AgentID><![CDATA[1000002]]></AgentID></xml>")
-        params = {"msg_signature": msg_sig, "timestamp": ts_s, "nonce": nonce, **override}
-        return await self.client.post("/webhooks/wecom", params=params, content=body.encode())
+        return {"msg_signature": msg_sig, "timestamp": ts_s, "nonce": nonce, **override}, body.encode()
+
+    async def wecom_post(self, inner_xml: str, *, ts: int | None = None, **override) -> httpx.Response:
+        params, body = self.wecom_callback(inner_xml, ts=ts, **override)
+        return await self.client.post("/webhooks/wecom", params=params, content=body)
 
     @staticmethod
     def wecom_text(user: str, text: str, msg_id: str) -> str:
@@ -276,12 +293,17 @@ class Platform:
 
     # -- WeCom AI bot -----------------------------------------------------------------------------
 
-    async def bot_post(self, payload: dict | str, *, ts: int | None = None, **override) -> httpx.Response:
-        ts_s, nonce = str(ts if ts is not None else int(time.time())), "bot-nonce"
+    def bot_callback(self, payload: dict | str, *, ts: int | None = None, **override) -> tuple[dict[str, str], bytes]:
+        ts_s, nonce = str(ts if ts is not None else int(time.time())), new_nonce()
         plaintext = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
         encrypt, msg_sig = self.bot.seal(plaintext, ts_s, nonce)
         params = {"msg_signature": msg_sig, "timestamp": ts_s, "nonce": nonce, **override}
-        return await self.client.post("/webhooks/wecom-bot", params=params, json={"encrypt": encrypt})
+        return params, json.dumps({"encrypt": encrypt}).encode()
+
+    async def bot_post(self, payload: dict | str, *, ts: int | None = None, **override) -> httpx.Response:
+        params, body = self.bot_callback(payload, ts=ts, **override)
+        return await self.client.post("/webhooks/wecom-bot", params=params, content=body,
+                                      headers={"content-type": "application/json"})
 
     def bot_open_reply(self, response: httpx.Response) -> dict:
         data = response.json()
@@ -297,6 +319,39 @@ class Platform:
 @pytest.fixture
 def wx(client) -> Platform:
     return Platform(client)
+
+
+@pytest.fixture
+async def instance(wx_settings):
+    """``await instance(**settings_overrides)``: one more app instance on the same database, as a
+    :class:`Platform` driving it (``.runtime`` is its runtime). Several instances share the database
+    the way several ``linli serve`` processes behind a load balancer do."""
+    opened: list[tuple[Runtime, httpx.AsyncClient]] = []
+
+    async def start(**overrides) -> Platform:
+        runtime = Runtime(wx_settings.model_copy(update=overrides))
+        runtime.prepare()
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(runtime=runtime)), base_url="http://linli.test")
+        opened.append((runtime, http))
+        platform = Platform(http)
+        platform.runtime = runtime
+        return platform
+
+    yield start
+    for runtime, http in opened:
+        await http.aclose()
+        await asyncio.gather(*(a.stop() for a in runtime.adapters.values()))
+        runtime.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis database for tests (number 15 on 127.0.0.1:6379); the test is skipped when no Redis runs."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -73,17 +72,8 @@ def test_a_response_url_is_taken_exactly_once(wx_runtime):
     assert store.take("wecom-bot:reply:g:m1") is None and store.take_newest("wecom-bot:reply:g:") is None
 
 
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
-def test_redis_keeps_tokens_with_the_same_contract():
-    store = RedisTokenStore("redis://127.0.0.1:6379/15")
+def test_redis_keeps_tokens_with_the_same_contract(redis_url):
+    store = RedisTokenStore(redis_url)
     key = f"test:{os.getpid()}"
     assert store.get(key) is None
     assert store.lease(key, 5) and not store.lease(key, 5)

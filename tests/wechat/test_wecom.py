@@ -81,17 +81,20 @@ async def test_an_unknown_member_is_stored_but_not_answered(wx, wx_runtime, coun
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize("case", ["wrong-signature", "replayed-timestamp", "not-xml"])
+@pytest.mark.parametrize("case", ["wrong-signature", "replayed-timestamp", "plaintext", "not-xml"])
 async def test_refused_wecom_callbacks_store_nothing(wx, client, counts, case):
     inner = wx.wecom_text("wangfang", "查询 1", wx.new_msg_id())
     if case == "wrong-signature":
         response = await wx.wecom_post(inner, msg_signature="0" * 40)
     elif case == "replayed-timestamp":
         response = await wx.wecom_post(inner, ts=int(time.time()) - 3600)
+    elif case == "plaintext":  # a captured signed query with the message in the clear: the app is always in safe mode
+        query, _ = wx.wecom_callback(inner)
+        response = await client.post("/webhooks/wecom", params=query, content=inner.encode())
     else:
         response = await client.post("/webhooks/wecom", params={"msg_signature": "x", "timestamp": str(int(time.time())),
                                                                 "nonce": "n"}, content=b"{not xml")
-    assert response.status_code == (400 if case == "not-xml" else 403)
+    assert response.status_code == (400 if case in ("plaintext", "not-xml") else 403)
     assert counts() == {"inbox": 0, "tickets": 0, "outbox": 0}
 
 

@@ -10,7 +10,7 @@ from alembic import op
 import core.models
 
 revision = "0009_nonces"
-down_revision = "0007_open_updated"
+down_revision = "0008_accounts"
 branch_labels = None
 depends_on = None
 

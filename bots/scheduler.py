@@ -229,9 +229,19 @@ class Sweeper:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None or TicketState(ticket.state) is not TicketState.RESOLVED:
                 return
+            if unhappy_since_resolved(session, ticket):
+                return  # the resident sounded unhappy and the grid worker was told: never closed by silence
             replies = self.actions.close_unanswered(session, ticket, now=now)
             enqueue(session, replies, prefix=f"sweep:{ticket.id}:close@{ticket.resolved_at.isoformat()}", at=now)
             report.add("closed", len(replies))
+
+
+def unhappy_since_resolved(session: Session, ticket: Ticket) -> bool:
+    """Whether a reporter gave an unclear, unhappy-sounding survey answer (``survey_unclear``) since
+    the ticket was last resolved (see bots/followup.py)."""
+    return session.exec(select(TicketEvent.id).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "survey_unclear",
+        TicketEvent.created_at >= ticket.resolved_at)).first() is not None
 
 
 class Scheduler:

@@ -83,6 +83,8 @@ class Chat(SQLModel, table=True):
     is_group: bool = True  # False for 1:1 channels (WeChat Official Account, WeCom app)
     active: bool = True
     first_seen_at: datetime = _created()
+    # The building (or place) the group is for, from the grids file: 「3栋」. Empty: community-wide.
+    place: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class Person(SQLModel, table=True):
@@ -259,3 +261,6 @@ import core.console_models  # noqa: E402,F401
 
 # Shared platform credentials (WeChat/WeCom access tokens, AI-bot reply URLs); importing registers the table.
 import core.access_tokens  # noqa: E402,F401
+
+# Follow-up questions (core/dialogue.py); importing registers the table.
+import core.dialogue  # noqa: E402,F401

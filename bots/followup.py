@@ -27,7 +27,7 @@ from bots.commands import action_data
 from core import dialogue, tickets
 from core.classify import Classification
 from core.dialogue import PendingQuestion, QuestionKind, SurveyAnswer
-from core.duplicates import place_of
+from core.duplicates import objects_of, place_of, same_object
 from core.message import Button
 from core.models import Chat, Ticket
 from core.people import can_manage
@@ -77,15 +77,20 @@ class FollowUps:
         }[question.kind_enum]
         return handler(turn, question, text)
 
-    def _chatter(self, text: str) -> bool:
-        """Obvious chatter: greetings, laughter, stickers — never an answer, never drops a question."""
-        result = self.bot.classify(text)
-        return not result.is_request and not dialogue.names_problem(text) and result.confidence >= 0.9
-
     def _own_request(self, text: str) -> bool:
         """A message that is a request of its own (the classifier files it, and surely)."""
         result = self.bot.classify(text)
         return result.is_request and not dialogue.unsure(result, text)
+
+    def _new_matter(self, text: str, ticket: Ticket) -> bool:
+        """A request of its own about another object than ``ticket`` (「楼下垃圾桶满了」 while the lift's
+        survey is pending), or naming none and not sounding unhappy."""
+        if not self._own_request(text):
+            return False
+        said = objects_of(text)
+        if said:
+            return not same_object(said, objects_of(ticket.text))
+        return not dialogue.leans_unhappy(text)
 
     def _settle(self, turn: Turn, question: PendingQuestion, outcome: str = "answered") -> None:
         dialogue.settle(turn.session, question, outcome, turn.now)
@@ -115,7 +120,7 @@ class FollowUps:
             return True
         names_place = place_of(text).known or bool(self.bot.classify(text).location)
         if not names_place:
-            if self._chatter(text) or dialogue.yes_no(text) is not None:
+            if dialogue.small_talk(text) or dialogue.is_ack(text) or dialogue.yes_no(text) is not None:
                 return False  # 「好的」, 「早上好」: not where; still waiting
             if len(text) > PLACE_ANSWER_MAX or self._own_request(text):
                 self._settle(turn, question, "dropped")
@@ -176,10 +181,10 @@ class FollowUps:
             return False
         answer = dialogue.survey_answer(text)
         if answer is SurveyAnswer.UNCLEAR:
-            if self._chatter(text) and not question.payload.get("again"):
+            if dialogue.small_talk(text):
                 return False  # 「早上好」 is not an answer; still waiting
-            if self._own_request(text) and not dialogue.leans_unhappy(text):
-                return False  # a new matter; the survey stays pending
+            if self._new_matter(text, ticket):
+                return False  # a request about something else; the survey stays pending
             if question.payload.get("again"):
                 self._settle(turn, question, "dropped")
                 return False  # asked twice: the buttons and 1/2/3 still work
@@ -203,7 +208,7 @@ class FollowUps:
             tickets.record(turn.session, ticket, turn.person.key, "survey_unclear", text, at=turn.now, data={"unhappy": True})
             turn.replies += self.bot.actions.notify_staff(
                 turn.session, ticket, ticket.grid_id, "staff_survey_unclear", f"survey-unclear:{ticket.id}",
-                skip={turn.origin.identity}, note=text[:40])
+                skip=set(), note=text[:40])  # a note for the worker, posted even where the resident spoke
 
     # -- 和 #N 是同一处吗？ -------------------------------------------------------------------
 

@@ -138,27 +138,25 @@ def _clean(text: str) -> str:
 
 
 _YES = frozenset("是 是的 是啊 是呀 是滴 对 对的 对啊 对呀 没错 对对 对对对 嗯 嗯嗯 恩 好 好的 好啊 行 可以 要 要的 需要 需要的 "
-                 "登记 登记一下 帮我登记 麻烦登记 要登记 需要登记 请登记 登记吧 是同一处 同一处 同一家 一样 就是 就是它 ok yes y".split())
+                 "登记 登记一下 帮我登记 麻烦登记 麻烦登记一下 要登记 需要登记 请登记 登记吧 是同一处 同一处 同一家 一样 就是 就是它 ok yes y".split())
 _NO = frozenset("不是 不是的 不对 不 不用 不用了 不需要 不要 不要了 算了 算了吧 没事 没事了 没有 不是同一处 不一样 "
                 "不同 不是一家 不是我家 别登记 不用登记 no n".split())
 
 
+_POLITE = frozenset("谢谢 谢了 感谢 多谢 麻烦了 麻烦你 麻烦你了 辛苦了 辛苦 谢谢你 谢谢你们 不好意思".split())
+_CLAUSES = re.compile(r"[\s。．.!！~～,，、…?？]+")
+
+
 def yes_no(text: str) -> bool | None:
-    """True for 是/对/好的/登记一下/需要 …, False for 不是/不对/不用了/算了 …, None otherwise (Traditional too)."""
-    s = _clean(text)
-    if not s or len(s) > 12:
+    """True for 是/对/好的/登记一下/需要 …, False for 不是/不对/不用了/算了 …, None otherwise.
+
+    Clauses of politeness around the answer are fine (「是的，麻烦登记」, 「不用了，谢谢」); Traditional too."""
+    simplified = to_simplified(unicodedata.normalize("NFKC", text or "")).strip().lower()
+    clauses = [c for c in _CLAUSES.split(simplified) if c and c not in _POLITE]
+    if not clauses or len(clauses) > 3 or sum(map(len, clauses)) > 12:
         return None
-    if s in _NO:
-        return False
-    if s in _YES:
-        return True
-    # 「不是的，谢谢」, 「是的谢谢」: a yes/no word followed by politeness
-    s = re.sub(r"(谢谢|谢了|感谢|麻烦了|麻烦你|辛苦了)+$", "", s)
-    if s in _NO:
-        return False
-    if s in _YES:
-        return True
-    return None
+    said = {True if c in _YES else False if c in _NO else None for c in clauses}
+    return said.pop() if len(said) == 1 else None
 
 
 class SurveyAnswer(StrEnum):
@@ -202,6 +200,23 @@ def leans_unhappy(text: str) -> bool:
     return bool(_UNHAPPY_HINT.search(_clean(text)))
 
 
+_SMALL_TALK = re.compile(
+    r"^(早上好|早安|早|上午好|中午好|下午好|晚上好|晚安|大家好|你好|您好|各位好|哈+|呵+|嘿+|嘻+|hh+|233+|666+|"
+    r"\[[^\]]{1,6}\]|新年快乐|节日快乐|生日快乐|辛苦了|大家辛苦了)+$")
+_ACK = re.compile(r"^(好的?|好滴|好嘞|收到|知道了|明白|了解|谢谢|感谢|多谢|ok|okay|嗯+|哦+|噢+|👌|👍)+$")
+
+
+def small_talk(text: str) -> bool:
+    """Greetings, laughter, stickers, emoji or punctuation only: never an answer to anything."""
+    s = _clean(text)
+    return not s or not re.search(r"[\w\u4e00-\u9fff]", s) or bool(_SMALL_TALK.match(s))
+
+
+def is_ack(text: str) -> bool:
+    """好的, 收到, 谢谢, 嗯: an acknowledgement, which says nothing about where or what."""
+    return bool(_ACK.match(_clean(text)))
+
+
 _DONT_KNOW = re.compile(r"^(不知道|不清楚|不记得|说不清|不确定|我也不知道|忘了)")
 
 
@@ -212,7 +227,7 @@ def dont_know(text: str) -> bool:
 # -- the classifier is unsure ---------------------------------------------------------------------
 
 # A message the model files with less than this confidence is asked about rather than filed.
-UNSURE_REQUEST_CONFIDENCE = 0.5
+UNSURE_REQUEST_CONFIDENCE = 0.3
 # A message the model would drop as chatter, but with P(chatter) below this, is asked about.
 UNSURE_CHATTER_CONFIDENCE = 0.8
 
@@ -234,11 +249,16 @@ def unsure(result: Classification, text: str) -> bool:
 
 _PROBLEM = re.compile(
     r"坏了|坏掉|不亮|不通|不动|堵|漏|没水|没电|停水|停电|太吵|吵死|噪音|臭|脏|乱|满了|丢了|掉了|裂|塌|破了|松了|歪了|"
-    r"没人管|没人修|没人清|怎么办|谁管|能不能|可不可以|帮忙|帮帮|麻烦|投诉|反映|举报|求助|需要|申请|咨询|问一下|请问"
+    r"发黄|有点黄|浑浊|不对劲|不正常|有问题|出问题|危险|隐患|"
+    r"没人管|没人修|没人清|怎么办|谁管|找谁|能不能|可不可以|帮忙|帮帮|麻烦|投诉|反映|举报|求助|需要|申请|咨询|问一下|请问"
 )
+
+
+_THANKS_FIRST = re.compile(r"^\s*(谢谢|感谢|多谢|辛苦|点赞|表扬)")
 
 
 def names_problem(text: str) -> bool:
     """Whether a message has the shape of a request at all (a problem word or a plea), so that
-    「早上好」 or 「今天天气不错」 is never asked about."""
-    return bool(_PROBLEM.search(to_simplified(text or "")))
+    「早上好」, 「今天天气不错」 or 「谢谢网格员帮忙」 is never asked about."""
+    s = to_simplified(text or "")
+    return bool(_PROBLEM.search(s)) and not _THANKS_FIRST.match(s)

@@ -44,7 +44,10 @@ class PendingQuestion(SQLModel, table=True):
     """A question the bot asked one person in one chat (see the module doc)."""
 
     __tablename__ = "pending_questions"
-    __table_args__ = (sa.Index("ix_pending_questions_person_asked", "person_key", "asked_at"),)
+    __table_args__ = (
+        sa.Index("ix_pending_questions_person_asked", "person_key", "asked_at"),
+        sa.Index("ix_pending_questions_open_key", "open_key", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     person_key: str = Field(max_length=200)
     chat_key: str = Field(max_length=200)
@@ -54,7 +57,7 @@ class PendingQuestion(SQLModel, table=True):
     asked_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
     # person_key + "\x1f" + chat_key while pending; NULL once settled (unique: one pending per person and chat)
-    open_key: str | None = Field(default=None, max_length=401, unique=True)
+    open_key: str | None = Field(default=None, max_length=401)
     settled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
     outcome: str | None = Field(default=None, max_length=16)  # answered | replaced | dropped | expired
 

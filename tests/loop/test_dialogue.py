@@ -169,18 +169,13 @@ def test_a_request_without_a_place_is_asked_where_and_the_answer_fills_the_locat
     assert [e.note for e in real.events(ticket.id, "location")] == ["3栋2单元"]
 
 
-def test_a_gate_is_a_place_answer(real):
-    real.say("zhou", "路灯坏了", room="anle")
-    real.say("zhou", "就在北门那边", room="anle")
+@pytest.mark.parametrize(("report", "answer"), [("路灯坏了", "就在北门那边"), ("樓道燈壞了", "3棟2單元")],
+                         ids=["a-gate", "traditional"])
+def test_a_gate_or_a_traditional_building_is_a_place_answer(real, report, answer):
+    real.say("zhou", report, room="anle")
+    real.say("zhou", answer, room="anle")
     (ticket,) = real.tickets()
-    assert ticket.location == "就在北门那边"
-
-
-def test_a_traditional_place_answer_fills_the_location(real):
-    real.say("zhou", "樓道燈壞了", room="anle")
-    real.say("zhou", "3棟2單元", room="anle")
-    (ticket,) = real.tickets()
-    assert ticket.location == "3棟2單元"
+    assert ticket.location == answer
 
 
 def test_a_building_group_is_never_asked_where(real):

@@ -301,7 +301,7 @@ class Report:
 def judge(new: Report, old: Report, *, window: timedelta, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
     """Whether ``new`` is the same problem as the open ticket first reported as ``old`` (see the module doc)."""
     gap = new.at - old.at
-    if gap > window or gap < -timedelta(minutes=1):
+    if gap > window or gap < timedelta(0):
         return Verdict.SEPARATE
     pa, pb = new.place, old.place
     where = same_place(pa, pb)
@@ -357,7 +357,7 @@ def find_duplicate(
     candidates = session.exec(
         select(Ticket)
         .where(Ticket.grid_id == grid_id, Ticket.state.in_(OPEN_STATES),
-               Ticket.created_at >= report.at - window, Ticket.created_at <= report.at + timedelta(minutes=1))
+               Ticket.created_at >= report.at - window, Ticket.created_at <= report.at)
         .order_by(Ticket.id.desc())
         .limit(100)
     ).all()

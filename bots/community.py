@@ -18,15 +18,14 @@ from sqlmodel import Session, select
 from bots.actions import ACTION_LABELS, SURVEY_BUTTONS, ActionError, Actions, find_person
 from bots.chat_events import handle_event
 from bots.commands import CommandWord, ParsedCommand, action_data, parse_action, parse_command, parse_relay
+from bots.followup import FollowUps, chat_place
 from bots.replies import BotReply, Destination, origin_of
 from bots.residence import as_seen_by, declare_residence
 from bots.templates import Templates
 from config.settings import CONFIG_DIR
 from core import tickets
 from core.classify import Classification, classify
-from core.duplicates import Report, Verdict, find_duplicate, objects_of, place_of, same_object
-from core.duplicates_eval import emergency_kind
-from bots.followup import FollowUps, chat_place
+from core.duplicates import Report, Verdict, emergency_kind, find_duplicate, objects_of, place_of, same_object
 from core.grids import Role, ancestors
 from core.message import Button, Message, MessageKind, OutgoingReply
 from core.models import Chat, OutboxMessage, Person, Ticket, TicketReporter, utcnow

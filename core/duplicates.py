@@ -22,6 +22,7 @@ Measured on config/classifier/corpus/duplicate_pairs*.jsonl by ``linli eval-dupl
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,6 +30,7 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from core.chinese import to_simplified
+from core.classify import Classification
 from core.classifier.location import extract_location
 from core.models import Ticket, TicketReporter
 from core.taxonomy import Category, Urgency
@@ -272,6 +274,13 @@ def similarity(a: str, b: str) -> float:
 # -- the verdict --------------------------------------------------------------------------------
 
 
+def emergency_kind(result: Classification) -> str | None:
+    """The emergency kind of a classification (fire, gas …), None when it is not an emergency."""
+    if result.urgency is not Urgency.EMERGENCY:
+        return None
+    return result.keywords[0] if result.keywords else "emergency"
+
+
 class Verdict(StrEnum):
     JOIN = "join"  # the same problem: the new reporter joins the open ticket
     ASK = "ask"  # maybe the same home: ask the new reporter 「和 #N 是同一处吗？」
@@ -347,7 +356,7 @@ class Match:
 
 def find_duplicate(
     session: Session, *, grid_id: str | None, report: Report, window: timedelta,
-    kind_of: callable = lambda ticket: None,
+    kind_of: Callable[[Ticket], str | None] = lambda ticket: None,
 ) -> Match | None:
     """The open ticket of the same grid, raised within ``window`` before the report, that it joins
     (newest first), else one to ask about; None if none. ``kind_of(ticket)`` gives an emergency

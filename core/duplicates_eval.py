@@ -19,8 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core.classify import Classification
-from core.duplicates import Report, Verdict, judge
-from core.taxonomy import Urgency
+from core.duplicates import Report, Verdict, emergency_kind, judge
 
 DEFAULT_WINDOW = timedelta(hours=72)
 _T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -40,13 +39,6 @@ def load_pairs(paths: Iterable[Path]) -> list[dict]:
                 raise ValueError(f"{path}:{n}: expected {{\"a\": …, \"b\": …, \"same\": true|false}} ({exc})") from None
             pairs.append(pair)
     return pairs
-
-
-def emergency_kind(result: Classification) -> str | None:
-    """The emergency kind of a classification (fire, gas …), None when it is not an emergency."""
-    if result.urgency is not Urgency.EMERGENCY:
-        return None
-    return result.keywords[0] if result.keywords else "emergency"
 
 
 def report_of(text: str, result: Classification, person: str, at: datetime, chat: str | None) -> Report:

@@ -20,7 +20,6 @@ from core.db import make_engine, upgrade
 from core.dialogue import QuestionKind, SurveyAnswer
 from core.duplicates import Report, Verdict, judge, objects_of, place_of, same_place
 from core.duplicates_eval import evaluate_pairs, load_pairs
-from core.taxonomy import Category
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CORPUS = CONFIG_DIR / "corpus"

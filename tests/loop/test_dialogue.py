@@ -9,8 +9,6 @@ Rooms (config/grids.example.yaml): ``demo`` is 幸福里3栋邻里群, bound to 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from core.ticket_states import TicketState as S

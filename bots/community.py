@@ -52,6 +52,7 @@ class Turn:
     person: Person
     now: datetime
     replies: list[BotReply] = field(default_factory=list)
+    classified: dict[str, Classification] = field(default_factory=dict)  # text → result, within this turn
 
     @cached_property
     def origin(self) -> Destination:
@@ -130,6 +131,12 @@ class CommunityBot:
         self.actions = Actions(templates, sla, self.routing, clock=clock, survey_ttl=survey_timeout)
         self.followups = FollowUps(self, expiry=question_expiry, ask_limit=ask_to_file_per_hour)
 
+    def classify_once(self, turn: Turn, text: str) -> Classification:
+        """The classifier's result for ``text``, computed once per turn (follow-ups and filing both ask)."""
+        if text not in turn.classified:
+            turn.classified[text] = self.classify(text)
+        return turn.classified[text]
+
     def text(self, turn: Turn, template: str, /, **values) -> str:
         return self.templates.render(template, turn.script, **values)
 
@@ -167,7 +174,7 @@ class CommunityBot:
             return
         if declare_residence(self, turn, text):
             return
-        result = self.classify(text)
+        result = self.classify_once(turn, text)
         if not self._trusted(turn.person) and self.followups.maybe_ask_to_file(turn, result, text):
             return
         if not result.is_request:

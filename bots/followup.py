@@ -77,15 +77,15 @@ class FollowUps:
         }[question.kind_enum]
         return handler(turn, question, text)
 
-    def _own_request(self, text: str) -> bool:
+    def _own_request(self, turn: Turn, text: str) -> bool:
         """A message that is a request of its own (the classifier files it, and surely)."""
-        result = self.bot.classify(text)
+        result = self.bot.classify_once(turn, text)
         return result.is_request and not dialogue.unsure(result, text)
 
-    def _new_matter(self, text: str, ticket: Ticket) -> bool:
+    def _new_matter(self, turn: Turn, text: str, ticket: Ticket) -> bool:
         """A request of its own about another object than ``ticket`` (「楼下垃圾桶满了」 while the lift's
         survey is pending), or naming none and not sounding unhappy."""
-        if not self._own_request(text):
+        if not self._own_request(turn, text):
             return False
         said = objects_of(text)
         if said:
@@ -118,11 +118,11 @@ class FollowUps:
             self._settle(turn, question)
             turn.say(self.bot.text(turn, "place_unknown", number=ticket.id), f"place-unknown:{ticket.id}", ticket_id=ticket.id)
             return True
-        names_place = place_of(text).known or bool(self.bot.classify(text).location)
+        names_place = place_of(text).known or bool(self.bot.classify_once(turn, text).location)
         if not names_place:
             if dialogue.small_talk(text) or dialogue.is_ack(text) or dialogue.yes_no(text) is not None:
                 return False  # 「好的」, 「早上好」: not where; still waiting
-            if len(text) > PLACE_ANSWER_MAX or self._own_request(text):
+            if len(text) > PLACE_ANSWER_MAX or self._own_request(turn, text):
                 self._settle(turn, question, "dropped")
                 return False  # something else: handled as the new message it is
         place = text.strip()[:LOCATION_MAX]
@@ -155,7 +155,7 @@ class FollowUps:
         """是/不是 questions (file it? the same flat?): a yes or no answers; a request of its own drops the question."""
         said = dialogue.yes_no(text)
         if said is None:
-            if self._own_request(text):
+            if self._own_request(turn, text):
                 self._settle(turn, question, "dropped")
             return False
         (self._file_or_drop if question.kind == QuestionKind.FILE else self._same_or_not)(turn, question, said)
@@ -167,7 +167,7 @@ class FollowUps:
             turn.say(self.bot.text(turn, "ask_dropped"), f"ask-dropped:{question.id}")
             return
         asked = question.payload.get("text", "")
-        result = self.bot.classify(asked)
+        result = self.bot.classify_once(turn, asked)
         if not result.is_request:
             result = Classification(True, Category.OTHER, Urgency.NORMAL, result.confidence, location=result.location)
         self.bot.file_request(turn, result, text=asked, origin_message_id=question.payload.get("message_id"))
@@ -183,7 +183,7 @@ class FollowUps:
         if answer is SurveyAnswer.UNCLEAR:
             if dialogue.small_talk(text):
                 return False  # 「早上好」 is not an answer; still waiting
-            if self._new_matter(text, ticket):
+            if self._new_matter(turn, text, ticket):
                 return False  # a request about something else; the survey stays pending
             if question.payload.get("again"):
                 self._settle(turn, question, "dropped")
@@ -229,7 +229,7 @@ class FollowUps:
             return
         if not same or not S(master.state).is_open or not S(ticket.state).is_open:
             turn.say(self.bot.text(turn, "same_place_separate", number=ticket.id), f"same-no:{ticket.id}", ticket_id=ticket.id)
-            self.maybe_ask_place(turn, ticket, self.bot.classify(ticket.text), ticket.text)
+            self.maybe_ask_place(turn, ticket, self.bot.classify_once(turn, ticket.text), ticket.text)
             return
         try:
             turn.replies += self.bot.actions.merge_as_reporter(turn.session, ticket, master, turn.person, now=turn.now,

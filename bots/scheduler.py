@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from bots.actions import Actions
 from bots.replies import BotReply, enqueue
-from core import db, tickets
+from core import db, dialogue, tickets
 from core.deadlines import TicketClock, Warning, due_warnings, next_check
 from core.grids import LEVEL_ORDER, Level
 from core.models import Person, SweepBasis, Ticket, TicketEvent, open_states_clause, utcnow
@@ -151,6 +151,8 @@ class Sweeper:
             self._sweep_ticket(ticket_id, now, report)
         for ticket_id in stale:
             self._close(ticket_id, now, report)
+        with db.session_scope(self.engine) as session:
+            dialogue.prune(session, now - timedelta(days=1))
         if everything:
             self.mark_settled(now)
         return report

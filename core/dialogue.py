@@ -12,8 +12,7 @@ the latest survey. The uniqueness is enforced by the database: ``open_key`` is
 ``person\\x1fchat`` while the question is pending and NULL once it is settled, under a unique
 index (NULLs never collide, on SQLite and PostgreSQL alike).
 
-Settled rows stay a day (the ask-to-file limit counts them), then :func:`ask` prunes the person's
-old ones.
+Settled rows stay a day (the ask-to-file limit counts them), then the sweep prunes them (:func:`prune`).
 
 The word lists below understand Simplified and Traditional (input is folded to Simplified).
 """
@@ -92,19 +91,24 @@ def pending(session: Session, person_key: str, chat_key: str, now: datetime) -> 
 def ask(session: Session, person_key: str, chat_key: str, kind: QuestionKind, *, now: datetime, ttl: timedelta,
         ticket_id: int | None = None, payload: dict | None = None) -> PendingQuestion:
     """Record a question (replacing the person's pending one in this chat)."""
-    old = session.exec(select(PendingQuestion).where(PendingQuestion.open_key == open_key(person_key, chat_key))).first()
-    if old is not None:
-        settle(session, old, "replaced" if is_live(old, now) else "expired", now)
-        session.flush()  # the unique open_key is free before the new row takes it
-    session.execute(sa.delete(PendingQuestion).where(
-        PendingQuestion.person_key == person_key, PendingQuestion.open_key.is_(None),
-        PendingQuestion.asked_at < now - timedelta(days=1)))
+    key = open_key(person_key, chat_key)
+    # One statement settles the old question, before the new row takes its unique open_key.
+    session.execute(
+        sa.update(PendingQuestion).where(PendingQuestion.open_key == key)
+        .values(open_key=None, settled_at=now,
+                outcome=sa.case((PendingQuestion.expires_at > now, "replaced"), else_="expired"))
+        .execution_options(synchronize_session=False))
     row = PendingQuestion(person_key=person_key, chat_key=chat_key, kind=kind.value, ticket_id=ticket_id,
-                          payload=payload or {}, asked_at=now, expires_at=now + ttl,
-                          open_key=open_key(person_key, chat_key))
+                          payload=payload or {}, asked_at=now, expires_at=now + ttl, open_key=key)
     session.add(row)
     session.flush()
     return row
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Forget settled questions asked before ``before`` (the sweep keeps a day: the ask-to-file limit counts them)."""
+    return session.execute(sa.delete(PendingQuestion).where(
+        PendingQuestion.open_key.is_(None), PendingQuestion.asked_at < before)).rowcount
 
 
 def settle(session: Session, question: PendingQuestion, outcome: str, now: datetime) -> None:

@@ -159,6 +159,9 @@ def test_one_pending_question_per_person_and_chat_a_new_one_replaces_it(database
         assert dialogue.pending(s, "p:zhou", "p:anle", T0 + timedelta(hours=3)) is None  # expired: ignored
         s.commit()
         assert s.get(dialogue.PendingQuestion, second.id).outcome == "expired"
+        assert dialogue.prune(s, T0 + timedelta(days=1)) == 2  # the settled ones; the pending one in p:demo stays
+        s.commit()
+        assert dialogue.pending(s, "p:zhou", "p:demo", T0).id == elsewhere.id
     with pytest.raises(sa.exc.IntegrityError), Session(engine) as s:  # the database keeps it to one
         for _ in range(2):
             s.add(dialogue.PendingQuestion(person_key="p:wu", chat_key="p:anle", kind="place", asked_at=T0,

@@ -12,9 +12,10 @@
 - **same_place** — a problem inside a home that looks like an open ticket of another person:
   「和 #N 是同一处吗？」 是 merges the new ticket into #N, 不是 keeps it.
 
-What is *not* an answer: a command, obvious chatter (早上好, 哈哈, a sticker) — the question
-stays pending for a later answer — and, for every question but the place, a message that is a
-request of its own, which drops the question and is handled as the new request it is.
+What is *not* an answer: a command; small talk (早上好, 哈哈, a sticker) and, to 「在哪个位置？」,
+acknowledgements — the question stays pending for a later answer; and a request of its own about
+something else (「北门垃圾桶也满了」 after being asked where the lamp is), which is handled as the
+new request it is (the survey stays pending, the other questions are dropped).
 """
 
 from __future__ import annotations
@@ -82,15 +83,15 @@ class FollowUps:
         result = self.bot.classify_once(turn, text)
         return result.is_request and not dialogue.unsure(result, text)
 
-    def _new_matter(self, turn: Turn, text: str, ticket: Ticket) -> bool:
+    def _new_matter(self, turn: Turn, text: str, ticket: Ticket, *, unless_unhappy: bool = True) -> bool:
         """A request of its own about another object than ``ticket`` (「楼下垃圾桶满了」 while the lift's
-        survey is pending), or naming none and not sounding unhappy."""
+        survey is pending), or naming none (and, with ``unless_unhappy``, not sounding unhappy)."""
         if not self._own_request(turn, text):
             return False
         said = objects_of(text)
         if said:
             return not same_object(said, objects_of(ticket.text))
-        return not dialogue.leans_unhappy(text)
+        return not (unless_unhappy and dialogue.leans_unhappy(text))
 
     def _settle(self, turn: Turn, question: PendingQuestion, outcome: str = "answered") -> None:
         dialogue.settle(turn.session, question, outcome, turn.now)
@@ -119,6 +120,9 @@ class FollowUps:
             turn.say(self.bot.text(turn, "place_unknown", number=ticket.id), f"place-unknown:{ticket.id}", ticket_id=ticket.id)
             return True
         names_place = place_of(text).known or bool(self.bot.classify_once(turn, text).location)
+        if names_place and objects_of(text) and self._new_matter(turn, text, ticket):
+            self._settle(turn, question, "dropped")
+            return False  # 「北门垃圾桶也满了」: another problem, with its place
         if not names_place:
             if dialogue.small_talk(text) or dialogue.is_ack(text) or dialogue.yes_no(text) is not None:
                 return False  # 「好的」, 「早上好」: not where; still waiting

@@ -203,6 +203,20 @@ def test_a_new_request_after_the_place_question_is_filed_as_new(real):
     assert first.location is None and second.category.value == "sanitation"
 
 
+def test_another_problem_with_its_own_place_is_not_taken_for_the_place(real):
+    real.say("zhou", "路灯坏了", room="anle")
+    real.say("zhou", "北门垃圾桶也满了，没人清", room="anle")
+    lamp, bins = real.tickets()
+    assert lamp.location is None and bins.location == "北门"
+
+
+def test_a_place_answer_naming_the_same_object_is_still_the_answer(real):
+    real.say("zhou", "路灯坏了", room="anle")
+    real.say("zhou", "3栋2单元门口的路灯", room="anle")
+    (lamp,) = real.tickets()
+    assert lamp.location == "3栋2单元门口的路灯"
+
+
 def test_an_expired_place_question_is_ignored(real):
     real.say("zhou", "楼道灯坏了", room="anle")
     real.clock.advance(hours=3)

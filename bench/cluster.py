@@ -132,7 +132,8 @@ def payload(i: int) -> dict:
     """Message i: a request in one of the bound playground rooms, from one of a few residents."""
     return {
         "room": ROOMS[i % 2], "sender_id": f"resident{i % 13}", "sender_name": f"居民{i % 13}",
-        "text": f"楼上漏水到我家了，天花板都湿了（第{i}次）", "client_id": f"load-{i}",
+        # names its building, so no 「在哪个位置？」 follow-up doubles the replies of this load
+        "text": f"3栋楼上漏水到我家了，天花板都湿了（第{i}次）", "client_id": f"load-{i}",
     }
 
 

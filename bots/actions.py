@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlmodel import Session, select
@@ -26,7 +26,7 @@ from bots.cards import card_edit
 from bots.commands import action_data
 from bots.replies import BotReply, Destination, reporter_destinations, staff_destinations, tell
 from bots.templates import Templates, call_text
-from core import tickets
+from core import dialogue, tickets
 from core.chinese import to_simplified
 from core.masking import mask
 from core.grids import LEVEL_ORDER, Level, Role, ancestors
@@ -134,7 +134,8 @@ class Actions:
     """The ticket actions, bound to the reply templates, SLA policies and routing table."""
 
     def __init__(self, templates: Templates, sla: SlaPolicies, routing: RoutingTable, *,
-                 clock: Callable[[], datetime] = utcnow, can_receive: Callable[[str], bool] | None = None):
+                 clock: Callable[[], datetime] = utcnow, can_receive: Callable[[str], bool] | None = None,
+                 survey_ttl: timedelta = timedelta(hours=72)):
         self.templates = templates
         self.sla = sla
         self.routing = routing
@@ -142,6 +143,7 @@ class Actions:
         # Whether a configured channel can post a notice into a chat (bots.channels.notice_receiver);
         # None: every chat can. Staff notices go only where it says yes.
         self.can_receive = can_receive
+        self.survey_ttl = survey_ttl  # how long a reporter's words are taken as the survey answer
 
     # -- the entry point ------------------------------------------------------------------
 
@@ -415,6 +417,24 @@ class Actions:
             raise self._error(BadArguments, "merge_bad_target", number=ticket.id, master=into, state=S(master.state).label)
         if not self.may_manage(ctx.session, ctx.actor, master):
             raise self._not_allowed(ctx.session, master, ctx.actor, "合并", "本网格的网格员")
+        self._merge(ctx, master)
+
+    def merge_as_reporter(self, session: Session, ticket: Ticket, master: Ticket, actor: Person, *,
+                          now: datetime, origin: Destination | None = None) -> list[BotReply]:
+        """The reporter of ``ticket`` says it is the same as open ``master`` (「和 #N 是同一处吗？」 是):
+        merged like 合并, without a grid worker, since it is their own report."""
+        if actor.key != ticket.created_by:
+            raise self._error(NotAllowed, "withdraw_not_yours", number=ticket.id)
+        if master.id == ticket.id or not S(master.state).is_open:
+            raise self._error(BadArguments, "merge_bad_target", number=ticket.id, master=master.id, state=S(master.state).label)
+        ctx = _Ctx(session, ticket, actor, "居民确认是同一处", None, now, "merge")
+        if origin is not None:
+            ctx.told.add(origin.identity)
+        self._merge(ctx, master)
+        return ctx.replies
+
+    def _merge(self, ctx: _Ctx, master: Ticket) -> None:
+        ticket = ctx.ticket
         self._moves(ctx, S.DUPLICATE, data={"master": master.id})
         ticket.master_id = master.id
         ctx.session.add(ticket)
@@ -518,6 +538,10 @@ class Actions:
         values = self.values(ctx.session, ticket)
         ctx.replies += tell(reporter_destinations(ctx.session, ticket), lambda d: self.render("survey", d, **values),
                             f"survey:{ticket.id}:{round_no}", ticket_id=ticket.id, skip=set(), buttons_for=buttons)
+        # Each reporter's next words in their chat are offered to the survey first (bots/followup.py).
+        for reporter in tickets.reporters(ctx.session, ticket.id):
+            dialogue.ask(ctx.session, reporter.person_key, reporter.chat_key, dialogue.QuestionKind.SURVEY,
+                         now=ctx.now, ttl=self.survey_ttl, ticket_id=ticket.id)
 
     def _do_reopen(self, ctx: _Ctx) -> None:
         self._need_note(ctx, "reopen_needs_reason")

@@ -104,6 +104,35 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo(format_report(metrics, show_errors=errors))
 
+    @app.command("eval-duplicates")
+    def eval_duplicates_cmd(
+        files: list[Path] = typer.Argument(None, help="Labelled pair files (JSON lines a, b, same). Default: the shipped "
+                                                      "tuning set and its held-out set, reported separately."),
+        errors: int = typer.Option(0, "--errors", help="Also list the first N pairs decided wrongly."),
+        as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    ) -> None:
+        """Duplicate detection on labelled report pairs: join precision and recall (see core/duplicates_eval.py)."""
+        from core.classify import classify
+        from core.classifier import CONFIG_DIR
+        from core.duplicates_eval import evaluate_pairs, format_pairs_report, load_pairs
+
+        corpus = CONFIG_DIR / "corpus"
+        paths = files or [corpus / "duplicate_pairs.jsonl", corpus / "duplicate_pairs_heldout.jsonl"]
+        out = {}
+        for path in paths:
+            if not path.is_file():
+                typer.echo(f"{path}: no such file", err=True)
+                raise typer.Exit(2)
+            try:
+                out[str(path)] = evaluate_pairs(load_pairs([path]), classify)
+            except ValueError as exc:
+                typer.echo(str(exc), err=True)
+                raise typer.Exit(2) from exc
+        if as_json:
+            typer.echo(json.dumps({k: {**v, "errors": v["errors"][:errors]} for k, v in out.items()}, ensure_ascii=False, indent=1))
+        else:
+            typer.echo("\n\n".join(format_pairs_report(k, v, errors) for k, v in out.items()))
+
 
 def main() -> None:
     app = typer.Typer(add_completion=False, no_args_is_help=True)

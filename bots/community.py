@@ -18,17 +18,18 @@ from sqlmodel import Session, select
 from bots.actions import ACTION_LABELS, SURVEY_BUTTONS, ActionError, Actions, find_person
 from bots.chat_events import handle_event
 from bots.commands import CommandWord, ParsedCommand, action_data, parse_action, parse_command, parse_relay
+from bots.followup import FollowUps, chat_place
 from bots.replies import BotReply, Destination, origin_of
 from bots.residence import as_seen_by, declare_residence
 from bots.templates import Templates, call_text
 from config.settings import CONFIG_DIR
-from core import inbox, tickets
+from core import tickets
 from core.classify import Classification, classify
-from core.duplicates import find_duplicate
+from core.duplicates import Report, Verdict, emergency_kind, find_duplicate, objects_of, place_of, same_object
 from core.grids import Role, ancestors
 from core.masking import mask
 from core.message import Button, Message, MessageKind, OutgoingReply
-from core.models import Chat, InboxMessage, OutboxMessage, Person, Ticket, TicketReporter, utcnow
+from core.models import Chat, OutboxMessage, Person, Ticket, TicketReporter, utcnow
 from core.people import can_manage, can_read, display_name, ensure_chat, ensure_person, titled_name, workers_for
 from core.routing import RoutingTable, load_routing
 from core.sla import SlaPolicies
@@ -39,11 +40,8 @@ from core.timefmt import spoken
 __all__ = ["BotReply", "COMMANDS", "CommunityBot", "Turn"]
 
 S = TicketState
-# Only unmistakable answers: 「好的」 and 「对」 are too common as chatter to file anything.
-YES_WORDS = frozenset({"是", "是的", "登记", "要登记", "需要", "需要登记"})
 SURVEY_WORDS = {"1": 1, "2": 2, "3": 3, "满意": 1, "基本满意": 2, "不满意": 3}
 ACKS = ("谢谢", "感谢", "收到", "好的", "辛苦", "👍", "ok", "OK")
-ASK_WINDOW = timedelta(hours=2)  # a 「是」 later than this answers nothing
 
 
 @dataclass
@@ -56,6 +54,7 @@ class Turn:
     person: Person
     now: datetime
     replies: list[BotReply] = field(default_factory=list)
+    classified: dict[str, Classification] = field(default_factory=dict)  # text → result, within this turn
 
     @cached_property
     def origin(self) -> Destination:
@@ -122,6 +121,9 @@ class CommunityBot:
         clock: Callable[[], datetime] = utcnow,
         duplicate_window: timedelta = timedelta(hours=72),
         can_receive: Callable[[str], bool] | None = None,
+        survey_timeout: timedelta = timedelta(hours=72),
+        question_expiry: timedelta = timedelta(hours=2),
+        ask_to_file_per_hour: int = 3,
     ):
         self.templates = templates
         self.sla = sla
@@ -129,7 +131,15 @@ class CommunityBot:
         self.classify = classify_fn
         self.clock = clock
         self.duplicate_window = duplicate_window
-        self.actions = Actions(templates, sla, self.routing, clock=clock, can_receive=can_receive)
+        self.actions = Actions(templates, sla, self.routing, clock=clock, can_receive=can_receive,
+                               survey_ttl=survey_timeout)
+        self.followups = FollowUps(self, expiry=question_expiry, ask_limit=ask_to_file_per_hour)
+
+    def classify_once(self, turn: Turn, text: str) -> Classification:
+        """The classifier's result for ``text``, computed once per turn (follow-ups and filing both ask)."""
+        if text not in turn.classified:
+            turn.classified[text] = self.classify(text)
+        return turn.classified[text]
 
     def text(self, turn: Turn, template: str, /, **values) -> str:
         return self.templates.render(template, turn.script, **values)
@@ -163,17 +173,16 @@ class CommunityBot:
                 command = parse_command(f"/{spec.slash} {command.rest}", COMMANDS)
             self.run_command(turn, command)
             return
-        if self.answer_survey(turn, text) or self.answer_ask(turn, text) or self.add_info(turn, text):
+        # A pending follow-up question hears the person's next message first (bots/followup.py).
+        if self.answer_survey(turn, text) or self.followups.answer(turn, text) or self.add_info(turn, text):
             return
         if declare_residence(self, turn, text):
             return
-        result = self.classify(text)
+        result = self.classify_once(turn, text)
+        if not self._trusted(turn.person) and self.followups.maybe_ask_to_file(turn, result, text):
+            return
         if not result.is_request:
             return  # chatter gets silence
-        if result.needs_confirmation and result.urgency is not Urgency.EMERGENCY and not self._trusted(turn.person):
-            turn.say(self.text(turn, "ask_to_file"), "ask",
-                     buttons=[[Button(label=self.text(turn, "button_file"), data=action_data("file", self._inbox_id(turn)))]])
-            return
         self.file_request(turn, result)
 
     def handle_button(self, turn: Turn) -> None:
@@ -181,11 +190,10 @@ class CommunityBot:
         if not action:
             return
         name, number, target = action
+        if self.followups.press(turn, name, number, target):
+            return
         if name == "merge" and target is None:
             self.offer_merge_targets(turn, number)
-            return
-        if name == "file":
-            self.answer_ask(turn, "是", inbox_id=number)
             return
         if name in SURVEY_BUTTONS.values():
             score = next(s for s, n in SURVEY_BUTTONS.items() if n == name)
@@ -208,7 +216,7 @@ class CommunityBot:
         if not candidates:
             turn.refuse(self.text(turn, "merge_no_candidates", number=number), f"merge-none:{number}", ticket_id=number)
             return
-        buttons = [[Button(label=self.text(turn, "button_merge_into", master=c.id, category=c.category.spoken),
+        buttons = [[Button(label=self.text(turn, "button_merge_into_text", master=c.id, summary=_short(c.text)),
                            data=action_data("merge", number, c.id))] for c in candidates]
         turn.say(self.text(turn, "merge_choose", number=number), f"merge-choose:{number}", ticket_id=number, buttons=buttons)
 
@@ -241,11 +249,18 @@ class CommunityBot:
         text = text if text is not None else m.content
         origin_message_id = origin_message_id or m.message_id
         emergency = result.urgency is Urgency.EMERGENCY
+        implied = chat_place(turn.chat)
+        ask_about = None
         if on_behalf_of is None:
-            duplicate = find_duplicate(turn.session, grid_id=turn.chat.grid_id, category=result.category, text=text,
-                                       now=turn.now, window=self.duplicate_window)
-            if duplicate is not None:
-                return self._join(turn, duplicate, result, text, origin_message_id)
+            report = Report(text, result.category, turn.person.key, turn.now, emergency_kind(result), implied)
+            match = find_duplicate(turn.session, grid_id=turn.chat.grid_id, report=report, window=self.duplicate_window,
+                                   kind_of=lambda t: emergency_kind(self.classify(t.text)))
+            if match is not None and match.verdict is Verdict.JOIN:
+                return self._join(turn, match.ticket, result, text, origin_message_id)
+            ask_about = match.ticket if match is not None else None
+        if location is None and not result.location:
+            said = place_of(text)
+            location = said.label() if said.known else implied
         confirm_due, resolve_due = self.sla.due_dates(result.category, result.urgency, turn.now)
         skip_confirmation = emergency or self._trusted(turn.person)
         ticket = tickets.open_ticket(
@@ -273,6 +288,7 @@ class CommunityBot:
             turn.replies += notices.replies
             turn.replies += self.actions.report_missed(turn.session, ticket, notices.missed, f"staff:{ticket.id}",
                                                        fallback=turn.origin, now=turn.now)
+            self.followups.maybe_ask_place(turn, ticket, result, text)
             return ticket
         if elder:
             template = "ticket_created_relay"
@@ -284,6 +300,10 @@ class CommunityBot:
             call = call_text(self.routing.emergency_call(text, result.category, result.keywords).call)
             turn.replies += self.actions.notify_levels(turn.session, ticket, "staff_emergency", f"staff:{ticket.id}",
                                                        levels=1, skip={turn.origin.identity}, now=turn.now, call=call).replies
+        if ask_about is not None:
+            self.followups.ask_same_place(turn, ticket, ask_about)
+        else:
+            self.followups.maybe_ask_place(turn, ticket, result, text)
         return ticket
 
     def _join(self, turn: Turn, ticket: Ticket, result: Classification, text: str, origin_message_id: str) -> Ticket:
@@ -300,46 +320,6 @@ class CommunityBot:
             template = "duplicate_joined" if added else "duplicate_already"
             turn.say(self.text(turn, template, **values), f"joined:{ticket.id}", ticket_id=ticket.id)
         return ticket
-
-    def _inbox_id(self, turn: Turn) -> int:
-        row = turn.session.exec(select(InboxMessage.id).where(InboxMessage.dedup_key == inbox.dedup_key(turn.message))).first()
-        return row or 0
-
-    def answer_ask(self, turn: Turn, text: str, *, inbox_id: int | None = None) -> bool:
-        """「是」 after "需要登记为诉求吗？" files the person's earlier message. True when handled."""
-        if text.strip().rstrip("。!！") not in YES_WORDS:
-            return False
-        asked = self._pending_ask(turn, inbox_id)
-        if asked is None:
-            if inbox_id is not None:
-                turn.refuse(self.text(turn, "ask_nothing_pending"), "ask-none")
-            return inbox_id is not None
-        result = self.classify(asked.content)
-        if not result.is_request:
-            result = Classification(True, Category.OTHER, Urgency.NORMAL, result.confidence)
-        self.file_request(turn, result, text=asked.content, origin_message_id=asked.message_id)
-        return True
-
-    def _pending_ask(self, turn: Turn, inbox_id: int | None) -> Message | None:
-        """The person's latest message in this chat that the bot asked about and nobody filed yet."""
-        q = (
-            select(InboxMessage)
-            .join(OutboxMessage, OutboxMessage.inbox_id == InboxMessage.id)
-            .where(OutboxMessage.chat_key == turn.chat.key, OutboxMessage.dedup_key.like("%:ask"))
-        )
-        if inbox_id is not None:
-            q = q.where(InboxMessage.id == inbox_id)
-        rows = turn.session.exec(q.order_by(InboxMessage.id.desc()).limit(5)).all()
-        for row in rows:
-            asked = inbox.load_message(row)
-            mine = asked.sender_key == turn.person.key or can_manage(turn.session, turn.person, turn.chat.grid_id)
-            if not mine or turn.message.sent_at - asked.sent_at > ASK_WINDOW:
-                continue
-            filed = turn.session.exec(select(TicketReporter.id).where(
-                TicketReporter.chat_key == turn.chat.key, TicketReporter.message_id == asked.message_id)).first()
-            if filed is None:
-                return asked
-        return None
 
     # -- replies to the bot's messages ---------------------------------------------------
 
@@ -482,13 +462,23 @@ def _rethread(origin: Destination, message_id: str) -> Destination:
 
 
 def merge_candidates(session: Session, ticket: Ticket, limit: int = 4) -> list[Ticket]:
-    """Open tickets of the same grid that ``ticket`` could be merged into: same category first, then newest."""
+    """Open tickets of the same grid that ``ticket`` could be merged into: the same object first (电梯,
+    路灯 …), then the same category, then newest."""
     open_states = [st for st in TicketState if st.is_open]
     rows = session.exec(
         select(Ticket).where(Ticket.grid_id == ticket.grid_id, Ticket.id != ticket.id, Ticket.state.in_(open_states))
         .order_by(Ticket.id.desc()).limit(50)
     ).all()
-    return sorted(rows, key=lambda t: (t.category != ticket.category, -t.id))[:limit]
+    mine = objects_of(ticket.text)
+    return sorted(rows, key=lambda t: (not same_object(mine, objects_of(t.text)), t.category != ticket.category, -t.id))[:limit]
+
+
+def _short(text: str, limit: int = 12) -> str:
+    """A ticket's text cut for a button label, numbers masked."""
+    from core.masking import mask
+
+    text = " ".join(mask(text).split())
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _merge_target(rest: str) -> tuple[int | None, str]:

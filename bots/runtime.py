@@ -115,6 +115,9 @@ class Runtime:
             self.templates, self.sla, routing=load_routing(settings.routing_file), clock=clock,
             duplicate_window=timedelta(hours=settings.duplicate_window_hours),
             can_receive=notice_receiver(settings),
+            survey_timeout=timedelta(hours=settings.survey_timeout_hours),
+            question_expiry=timedelta(hours=settings.question_expiry_hours),
+            ask_to_file_per_hour=settings.ask_to_file_per_hour,
         )
         self.sweeper = Sweeper(self.engine, self.bot.actions, clock=clock,
                                survey_timeout=timedelta(hours=settings.survey_timeout_hours),

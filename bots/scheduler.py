@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from bots.actions import Actions
 from bots.replies import BotReply, enqueue
-from core import db, tickets
+from core import db, dialogue, tickets
 from core.deadlines import TicketClock, Warning, due_warnings, next_check
 from core.grids import LEVEL_ORDER, Level
 from core.models import Person, SweepBasis, Ticket, TicketEvent, open_states_clause, utcnow
@@ -151,6 +151,8 @@ class Sweeper:
             self._sweep_ticket(ticket_id, now, report)
         for ticket_id in stale:
             self._close(ticket_id, now, report)
+        with db.session_scope(self.engine) as session:
+            dialogue.prune(session, now - timedelta(days=1))
         if everything:
             self.mark_settled(now)
         return report
@@ -232,9 +234,19 @@ class Sweeper:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None or TicketState(ticket.state) is not TicketState.RESOLVED:
                 return
+            if unhappy_since_resolved(session, ticket):
+                return  # the resident sounded unhappy and the grid worker was told: never closed by silence
             replies = self.actions.close_unanswered(session, ticket, now=now)
             enqueue(session, replies, prefix=f"sweep:{ticket.id}:close@{ticket.resolved_at.isoformat()}", at=now)
             report.add("closed", len(replies))
+
+
+def unhappy_since_resolved(session: Session, ticket: Ticket) -> bool:
+    """Whether a reporter gave an unclear, unhappy-sounding survey answer (``survey_unclear``) since
+    the ticket was last resolved (see bots/followup.py)."""
+    return session.exec(select(TicketEvent.id).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "survey_unclear",
+        TicketEvent.created_at >= ticket.resolved_at)).first() is not None
 
 
 class Scheduler:

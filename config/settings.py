@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 60.0
     duplicate_window_hours: float = 72.0
     survey_timeout_hours: float = 72.0
+    ask_to_file_per_hour: int = 3  # 「需要登记为诉求吗？」 at most this often per person; beyond it the classifier decides alone
+    question_expiry_hours: float = 2.0  # a follow-up question (where? file it? same flat?) unanswered this long is forgotten
 
     # Telegram (issue 4)
     telegram_token: str | None = None

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core import tickets
+from core.dialogue import PendingQuestion, open_key
 from core.message import split_chat_key
 from core.models import Chat, OutboxMessage, Ticket, TicketReporter, utcnow
 
@@ -36,6 +37,7 @@ def migrate_chat(session: Session, old_key: str, new_key: str, *, at: datetime |
             new.grid_id = old.grid_id
             new.script = old.script
         new.title = new.title or old.title
+        new.place = new.place or old.place
         new.is_group = old.is_group
         old.active = False
         session.add(old)
@@ -49,6 +51,10 @@ def migrate_chat(session: Session, old_key: str, new_key: str, *, at: datetime |
         session.add(ticket)
         tickets.record(session, ticket, tickets.SYSTEM, "chat_migrated", at=now, data={"from": old_key, "to": new_key})
     session.execute(sa.update(TicketReporter).where(TicketReporter.chat_key == old_key).values(chat_key=new_key))
+    for question in session.exec(select(PendingQuestion).where(PendingQuestion.chat_key == old_key,
+                                                               PendingQuestion.open_key.is_not(None))):
+        question.chat_key, question.open_key = new_key, open_key(question.person_key, new_key)
+        session.add(question)
 
     _, new_chat_id = split_chat_key(new_key)
     waiting = session.exec(select(OutboxMessage).where(

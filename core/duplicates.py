@@ -1,28 +1,249 @@
-"""Finding the open ticket a new report duplicates: same grid, same category, similar words, recent.
+"""Is a new report the same problem as an open ticket? By object and place, not by category.
 
-Similarity is the overlap of character bigrams (Traditional folded to Simplified), so
-「电梯坏了」 matches 「3栋电梯又坏了，没法下楼」. Two texts naming different buildings or
-units (3栋 vs 5栋) are never duplicates.
+A report names an OBJECT (路灯, 电梯, 井盖, 下水道 …, from :data:`OBJECTS`, synonyms and
+Traditional folded in) and a PLACE (buildings, units, rooms, gates, roads, landmarks and the side
+of a building, from the text, else from the chat: a group bound to one building implies it).
+:func:`judge` compares two reports:
+
+- the same object at the same place joins, whatever categories the classifier chose;
+- different places never join (3栋 vs 5栋, 东门 vs 北门, 楼前 vs 楼后), nor does an unknown place
+  (「电梯坏了」 in a community-wide group says nothing about which lift);
+- a problem inside a home (我家, 家里, 屋里 …) from different people is never joined silently:
+  the verdict is ASK and the bot asks whether it is the same flat;
+- personal matters (低保, 陪诊, 疫苗 …) of different people never join;
+- repeat reports of one emergency (same kind, place not different) within
+  :data:`EMERGENCY_WINDOW` join it;
+- reports naming no known object fall back to the old rule: same category and similar words
+  (shared character bigrams).
+
+Measured on config/classifier/corpus/duplicate_pairs*.jsonl by ``linli eval-duplicates``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlmodel import Session, select
 
 from core.chinese import to_simplified
-from core.models import Ticket
-from core.taxonomy import Category
+from core.classify import Classification
+from core.classifier.location import extract_location
+from core.models import Ticket, TicketReporter
+from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
 
 DEFAULT_THRESHOLD = 0.4
+EMERGENCY_WINDOW = timedelta(minutes=30)
 OPEN_STATES = [s for s in TicketState if s.is_open]
+# Matters of one person (their pension, their errand, their vaccination): never one ticket for two people.
+PERSONAL_CATEGORIES = frozenset({Category.SOCIAL_ASSISTANCE, Category.ELDERLY_CARE, Category.HEALTH})
+
+# -- words ------------------------------------------------------------------------------------
+
 _KEEP = re.compile(r"[\u4e00-\u9fff0-9a-z]+")
 _PLACE = re.compile(r"(\d+)\s*(?:号楼|栋|幢|单元|楼|号)")
 # Words that carry tone, not the problem: 「电梯又坏了，怎么还没人修」 ~ 「电梯坏了」.
 _FILLER = re.compile(r"怎么|为什么|什么|一下|一直|已经|还是|好像|真的|现在|今天|我们|你们|大家|[了又的吗呢啊吧呀哦嘛还也都很就是我你他她它这那]")
+
+# Canonical object → the words that name it (Simplified; Traditional input is folded first).
+# Order matters: a longer, more specific name is taken out before a shorter one can match inside it
+# (下水道盖子 is a 井盖, not a 下水道; 下水管 is a 下水道, not a 水管).
+OBJECTS: dict[str, tuple[str, ...]] = {
+    "井盖": ("窨井盖", "下水井盖", "下水道盖", "井盖", "井盖子", r"井[^，。,!！?？]{0,3}盖"),
+    "楼道灯": ("楼道灯", "声控灯", "感应灯", "楼梯灯", "走廊灯", "楼道的灯", "楼梯的灯"),
+    "路灯": ("路灯", "街灯", "路登", "灯杆", "路灯杆"),
+    "电梯": ("电梯", "电悌", "升降梯", "直梯"),
+    "门禁": ("门禁", "单元门", "门禁卡", "门铃"),
+    "下水道": ("下水道", "下水管", "排水管", "排水沟", "阴沟", "污水井", "化粪池", "下水井", "地漏"),
+    "水管": ("自来水管", "水管", "管道", "管子", "爆管", "水龙头"),
+    "垃圾": ("垃圾桶", "垃圾箱", "垃圾站", "垃圾房", "垃圾堆", "垃圾"),
+    "树": ("树枝", "树杈", "树木", "大树", "枯树", "槐树", "柳树", "树"),
+    "路面": ("路面", "坑洼", "大坑", "塌陷", "地砖", "人行道"),
+    "座椅": ("长椅", "座椅", "椅子", "凳子"),
+    "水箱": ("水箱", "水塔"),
+    "健身器材": ("健身器材", "健身器", "单杠", "秋千", "滑梯"),
+    "外墙": ("外墙", "墙皮", "瓷砖", "墙面"),
+    "窗户": ("窗户", "玻璃", "窗子"),
+    "广场舞": ("广场舞",),
+    "摊贩": ("摆摊", "摊贩", "小摊", "流动摊", "占道经营"),
+    "消防通道": ("消防通道", "消防车道", "生命通道"),
+    "施工": ("施工", "工地", "装修"),
+    "车辆": ("僵尸车", "乱停车", "乱停", "停车"),
+    "电动车": ("电动车", "电瓶车", "充电"),
+    "油烟": ("油烟", "烧烤"),
+    "漏水": ("漏水", "渗水", "滴水", "漏了", "在漏"),
+    "停电": ("停电", "没电", "跳闸", "断电"),
+    "停水": ("停水", "没水", "水压"),
+    "暖气": ("暖气",),
+    "燃气": ("燃气", "煤气", "天然气"),
+    "噪音": ("太吵", "吵死", "噪音", "很吵", "吵得", "声音太大"),
+    "异味": ("异味", "怪味", "臭", "反味"),
+    "门锁": ("门锁", "锁坏"),
+    "马桶": ("马桶", "厕所"),
+    "空调": ("空调",),
+    "网络": ("网络", "网断", "宽带", "没网"),
+    "虫害": ("蟑螂", "老鼠", "白蚁", "蚊子"),
+    "灯": ("灯",),  # a lamp of no named kind: the same as any lamp at the same place
+}
+# Objects that name a condition rather than a thing: they join only when no thing is named.
+_CONDITIONS = frozenset({"漏水", "停电", "停水", "噪音", "异味"})
+# Things a community has one of (or that are heard all over it): the same one even where no place is said.
+SHARED_OBJECTS = frozenset({"广场舞", "施工", "摊贩", "油烟"})
+_GENERIC = {"灯": frozenset({"路灯", "楼道灯"})}
+_OBJECT_RES = tuple((name, re.compile("|".join(words))) for name, words in OBJECTS.items())
+
+_HOME_RE = re.compile(r"我家|我们家|咱家|俺家|俺们家|我屋|家里|家中|屋里|屋子里|我房间|卧室|客厅|我们屋")
+
+_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_NUM = r"(\d{1,4}|[一二两三四五六七八九十]{1,3})"
+_BUILDING_RE = re.compile(_NUM + r"\s*(?:号楼|栋|幢|座|号院)")
+_UNIT_RE = re.compile(_NUM + r"\s*单元")
+_ROOM_RE = re.compile(r"(?<![\d-])(\d{3,4})(?:室|号房|房间|的|家)|(?:栋|幢|号楼|单元|-)\s*(\d{3,4})(?!\d)")
+_GATE_RE = re.compile(r"([东南西北])(?:大)?门|(大门|正门|后门|侧门|小门)")
+_SIDE_RE = re.compile(r"(门口|门前|楼前|前面|前边|后面|后边|楼后|背后|东边|东侧|西边|西侧|南边|南侧|北边|北侧)")
+_SIDES = {"门口": "前", "门前": "前", "楼前": "前", "前面": "前", "前边": "前", "后面": "后", "后边": "后",
+          "楼后": "后", "背后": "后", "东边": "东", "东侧": "东", "西边": "西", "西侧": "西", "南边": "南",
+          "南侧": "南", "北边": "北", "北侧": "北"}
+# Landmarks inside a community, with the names residents use for them.
+SPOTS: dict[str, tuple[str, ...]] = {
+    "广场": ("中心广场", "广场"), "篮球场": ("篮球场", "球场"), "停车场": ("停车场",),
+    "车库": ("地下车库", "车库"), "花园": ("小花园", "花园"), "幼儿园": ("幼儿园",), "菜市场": ("菜市场", "菜场"),
+    "楼顶": ("楼顶", "天台"), "地下室": ("地下室",), "健身区": ("健身区",), "小学": ("小学",),
+}
+_SPOT_RES = tuple((name, re.compile("|".join(words))) for name, words in SPOTS.items())
+_ROAD_END = re.compile(r"(?:路|街|大道|胡同|巷|弄|里)(?:\d{1,4}(?:号|弄|巷)(?:\d{1,4}号)?)?$")
+
+
+def _number(token: str) -> str:
+    """「12」 → '12', 「十二」 → '12', 「三」 → '3'."""
+    if token.isdecimal():
+        return str(int(token))
+    if "十" in token:
+        tens, _, ones = token.partition("十")
+        return str((_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0))
+    return str(_CN_DIGITS.get(token[0], 0)) if len(token) == 1 else "".join(str(_CN_DIGITS.get(c, 0)) for c in token)
+
+
+def simplify(text: str) -> str:
+    """Lower-cased Simplified text, full-width folded."""
+    import unicodedata
+
+    return to_simplified(unicodedata.normalize("NFKC", text or "")).lower()
+
+
+# -- places -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a report says the problem is. Empty sets: not said."""
+
+    buildings: frozenset[str] = frozenset()
+    units: frozenset[str] = frozenset()
+    rooms: frozenset[str] = frozenset()
+    gates: frozenset[str] = frozenset()
+    spots: frozenset[str] = frozenset()
+    roads: frozenset[str] = frozenset()
+    sides: frozenset[str] = frozenset()
+    home: bool = False
+
+    @property
+    def known(self) -> bool:
+        """Whether anything tells where it is (a home alone does not: whose home?)."""
+        return bool(self.buildings or self.units or self.rooms or self.gates or self.spots or self.roads)
+
+    def label(self) -> str:
+        """A short human description: 「3栋2单元502」, 「东门」, 「幸福路」."""
+        parts = [f"{b}栋" for b in sorted(self.buildings, key=_sort_key)]
+        parts += [f"{u}单元" for u in sorted(self.units, key=_sort_key)]
+        parts += sorted(self.rooms, key=_sort_key) + sorted(self.gates) + sorted(self.spots) + sorted(self.roads)
+        return "".join(parts)
+
+
+def _sort_key(value: str) -> tuple[int, str]:
+    return (int(value) if value.isdecimal() else 0, value)
+
+
+def place_of(text: str, chat_place: str | None = None) -> Place:
+    """The place a report names; a chat bound to one building (``chat_place``, e.g. 「3栋」) fills
+    in the building when the text names none and speaks of no gate, road or landmark elsewhere."""
+    s = simplify(text)
+    buildings = frozenset(_number(m.group(1)) for m in _BUILDING_RE.finditer(s))
+    units = frozenset(_number(m.group(1)) for m in _UNIT_RE.finditer(s))
+    rooms = frozenset(m.group(1) or m.group(2) for m in _ROOM_RE.finditer(s))
+    gates = frozenset((m.group(1) + "门") if m.group(1) else ("大门" if m.group(2) in ("大门", "正门") else m.group(2))
+                      for m in _GATE_RE.finditer(s))
+    spots = frozenset(name for name, rx in _SPOT_RES if rx.search(s))
+    roads = frozenset(part for part in (extract_location(s) or "").split() if _ROAD_END.search(part))
+    sides = frozenset(_SIDES[m.group(1)] for m in _SIDE_RE.finditer(s))
+    place = Place(buildings, units, rooms, gates, spots, roads, sides, bool(_HOME_RE.search(s)))
+    if chat_place and not (place.buildings or place.gates or place.spots or place.roads):
+        implied = place_of(chat_place)
+        place = Place(implied.buildings, place.units or implied.units, place.rooms, place.gates, place.spots,
+                      place.roads, place.sides, place.home)
+    return place
+
+
+def names_a_place(text: str) -> bool:
+    """Whether the text says where (a building, unit, room, gate, road or landmark)."""
+    return place_of(text).known
+
+
+def same_place(a: Place, b: Place) -> bool | None:
+    """True: the same place; False: different places; None: at least one does not say.
+
+    Every kind of place both name must agree (buildings, units, rooms, gates, landmarks, roads, and
+    the side of the building when both name one); when both name places of different kinds
+    (3栋 vs 东门) they are different places.
+    """
+    agree = False
+    for x, y in ((a.buildings, b.buildings), (a.units, b.units), (a.rooms, b.rooms), (a.gates, b.gates),
+                 (a.spots, b.spots), (a.roads, b.roads)):
+        if x and y:
+            if x != y:  # 「5栋」 and 「5栋和6栋」 are not known to be the same place either
+                return False
+            agree = True
+    if a.sides and b.sides and not a.sides & b.sides:
+        return False
+    if agree:
+        return True
+    return False if a.known and b.known else None
+
+
+# -- objects ------------------------------------------------------------------------------------
+
+
+def objects_of(text: str) -> frozenset[str]:
+    """The objects a report names, as canonical names from :data:`OBJECTS`."""
+    s = simplify(text)
+    found: set[str] = set()
+    for name, rx in _OBJECT_RES:
+        if rx.search(s):
+            found.add(name)
+            s = rx.sub("　", s)  # a specific name is not matched again by a shorter one inside it
+    return frozenset(found)
+
+
+def _things(objects: frozenset[str]) -> frozenset[str]:
+    things = objects - _CONDITIONS
+    return things or objects
+
+
+def same_object(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two reports speak of the same object (a bare 灯 is the same as any lamp)."""
+    a, b = _things(a), _things(b)
+
+    def widen(objects: frozenset[str]) -> set[str]:
+        return set(objects).union(*(_GENERIC.get(o, ()) for o in objects))
+
+    return bool(widen(a) & widen(b))
+
+
+# -- similar words (the fallback) -------------------------------------------------------------------
 
 
 def _norm(text: str) -> str:
@@ -50,23 +271,121 @@ def similarity(a: str, b: str) -> float:
     return len(ba & bb) / min(len(ba), len(bb))
 
 
+# -- the verdict --------------------------------------------------------------------------------
+
+
+def emergency_kind(result: Classification) -> str | None:
+    """The emergency kind of a classification (fire, gas …), None when it is not an emergency."""
+    if result.urgency is not Urgency.EMERGENCY:
+        return None
+    return result.keywords[0] if result.keywords else "emergency"
+
+
+class Verdict(StrEnum):
+    JOIN = "join"  # the same problem: the new reporter joins the open ticket
+    ASK = "ask"  # maybe the same home: ask the new reporter 「和 #N 是同一处吗？」
+    SEPARATE = "separate"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report as duplicate detection sees it."""
+
+    text: str
+    category: Category
+    person: str
+    at: datetime
+    emergency: str | None = None  # the emergency kind (fire, gas …) when it is one
+    chat_place: str | None = None  # the place the chat implies (a group of one building), or a known location
+
+    @property
+    def place(self) -> Place:
+        return place_of(self.text, self.chat_place)
+
+    @property
+    def objects(self) -> frozenset[str]:
+        return objects_of(self.text)
+
+
+def judge(new: Report, old: Report, *, window: timedelta, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
+    """Whether ``new`` is the same problem as the open ticket first reported as ``old`` (see the module doc)."""
+    gap = new.at - old.at
+    if gap > window or gap < timedelta(0):
+        return Verdict.SEPARATE
+    pa, pb = new.place, old.place
+    where = same_place(pa, pb)
+    if where is False:
+        return Verdict.SEPARATE
+    if new.emergency and old.emergency:
+        same_kind = new.emergency == old.emergency
+        return Verdict.JOIN if same_kind and gap <= EMERGENCY_WINDOW else Verdict.SEPARATE
+    one_person = new.person == old.person
+    oa, ob = new.objects, old.objects
+    by_object = bool(oa and ob)
+    if by_object:
+        alike = same_object(oa, ob)
+    else:
+        alike = new.category == old.category and similarity(new.text, old.text) >= threshold
+    if not alike:
+        return Verdict.SEPARATE
+    if one_person:
+        return Verdict.JOIN
+    if new.category in PERSONAL_CATEGORIES and old.category in PERSONAL_CATEGORIES:
+        return Verdict.SEPARATE
+    if pa.home or pb.home:
+        if pa.rooms and pb.rooms:  # both name the flat, and same_place found it the same
+            return Verdict.JOIN
+        return Verdict.ASK
+    if where:
+        return Verdict.JOIN
+    # No place on one side: the same lift or lamp cannot be told from another building's. One square
+    # dance or building site per community can; reports matched on their words keep the old rule.
+    shared = _things(oa) & _things(ob)
+    if not by_object or (shared and shared <= SHARED_OBJECTS):
+        return Verdict.JOIN
+    return Verdict.SEPARATE
+
+
+@dataclass(frozen=True)
+class Match:
+    """The open ticket a report duplicates, and whether to join or ask first."""
+
+    ticket: Ticket
+    verdict: Verdict
+
+
 def find_duplicate(
-    session: Session, *, grid_id: str | None, category: Category, text: str, now: datetime, window: timedelta,
-    threshold: float = DEFAULT_THRESHOLD,
-) -> Ticket | None:
-    """The most similar open ticket of the same grid and category raised within ``window`` before ``now``."""
-    if grid_id is None or not category.is_request:
+    session: Session, *, grid_id: str | None, report: Report, window: timedelta,
+    kind_of: Callable[[Ticket], str | None] = lambda ticket: None,
+) -> Match | None:
+    """The open ticket of the same grid, raised within ``window`` before the report, that it joins
+    (newest first), else one to ask about; None if none. ``kind_of(ticket)`` gives an emergency
+    ticket's kind (the bot classifies its text again; only emergencies of the last 30 minutes ask)."""
+    if grid_id is None or not report.category.is_request:
         return None
     candidates = session.exec(
         select(Ticket)
-        .where(Ticket.grid_id == grid_id, Ticket.category == category, Ticket.state.in_(OPEN_STATES),
-               Ticket.created_at >= now - window, Ticket.created_at <= now)
+        .where(Ticket.grid_id == grid_id, Ticket.state.in_(OPEN_STATES),
+               Ticket.created_at >= report.at - window, Ticket.created_at <= report.at)
         .order_by(Ticket.id.desc())
         .limit(100)
     ).all()
-    best, best_score = None, threshold
+    if not candidates:
+        return None
+    mine = set(session.exec(select(TicketReporter.ticket_id).where(
+        TicketReporter.person_key == report.person, TicketReporter.ticket_id.in_([t.id for t in candidates]))))
+    ask: Match | None = None
     for ticket in candidates:
-        score = similarity(text, ticket.text)
-        if score >= best_score:
-            best, best_score = ticket, score
-    return best
+        emergency = None
+        if Urgency(ticket.urgency) is Urgency.EMERGENCY and report.at - ticket.created_at <= EMERGENCY_WINDOW:
+            emergency = kind_of(ticket)
+        elif Urgency(ticket.urgency) is Urgency.EMERGENCY:
+            emergency = "past"  # an older emergency: never joined by a new report
+        old = Report(ticket.text, Category(ticket.category), report.person if ticket.id in mine else ticket.created_by,
+                     ticket.created_at, emergency, ticket.location)
+        verdict = judge(report, old, window=window)
+        if verdict is Verdict.JOIN:
+            return Match(ticket, verdict)
+        if verdict is Verdict.ASK and ask is None:
+            ask = Match(ticket, verdict)
+    return ask

@@ -61,6 +61,7 @@ class ChatSpec(BaseModel):
     title: str = ""
     script: str = Field("simplified", pattern="^(simplified|traditional)$")
     audience: str = Audience.RESIDENTS.value  # checked with the chat named in the message, below
+    place: str = Field("", max_length=64)  # the building the group is for (「3栋」); empty: community-wide
 
 
 class PersonSpec(BaseModel):
@@ -155,6 +156,7 @@ def load_into_db(session: Session, spec: GridsFile) -> None:
         row = session.get(Chat, c.chat) or Chat(key=c.chat, platform=platform, chat_id=chat_id)
         row.grid_id, row.title, row.script, row.audience = c.grid, c.title or row.title, c.script, c.audience
         row.is_group = platform not in ONE_TO_ONE_PLATFORMS
+        row.place = c.place
         session.add(row)
     for p in spec.people:
         for account in p.accounts:

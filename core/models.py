@@ -85,6 +85,8 @@ class Chat(SQLModel, table=True):
     first_seen_at: datetime = _created()
     # residents | staff: staff notices (催办, 督办, 重办, 提醒, emergencies for the level above) go only to staff rooms
     audience: str = Field(default="residents", max_length=16, sa_column_kwargs={"server_default": "residents"})
+    # The building (or place) the group is for, from the grids file: 「3栋」. Empty: community-wide.
+    place: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class Person(SQLModel, table=True):
@@ -264,3 +266,5 @@ import core.access_tokens  # noqa: E402,F401
 
 # Webhook nonces seen recently (replay protection for WeChat/WeCom callbacks); importing registers the table.
 import core.nonces  # noqa: E402,F401
+# Follow-up questions (core/dialogue.py); importing registers the table.
+import core.dialogue  # noqa: E402,F401

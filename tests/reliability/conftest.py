@@ -18,7 +18,8 @@ from core.taxonomy import Category, Urgency  # noqa: E402
 
 def always_a_request(text: str) -> Classification:
     """A classifier stub: every message is a repair request (keeps these tests independent of the model)."""
-    return Classification(is_request=True, category=Category.FACILITIES, urgency=Urgency.NORMAL, confidence=0.9)
+    return Classification(is_request=True, category=Category.FACILITIES, urgency=Urgency.NORMAL, confidence=0.9,
+                          location="1栋")  # says where: no 「在哪个位置？」 follow-up
 
 
 @pytest.fixture

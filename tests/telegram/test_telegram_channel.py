@@ -16,7 +16,7 @@ from core.ticket_states import TicketState
 GROUP = -1001234567890
 WORKER = 200000001
 RESIDENT = 300000001
-COMPLAINT = "楼上漏水到我家，沟通无效，怎么办？"
+COMPLAINT = "3栋楼上漏水到我家，沟通无效，怎么办？"  # names its building: no 「在哪个位置？」 follow-up
 # Tests of the Telegram side alone run on SQLite; those that move tickets and outbox rows run on both databases.
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -173,7 +173,7 @@ async def test_server_errors_are_retried_and_chat_not_found_is_given_up(tg_setti
     bot_api.fail("sendMessage", 400, "Bad Request: chat not found")
     async with start_service(tg_settings) as svc:
         await svc.post_update(updates.text(COMPLAINT))
-        await svc.post_update(updates.text("小区的路灯坏了好几天了，晚上很黑"))
+        await svc.post_update(updates.text("小区东门的路灯坏了好几天了，晚上很黑"))
         assert await svc.runtime.deliver_due() == 0
         first, second = _outbox(svc.runtime)
     assert first.status == "pending" and "Bad Gateway" in first.last_error

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GROUP = -1001234567890
 OLD_GROUP = -987654321
 RESIDENT = 300000001
-COMPLAINT = "楼上漏水到我家，沟通无效，怎么办？"
+COMPLAINT = "3栋楼上漏水到我家，沟通无效，怎么办？"  # names its building: no 「在哪个位置？」 follow-up
 # Tests of the Telegram side alone run on SQLite; those that move tickets and outbox rows run on both databases.
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -100,7 +100,7 @@ async def test_group_migrating_to_a_supergroup_keeps_its_grid_and_tickets(tg_set
 
         # the bot keeps working in the new supergroup, for old and new tickets
         await svc.post_update(updates.text(f"查询 {ticket.id}", chat_id=new_group))
-        await svc.post_update(updates.text("小区的路灯坏了好几天了，晚上很黑", chat_id=new_group))
+        await svc.post_update(updates.text("小区东门的路灯坏了好几天了，晚上很黑", chat_id=new_group))
         await svc.runtime.deliver_due()
         with Session(svc.runtime.engine) as session:
             assert len(session.exec(select(Ticket)).all()) == 2

@@ -12,7 +12,7 @@ from adapters.base import SignatureError
 from adapters.wx_common import Envelope, check_signature, parse_xml
 from core.models import OutboxMessage, Person, Ticket, TicketEvent
 
-COMPLAINT = "楼道的灯坏了好几天了，晚上很黑"
+COMPLAINT = "3栋楼道的灯坏了好几天了，晚上很黑"  # names its building: no 「在哪个位置？」 follow-up
 
 
 def test_the_official_plaintext_signature_sample_verifies():

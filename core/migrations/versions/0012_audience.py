@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_audience"
-down_revision = "0009_nonces"
+down_revision = "0010_dialogue"
 branch_labels = None
 depends_on = None
 

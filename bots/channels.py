@@ -31,6 +31,8 @@ CHANNELS: list[ChannelSpec] = [
     ChannelSpec("wecom", "bots.channel_wecom", lambda s: bool(s.wecom_corp_id and s.wecom_token and s.wecom_aes_key)),
     ChannelSpec("wecom-bot", "bots.channel_wecom_bot", lambda s: bool(s.wecom_bot_token and s.wecom_bot_aes_key)),
     ChannelSpec("wecom-robot", "bots.channel_wecom_robot", lambda s: bool(s.wecom_robot_webhooks)),
+    ChannelSpec("wecom-archive", "bots.channel_wecom_archive",
+                lambda s: bool(s.wecom_archive_secret and s.wecom_archive_private_keys)),
 ]
 
 

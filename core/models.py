@@ -259,3 +259,6 @@ import core.console_models  # noqa: E402,F401
 
 # Shared platform credentials (WeChat/WeCom access tokens, AI-bot reply URLs); importing registers the table.
 import core.access_tokens  # noqa: E402,F401
+
+# WeCom chat archive: pull cursor, kept records, consent, answers waiting to be posted; importing registers them.
+import core.archive  # noqa: E402,F401

@@ -110,8 +110,8 @@ class ArchiveChannel:
             return bad(exc.reason)
         except BadRecord as exc:
             return bad(f"malformed record: {exc}")
-        except Exception as exc:  # a record must never stop the pull
-            log.exception("archive record seq %s could not be read", record.seq)
+        except Exception as exc:  # a record must never stop the pull; its content stays out of the log
+            log.error("archive record seq %s could not be read: %s", record.seq, type(exc).__name__)
             return bad(f"unreadable record: {type(exc).__name__}")
         if isinstance(outcome, Dropped):
             if not outcome.keep:

@@ -446,3 +446,16 @@ def test_every_record_is_stored_exactly_once_when_the_puller_is_killed_mid_pull(
         assert len(origins) == len(set(origins)) and origins
     finally:
         arc.runtime.engine.dispose()
+
+
+async def test_exactly_one_instance_pulls(arc, fake_archive):
+    from bots.channel_wecom_archive import ArchiveChannel
+
+    fake_archive.add(consent_record(RESIDENT), publickey_ver=1)
+    assert arc.pull().records == 1  # this instance now holds the archive lock
+    other = ArchiveChannel(arc.runtime, fake_archive)  # another instance on the same database
+    fake_archive.add(text_record(RESIDENT, "楼道灯坏了"), publickey_ver=1)
+    assert other.pull_once() is None and arc.cursor() == 1
+    arc.channel.lock.release()  # the first instance stops
+    assert other.pull_once().records == 1 and arc.cursor() == 2
+    other.lock.release()

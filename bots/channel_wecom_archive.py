@@ -37,6 +37,7 @@ from adapters.wecom_archive.source import ArchiveError, ArchiveSource, Encrypted
 from bots.scheduler import SweepLock
 from bots.wx_wiring import add_url_verification, query_of, refused
 from core import archive, db
+from core.grids import read_grids_file
 
 log = logging.getLogger("linli.wecom_archive")
 
@@ -196,8 +197,11 @@ class ArchiveChannel:
         self.lock.release()
 
     def link_members(self) -> int:
+        """Grid workers' ``wecom:`` accounts also name them in the archive (see core.archive.link_members)."""
+        spec = read_grids_file(self.settings.grids_file)
+        explicit = frozenset(a for p in spec.people for a in p.accounts if a.startswith(f"{PLATFORM}:"))
         with db.session_scope(self.runtime.engine) as session:
-            return archive.link_members(session, source=APP_PLATFORM, target=PLATFORM)
+            return archive.link_members(session, source=APP_PLATFORM, target=PLATFORM, explicit=explicit)
 
     # -- answering ---------------------------------------------------------------------------
 

@@ -240,19 +240,19 @@ def kept_records(session: Session, *, kind: str | None = None, limit: int = 100)
 # -- who is who -------------------------------------------------------------------------------
 
 
-def link_members(session: Session, *, source: str, target: str) -> int:
+def link_members(session: Session, *, source: str, target: str, explicit: frozenset[str] = frozenset()) -> int:
     """Give every declared person with a ``source:<userid>`` account the same identity as
     ``target:<userid>`` (a WeCom member's userid is the same in the app and in the archive),
     so grid workers are recognised in customer groups without listing the account twice.
-    Accounts declared under ``target`` in the grids file win. Returns how many were linked."""
+    Accounts the grids file declares itself (``explicit``) are left as declared. Returns how
+    many were linked."""
     declared = list(session.exec(select(Person).where(Person.key.startswith(f"{source}:"), Person.declared)))
     linked = 0
     for person in declared:
         key = f"{target}:{person.key.split(':', 1)[1]}"
-        row = session.exec(select(Person).where(Person.key == key)).first()
-        if row is not None and row.declared and row.role == person.role:
+        if key in explicit:
             continue
-        row = row or Person(key=key)
+        row = session.exec(select(Person).where(Person.key == key)).first() or Person(key=key)
         row.name, row.role, row.grid_id, row.phone, row.declared = person.name, person.role, person.grid_id, person.phone, True
         session.add(row)
         linked += 1

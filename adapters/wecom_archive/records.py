@@ -145,7 +145,8 @@ def parse(record: dict[str, Any], names: Callable[[str], str] = lambda _: NEUTRA
     if sender.startswith(ROBOT_PREFIX):
         return Dropped("a robot's message", chat_id=room, sender=sender)
     if action == "recall":
-        return Dropped(f"recalled ({record.get('pre_msgid') or 'earlier message'})", keep=True, chat_id=room, sender=sender)
+        earlier = _obj(record.get("revoke")).get("pre_msgid") or "an earlier message"
+        return Dropped(f"recall of {earlier}", keep=True, chat_id=room, sender=sender)
     text, attachments = _part(msgtype, _obj(record.get(msgtype)))
     external = is_external(sender)
     try:

@@ -153,6 +153,14 @@ async def test_a_residents_group_message_becomes_one_ticket_and_the_owner_gets_t
     assert arc.count(InboxMessage) == 1 and len(arc.tickets()) == 1
 
 
+async def test_grid_workers_are_known_in_the_groups_by_their_wecom_accounts(arc):
+    from core.models import Person
+
+    with Session(arc.runtime.engine) as session:
+        worker = session.exec(select(Person).where(Person.key == f"wecom-archive:{WORKER}")).one()
+    assert (worker.role, worker.grid_id, worker.name) == ("grid_worker", "xingfu-1", "王芳（网格员）")
+
+
 async def test_the_grid_worker_confirms_in_the_app_and_the_deadline_warning_reaches_them(arc, fake, fake_archive, wx):
     fake_archive.add(consent_record(RESIDENT), publickey_ver=1)
     fake_archive.add(text_record(RESIDENT, "小区门口的路灯坏了好几天了，晚上很黑"), publickey_ver=1)
@@ -257,7 +265,7 @@ async def test_robots_one_to_one_chats_and_recalls_never_reach_the_bot(arc, fake
     fake_archive.add(recall, publickey_ver=1)
     report = arc.pull()
     assert (report.records, report.stored, report.ignored) == (4, 0, 2)
-    assert arc.kept()[recall["msgid"]][0] == "skipped" and arc.count(InboxMessage) == 0
+    assert arc.kept()[recall["msgid"]] == ("skipped", "recall of m1") and arc.count(InboxMessage) == 0
 
 
 async def test_images_voice_locations_and_chat_records_are_kept(arc, fake_archive):

@@ -467,3 +467,42 @@ async def test_exactly_one_instance_pulls(arc, fake_archive):
     arc.channel.lock.release()  # the first instance stops
     assert other.pull_once().records == 1 and arc.cursor() == 2
     other.lock.release()
+
+
+def _wait_for(condition, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_linli_serve_pulls_when_the_archive_calls_back_and_the_owner_receives_the_answer(archive_settings, fake_archive,
+                                                                                         fake, serve_app):
+    from bots.runtime import Runtime
+
+    settings = archive_settings.model_copy(update={"run_outbox": True, "outbox_poll_seconds": 0.05,
+                                                   "wecom_archive_pull_interval_seconds": 3600})
+    runtime = Runtime(settings)
+    runtime.archive_source = fake_archive
+    app = create_app(runtime=runtime)
+    channel = app.state.wecom_archive
+    with serve_app(app) as server:
+        _wait_for(lambda: channel.last_report is not None, "the first pull at start-up")
+        fake_archive.add(consent_record(RESIDENT), publickey_ver=1)
+        fake_archive.add(text_record(RESIDENT, "楼上漏水到我家了，天花板在滴水"), publickey_ver=2)
+        envelope = Envelope(ARCHIVE_TOKEN, ARCHIVE_AES_KEY, CORP_ID)
+        ts, nonce = str(int(time.time())), "n2"
+        inner = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><CreateTime>{ts}</CreateTime>"
+                 "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[msgaudit_notify]]></Event></xml>")
+        encrypt, sig = envelope.seal(inner, ts, nonce)
+        response = httpx.post(f"{server.url}/webhooks/wecom-archive", params={"msg_signature": sig, "timestamp": ts, "nonce": nonce},
+                              content=f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+        assert response.status_code == 200
+        [note] = _wait_for(lambda: sent_to_worker(fake), "the answer to reach the group's owner")
+        assert note.startswith(f"请在「{TITLE}」回复：\n已收到您的诉求，编号 #1")
+    with Session(runtime.engine) as session:
+        assert session.exec(select(func.count()).select_from(Ticket)).one() == 1
+    runtime.engine.dispose()

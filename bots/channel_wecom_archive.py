@@ -80,6 +80,7 @@ class ArchiveChannel:
         self.names = self._names()
         self.wakeup = asyncio.Event()
         self._busy = threading.Lock()
+        self._retried = False
         self._task: asyncio.Task | None = None
         self.last_report: PullReport | None = None
 
@@ -129,6 +130,9 @@ class ArchiveChannel:
         try:
             if not self.lock.acquire():
                 return None
+            if not self._retried:  # once per process, by the puller: keys may have been added since
+                self._retried = True
+                self.retry_bad_records()
             return self._pull()
         finally:
             self._busy.release()
@@ -167,6 +171,26 @@ class ArchiveChannel:
             log.info("chat archive: %d records to seq %d: %d stored, %d kept, %d skipped for consent, %d ignored",
                      report.records, report.seq, report.stored, report.kept, report.skipped_consent, report.ignored)
         self.last_report = report
+        return report
+
+    def retry_bad_records(self) -> PullReport:
+        """Read again the kept bad records whose key version is now configured (a key added after
+        they arrived): the ones that open now reach the inbox like any pulled message, the others
+        stay kept with their current reason. The cursor does not move. Blocking."""
+        report = PullReport()
+        with Session(self.runtime.engine) as session:
+            rows = archive.bad_records_to_retry(session, self.keys.versions)
+        records = [EncryptedRecord(**r.record) for r in rows if r.record]
+        if not records:
+            return report
+        items = [(r.seq, i) for r in records if (i := self.item(r)) is not None]
+        with Session(self.runtime.engine) as session:
+            result = archive.commit_batch(session, self.corp_id, items, 0, retried=frozenset(r.msgid for r in records),
+                                          require_consent=self.settings.wecom_archive_require_consent)
+        report.records, report.stored, report.kept, report.inbox_ids = len(records), len(result.inbox_ids), result.kept, result.inbox_ids
+        for inbox_id in result.inbox_ids:
+            self.runtime.process(inbox_id)
+        log.info("chat archive: %d kept bad records read again, %d now stored", report.records, report.stored)
         return report
 
     async def _loop(self) -> None:

@@ -159,9 +159,12 @@ def _mark_posted(session: Session, message: Message, now: datetime) -> bool:
 
 
 def commit_batch(session: Session, source: str, items: list[tuple[int, Item]], last_seq: int, *,
-                 require_consent: bool) -> BatchResult:
+                 require_consent: bool, retried: frozenset[str] = frozenset()) -> BatchResult:
     """Store one pulled batch (``(seq, item)`` in seq order) and move the cursor to ``last_seq``,
     in one transaction. Commits.
+
+    ``retried``: msgids of kept bad records read again (:func:`bad_records_to_retry`); their
+    old rows are replaced by what they are now, in the same transaction.
 
     Consent is decided in order: an 「同意」 earlier in the batch counts for the messages after
     it. A resident without a recorded 「同意」 is kept as ``skipped`` (no content) when
@@ -198,6 +201,8 @@ def commit_batch(session: Session, source: str, items: list[tuple[int, Item]], l
                 result.posted += 1
             else:
                 messages.append(item.message)
+        if retried:
+            session.execute(sa.delete(ArchiveRecord).where(ArchiveRecord.msgid.in_(sorted(retried))))
         _insert_ignore(session, ArchiveRecord.__table__, kept, "msgid")
         result.kept = len(kept)
         new = inbox.add_many(session, messages)
@@ -228,6 +233,13 @@ def waiting_answers(session: Session, *, limit: int = 100) -> list[ArchiveAnswer
     """Answers not yet seen posted in their group, oldest first."""
     return list(session.exec(select(ArchiveAnswer).where(ArchiveAnswer.status == "waiting")
                              .order_by(ArchiveAnswer.id).limit(limit)))
+
+
+def bad_records_to_retry(session: Session, versions: list[int], *, limit: int = 1000) -> list[ArchiveRecord]:
+    """Bad records kept with their encrypted record whose key version is now known (a key added
+    after they arrived), oldest first."""
+    return list(session.exec(select(ArchiveRecord).where(ArchiveRecord.kind == "bad", ArchiveRecord.publickey_ver.in_(versions))
+                             .order_by(ArchiveRecord.seq).limit(limit)))
 
 
 def kept_records(session: Session, *, kind: str | None = None, limit: int = 100) -> list[ArchiveRecord]:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.accounts import Scope
-from core.archive import ArchiveAnswer
+from core.archive import ArchiveAnswer, ArchiveRecord
 from core.grids import Level
 from core.models import Chat, Grid, InboxMessage, OutboxMessage, Person, Ticket, TicketReporter
 from core.search import BadQuery, TicketFilter
@@ -126,3 +126,12 @@ def answers_to_post(session: Session, scope: Scope, limit: int = 200) -> list[tu
     if scope.grid_ids is not None:
         q = q.where(Chat.grid_id.in_(sorted(scope.grid_ids)) if scope.grid_ids else sa.false())
     return list(session.exec(q.order_by(ArchiveAnswer.id).limit(limit)))
+
+
+def kept_archive_records(session: Session, scope: Scope, limit: int = 100) -> list[tuple[ArchiveRecord, Chat | None]]:
+    """Chat-archive records that did not reach the bot, with the reason, newest first (read-only).
+    Bad records name no group (they could not be read), so only district-wide viewers see them."""
+    q = select(ArchiveRecord, Chat).join(Chat, Chat.key == ArchiveRecord.chat_key, isouter=True)
+    if scope.grid_ids is not None:
+        q = q.where(Chat.grid_id.in_(sorted(scope.grid_ids)) if scope.grid_ids else sa.false())
+    return list(session.exec(q.order_by(ArchiveRecord.seq.desc()).limit(limit)))

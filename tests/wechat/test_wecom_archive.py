@@ -506,3 +506,21 @@ def test_linli_serve_pulls_when_the_archive_calls_back_and_the_owner_receives_th
     with Session(runtime.engine) as session:
         assert session.exec(select(func.count()).select_from(Ticket)).one() == 1
     runtime.engine.dispose()
+
+
+async def test_bad_records_of_a_key_added_later_are_read_when_the_puller_starts_again(archive_settings, fake_archive, key_pems):
+    fake_archive.add(consent_record(RESIDENT), publickey_ver=1)
+    late = fake_archive.add(text_record(RESIDENT, "小区里的井盖丢了"), publickey_ver=3)
+    first = Archived(archive_settings, fake_archive)
+    first.pull()
+    assert first.kept()[late.msgid][0] == "bad" and first.tickets() == []
+    await first.close()
+    with_key = archive_settings.model_copy(update={"wecom_archive_private_keys": {
+        **archive_settings.wecom_archive_private_keys, 3: key_pems[3]}})
+    second = Archived(with_key, fake_archive)
+    try:
+        assert second.pull().records == 0  # nothing new in the archive …
+        assert late.msgid not in second.kept() and [t.text for t in second.tickets()] == ["小区里的井盖丢了"]
+        assert second.cursor() == 2
+    finally:
+        await second.close()

@@ -160,8 +160,7 @@ class ArchiveChannel:
                 report.consent_changes += result.consent_changes
                 report.posted += result.posted
                 report.inbox_ids += result.inbox_ids
-                for inbox_id in result.inbox_ids:
-                    self.runtime.process(inbox_id)
+                self._process(result.inbox_ids)
                 if len(records) < limit:
                     break
         except ArchiveError as exc:
@@ -172,6 +171,13 @@ class ArchiveChannel:
                      report.records, report.seq, report.stored, report.kept, report.skipped_consent, report.ignored)
         self.last_report = report
         return report
+
+    def _process(self, inbox_ids: list[int]) -> None:
+        """Run the bot on the newly stored messages here, unless this instance leaves processing
+        to others (LINLI_RUN_INBOX=false): then their inbox workers take them like any deferred message."""
+        if self.settings.run_inbox:
+            for inbox_id in inbox_ids:
+                self.runtime.process(inbox_id)
 
     def retry_bad_records(self) -> PullReport:
         """Read again the kept bad records whose key version is now configured (a key added after
@@ -188,8 +194,7 @@ class ArchiveChannel:
             result = archive.commit_batch(session, self.corp_id, items, 0, retried=frozenset(r.msgid for r in records),
                                           require_consent=self.settings.wecom_archive_require_consent)
         report.records, report.stored, report.kept, report.inbox_ids = len(records), len(result.inbox_ids), result.kept, result.inbox_ids
-        for inbox_id in result.inbox_ids:
-            self.runtime.process(inbox_id)
+        self._process(result.inbox_ids)
         log.info("chat archive: %d kept bad records read again, %d now stored", report.records, report.stored)
         return report
 

@@ -524,3 +524,15 @@ async def test_bad_records_of_a_key_added_later_are_read_when_the_puller_starts_
         assert second.cursor() == 2
     finally:
         await second.close()
+
+
+async def test_an_instance_that_only_accepts_leaves_the_messages_to_the_inbox_workers(archive_settings, fake_archive):
+    arc = Archived(archive_settings.model_copy(update={"run_inbox": False}), fake_archive)
+    try:
+        fake_archive.add(consent_record(RESIDENT), publickey_ver=1)
+        fake_archive.add(text_record(RESIDENT, "楼上漏水到我家了"), publickey_ver=1)
+        assert arc.pull().stored == 1 and arc.tickets() == []
+        assert arc.count(InboxMessage, InboxMessage.status == "received") == 1
+        assert arc.runtime.process_waiting() == 1 and len(arc.tickets()) == 1  # what another instance's worker does
+    finally:
+        await arc.close()

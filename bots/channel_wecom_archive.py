@@ -29,6 +29,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import InboundError
+from adapters.wecom import DEFAULT_API_BASE
 from adapters.wecom_archive import PLATFORM
 from adapters.wecom_archive.callback import ArchiveCallbacks
 from adapters.wecom_archive.records import NEUTRAL_NAME, BadRecord, Dropped, parse
@@ -89,7 +90,7 @@ class ArchiveChannel:
             return lambda _user: NEUTRAL_NAME
         from adapters.wecom_archive.contacts import ContactNames
 
-        api_base = (self.settings.wecom_api_base or "https://qyapi.weixin.qq.com").rstrip("/")
+        api_base = (self.settings.wecom_api_base or DEFAULT_API_BASE).rstrip("/")
         return ContactNames(self.corp_id, self.settings.wecom_archive_contact_secret, api_base)
 
     def make_source(self) -> ArchiveSource:
@@ -224,6 +225,8 @@ class ArchiveChannel:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         self.lock.release()
+        if hasattr(self.names, "close"):
+            self.names.close()
 
     def link_members(self) -> int:
         """Grid workers' ``wecom:`` accounts also name them in the archive (see core.archive.link_members)."""
@@ -289,4 +292,7 @@ def mount(app: FastAPI, runtime) -> list:
             return PlainTextResponse("")
 
         app.include_router(router)
+    if not (settings.wecom_agent_id and settings.wecom_secret):
+        log.warning("the WeCom app is not configured to send (LINLI_WECOM_AGENT_ID / LINLI_WECOM_SECRET): customer groups "
+                    "are read, but answers cannot reach the group owners and stay as failed deliveries")
     return [channel.relay()]

@@ -16,6 +16,7 @@ from adapters.wecom_archive.records import NEUTRAL_NAME
 log = logging.getLogger("linli.wecom_archive")
 
 NAME_TTL_SECONDS = 24 * 3600
+FAILED_TTL_SECONDS = 600  # a failed lookup is tried again after this long
 TOKEN_MARGIN_SECONDS = 300
 
 
@@ -42,7 +43,7 @@ class ContactNames:
         cached = self._names.get(user_id)
         if cached and cached[1] > time.monotonic():
             return cached[0]
-        name = NEUTRAL_NAME
+        name, ttl = NEUTRAL_NAME, FAILED_TTL_SECONDS
         try:
             data = self.client.get(f"{self.api_base}/cgi-bin/externalcontact/get",
                                    params={"access_token": self._access_token(), "external_userid": user_id}).json()
@@ -50,10 +51,10 @@ class ContactNames:
                 self._token = None  # expired: the next lookup fetches a new one
             found = (data.get("external_contact") or {}).get("name")
             if isinstance(found, str) and found.strip():
-                name = found.strip()[:64]
+                name, ttl = found.strip()[:64], NAME_TTL_SECONDS
         except (httpx.HTTPError, ValueError, RuntimeError, KeyError) as exc:
             log.warning("customer-contact name lookup failed (%s); using the neutral name", type(exc).__name__)
-        self._names[user_id] = (name, time.monotonic() + NAME_TTL_SECONDS)
+        self._names[user_id] = (name, time.monotonic() + ttl)
         return name
 
     def close(self) -> None:

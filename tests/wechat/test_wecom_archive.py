@@ -309,8 +309,7 @@ async def test_residents_are_named_from_the_customer_contact_api(archive_setting
         assert names == ["张阿姨", "居民", "张阿姨"]
         assert len(fake.sent("/cgi-bin/externalcontact/get")) == 2  # cached
     finally:
-        arc.channel.names.close()
-        await arc.close()
+        await arc.close()  # closes the contact API client too
 
 
 async def test_a_restarted_instance_goes_on_from_the_stored_cursor(archive_settings, fake_archive):

@@ -436,7 +436,10 @@ def test_every_record_is_stored_exactly_once_when_the_puller_is_killed_mid_pull(
         return subprocess.run([sys.executable, str(Path(__file__).with_name("archive_child.py")), str(settings_file),
                                str(archive_file), str(kill_at)], env=env, capture_output=True, text=True, timeout=120)
 
-    for kill_at in (2, 5, 9, 14):  # before a batch's commit, and in the middle of processing messages
+    # Commits in a run: a batch's (messages + cursor), then two per message processed, then the next batch's.
+    # 1 and 10 kill a run just before a batch's commit (that batch is lost and pulled again); 5, 9 and 14
+    # kill it while the stored messages are being processed (the restart's recovery finishes them).
+    for kill_at in (1, 5, 9, 10, 14):
         killed = run(kill_at)
         assert killed.returncode == -9, killed.stderr[-2000:]
     finished = run(0)

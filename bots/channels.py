@@ -39,6 +39,9 @@ CHANNELS: list[ChannelSpec] = [
                 lambda s, chat_id: False),
     ChannelSpec("wecom-robot", "bots.channel_wecom_robot", lambda s: bool(s.wecom_robot_webhooks),
                 lambda s, chat_id: chat_id in _robot_names(s)),
+    # Answers reach a customer group through its owner (the grid worker), who posts them.
+    ChannelSpec("wecom-archive", "bots.channel_wecom_archive",
+                lambda s: bool(s.wecom_archive_secret and s.wecom_archive_private_keys)),
 ]
 
 

@@ -40,10 +40,15 @@ STAFF_TEMPLATES = {"confirm": "staff_confirm_overdue", "blue": "staff_blue", "ye
 
 
 class SweepLock:
-    """Decides which process runs the sweeps. ``acquire()`` is cheap to call on every tick."""
+    """Decides which process runs the sweeps. ``acquire()`` is cheap to call on every tick.
 
-    def __init__(self, engine: Engine):
+    Other singleton jobs (the WeCom chat-archive puller) use it with their own ``key`` and
+    ``name`` (the advisory lock key on PostgreSQL, the lock file's suffix on SQLite)."""
+
+    def __init__(self, engine: Engine, *, key: int = ADVISORY_LOCK_KEY, name: str = "sweep"):
         self.engine = engine
+        self.key = key
+        self.name = name
         self._conn: sa.Connection | None = None
         self._file = None
 
@@ -61,7 +66,7 @@ class SweepLock:
             except sa.exc.DBAPIError:  # the connection died, and with it our lock
                 self._drop_conn()
         conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
+        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
         if got:
             self._conn = conn
             return True
@@ -74,7 +79,7 @@ class SweepLock:
         database = self.engine.url.database
         if not database or database == ":memory:":
             return True  # a private database: nobody else can sweep it
-        handle = open(Path(database).with_name(Path(database).name + ".sweep.lock"), "a+")  # noqa: SIM115
+        handle = open(Path(database).with_name(Path(database).name + f".{self.name}.lock"), "a+")  # noqa: SIM115
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -95,7 +100,7 @@ class SweepLock:
     def release(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
             except sa.exc.DBAPIError:
                 pass
             self._drop_conn()

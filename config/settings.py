@@ -81,6 +81,23 @@ class Settings(BaseSettings):
     # WeCom group robot webhooks: comma-separated name=url pairs
     wecom_robot_webhooks: str | None = None
 
+    # WeCom customer groups through the chat archive (会话内容存档), issue 16
+    wecom_archive_secret: str | None = None  # the chat-archive Secret; with private keys turns the channel on
+    wecom_archive_corp_id: str | None = None  # default: LINLI_WECOM_CORP_ID
+    wecom_archive_private_keys: dict[int, str] = Field(default_factory=dict)  # publickey_ver → PEM text or file path
+    wecom_archive_token: str | None = None  # the archive's event callback Token / EncodingAESKey (optional)
+    wecom_archive_aes_key: str | None = None
+    wecom_archive_pull_interval_seconds: float = 60.0  # fallback pull when no callback arrives
+    wecom_archive_batch_size: int = Field(1000, ge=1, le=1000)
+    wecom_archive_timeout_seconds: int = Field(10, ge=1, le=60)
+    wecom_archive_proxy: str | None = None  # e.g. socks5://10.0.0.1:8081, for the SDK's own connections
+    wecom_archive_proxy_password: str | None = None  # user:password for that proxy
+    wecom_archive_require_consent: bool = True
+    wecom_archive_contact_secret: str | None = None  # customer-contact Secret: residents' names from externalcontact/get
+    wecom_archive_mass_message: bool = False  # also submit answers as 企业群发 the group owner confirms
+    wecom_archive_mass_daily_limit: int = Field(1, ge=0)
+    wecom_archive_mass_monthly_limit: int = Field(4, ge=0)
+
     redis_url: str | None = None
 
     # Console sign-in (issue 12): wrong passwords before an account locks, for how long, and

@@ -145,24 +145,12 @@ def store_many(session: Session, messages: list[Message]) -> list[tuple[int, boo
     stored, or appears earlier in the same batch, is reported as a duplicate with the id of
     the stored row. One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` for the whole batch
     and one commit (one fsync) instead of one per message."""
-    now = utcnow()
-    rows: dict[str, dict] = {}
-    keys = []
-    for message in messages:
-        values = _row_values(message, claim=False, now=now)
-        keys.append(values["dedup_key"])
-        rows.setdefault(values["dedup_key"], values)
-    table = InboxMessage.__table__
-    batch = list(rows.values())
-    new_ids: dict[str, int] = {}
+    keys = [dedup_key(m) for m in messages]
     with writer_turn(session):
-        conn = session.connection()
-        # executemany of the cached statement: SQLAlchemy's "insertmanyvalues" sends it as
-        # multi-row VALUES batches without compiling a new statement per batch size
-        insert = _statements(session).insert.returning(table.c.dedup_key)
-        new_ids.update((key, id_) for id_, key in conn.execute(insert, batch).all())
+        new_ids = add_many(session, messages)
         session.commit()
-    missing = [k for k in rows if k not in new_ids]
+    table = InboxMessage.__table__
+    missing = [k for k in dict.fromkeys(keys) if k not in new_ids]
     known: dict[str, int] = {}
     if missing:
         known = dict(session.execute(sa.select(table.c.dedup_key, table.c.id).where(table.c.dedup_key.in_(missing))).all())
@@ -175,6 +163,25 @@ def store_many(session: Session, messages: list[Message]) -> list[tuple[int, boo
         else:
             out.append((known[key], False))
     return out
+
+
+def add_many(session: Session, messages: list[Message]) -> dict[str, int]:
+    """Insert the messages whose dedup key is new, in the caller's transaction (no commit), as
+    ``received`` rows for the inbox worker. Returns {dedup key: inbox id} of the new rows only.
+    A channel that must advance its own cursor with the messages (the WeCom chat archive) calls
+    it inside its transaction, holding :func:`writer_turn`."""
+    now = utcnow()
+    rows: dict[str, dict] = {}
+    for message in messages:
+        values = _row_values(message, claim=False, now=now)
+        rows.setdefault(values["dedup_key"], values)
+    if not rows:
+        return {}
+    table = InboxMessage.__table__
+    # executemany of the cached statement: SQLAlchemy's "insertmanyvalues" sends it as
+    # multi-row VALUES batches without compiling a new statement per batch size
+    insert = _statements(session).insert.returning(table.c.dedup_key)
+    return {key: id_ for id_, key in session.connection().execute(insert, list(rows.values())).all()}
 
 
 def store(session: Session, message: Message, *, claim: bool = False) -> tuple[InboxMessage, bool]:

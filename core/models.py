@@ -268,3 +268,5 @@ import core.access_tokens  # noqa: E402,F401
 import core.nonces  # noqa: E402,F401
 # Follow-up questions (core/dialogue.py); importing registers the table.
 import core.dialogue  # noqa: E402,F401
+# WeCom chat archive: pull cursor, kept records, consent, answers waiting to be posted; importing registers them.
+import core.archive  # noqa: E402,F401

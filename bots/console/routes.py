@@ -24,7 +24,8 @@ from bots.api.rest import TicketNumber
 from bots.console import auth
 from bots.console.charts import grouped_bars
 from bots.console.colours import LABELS as COLOUR_LABELS, colour_of
-from bots.console.views import conversation, date_range, failed_deliveries, filter_from_query, grids_in_scope
+from bots.console.views import (answers_to_post, conversation, date_range, failed_deliveries, filter_from_query, grids_in_scope,
+                                kept_archive_records)
 from core import accounts, db, search, stats, tickets
 from core.grids import Level, LEVEL_LABELS
 from core.message import Message
@@ -477,7 +478,8 @@ def router(runtime) -> APIRouter:
     def outbox_page(request: Request) -> HTMLResponse:
         with session() as s:
             v = viewer(request, s)
-            return page(request, "outbox.html", v, rows=failed_deliveries(s, v.scope))
+            return page(request, "outbox.html", v, rows=failed_deliveries(s, v.scope), to_post=answers_to_post(s, v.scope),
+                        kept=kept_archive_records(s, v.scope))
 
     return r
 

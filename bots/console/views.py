@@ -1,4 +1,5 @@
-"""Reading what the console shows: filters from a query string, a ticket's conversation, failed deliveries."""
+"""Reading what the console shows: filters from a query string, a ticket's conversation, failed deliveries,
+answers waiting for a person to post them in a WeCom customer group."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.accounts import Scope
+from core.archive import ArchiveAnswer, ArchiveRecord
 from core.grids import Level
 from core.models import Chat, Grid, InboxMessage, OutboxMessage, Person, Ticket, TicketReporter
 from core.search import BadQuery, TicketFilter
@@ -115,3 +117,21 @@ def failed_deliveries(session: Session, scope: Scope, limit: int = 200) -> list[
     if scope.grid_ids is not None:
         q = q.where(Chat.grid_id.in_(sorted(scope.grid_ids)) if scope.grid_ids else sa.false())
     return list(session.exec(q.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def answers_to_post(session: Session, scope: Scope, limit: int = 200) -> list[tuple[ArchiveAnswer, Chat | None]]:
+    """Answers for WeCom customer groups handed to the group's owner and not yet seen posted
+    in the group (the chat archive shows when they are), oldest first (read-only)."""
+    q = select(ArchiveAnswer, Chat).join(Chat, Chat.key == ArchiveAnswer.chat_key, isouter=True).where(ArchiveAnswer.status == "waiting")
+    if scope.grid_ids is not None:
+        q = q.where(Chat.grid_id.in_(sorted(scope.grid_ids)) if scope.grid_ids else sa.false())
+    return list(session.exec(q.order_by(ArchiveAnswer.id).limit(limit)))
+
+
+def kept_archive_records(session: Session, scope: Scope, limit: int = 100) -> list[tuple[ArchiveRecord, Chat | None]]:
+    """Chat-archive records that did not reach the bot, with the reason, newest first (read-only).
+    Bad records name no group (they could not be read), so only district-wide viewers see them."""
+    q = select(ArchiveRecord, Chat).join(Chat, Chat.key == ArchiveRecord.chat_key, isouter=True)
+    if scope.grid_ids is not None:
+        q = q.where(Chat.grid_id.in_(sorted(scope.grid_ids)) if scope.grid_ids else sa.false())
+    return list(session.exec(q.order_by(ArchiveRecord.seq.desc()).limit(limit)))

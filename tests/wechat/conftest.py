@@ -65,6 +65,9 @@ class FakeWeChatApi:
         self.app.add_api_route("/cgi-bin/gettoken", self._token, methods=["GET"])
         for path in ("/cgi-bin/message/custom/send", "/cgi-bin/message/send", "/cgi-bin/appchat/send"):
             self.app.add_api_route(path, self._authorised_send, methods=["POST"])
+        self.app.add_api_route("/cgi-bin/externalcontact/add_msg_template", self._authorised_send, methods=["POST"])
+        self.app.add_api_route("/cgi-bin/externalcontact/get", self._external_contact, methods=["GET"])
+        self.contacts: dict[str, str] = {}  # external_userid → name, for externalcontact/get
         self.app.add_api_route("/robot/{name}", self._open_send, methods=["POST"])
         self.app.add_api_route("/response/{rid}", self._open_send, methods=["POST"])
 
@@ -99,6 +102,15 @@ class FakeWeChatApi:
         if code is not None:
             return JSONResponse({"errcode": code, "errmsg": "fake failure"})
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": f"msg-{next(self._ids)}"})
+
+    async def _external_contact(self, request: Request) -> JSONResponse:
+        self.calls.append({"path": request.url.path, "query": dict(request.query_params), "json": None})
+        if request.query_params.get("access_token") not in self.valid_tokens:
+            return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
+        name = self.contacts.get(request.query_params.get("external_userid", ""))
+        if name is None:
+            return JSONResponse({"errcode": 84061, "errmsg": "not external contact"})
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "external_contact": {"name": name, "type": 1}})
 
     async def _open_send(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -138,6 +150,7 @@ def fake(fake_api: FakeWeChatApi) -> FakeWeChatApi:
     fake_api.failures.clear()
     fake_api.valid_tokens.clear()
     fake_api.issued.clear()
+    fake_api.contacts.clear()
     return fake_api
 
 

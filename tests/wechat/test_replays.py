@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 from core.models import InboxMessage
 from core.nonces import DatabaseNonceStore, RedisNonceStore, WebhookNonce
 
-COMPLAINT = "楼道的灯坏了好几天了，晚上很黑"
+COMPLAINT = "3栋楼道的灯坏了好几天了，晚上很黑"  # a place, so the bot does not ask where
 
 
 async def _post(oa, query, body):

@@ -215,6 +215,7 @@ class CommunityBot:
         ticket = turn.session.exec(
             select(Ticket).where(Ticket.chat_key == m.chat_key, Ticket.origin_message_id == m.message_id)
         ).first()
+        ticket = tickets.lock(turn.session, ticket.id) if ticket is not None else None
         if ticket is None or ticket.state != TicketState.PENDING or ticket.created_by != m.sender_key:
             return
         if not m.content or m.content == ticket.text:
@@ -241,7 +242,9 @@ class CommunityBot:
         if on_behalf_of is None:
             duplicate = find_duplicate(turn.session, grid_id=turn.chat.grid_id, category=result.category, text=text,
                                        now=turn.now, window=self.duplicate_window)
-            if duplicate is not None:
+            if duplicate is not None:  # locked, and still open once locked, or the report files a new ticket
+                duplicate = tickets.lock(turn.session, duplicate.id)
+            if duplicate is not None and S(duplicate.state).is_open:
                 return self._join(turn, duplicate, result, text, origin_message_id)
         confirm_due, resolve_due = self.sla.due_dates(result.category, result.urgency, turn.now)
         skip_confirmation = emergency or self._trusted(turn.person)
@@ -377,7 +380,8 @@ class CommunityBot:
 
     def _survey(self, turn: Turn, ticket: Ticket, score: int) -> None:
         try:
-            turn.replies += self.actions.answer_survey(turn.session, ticket, turn.person, score, origin=turn.origin, now=turn.now)
+            turn.replies += self.actions.answer_survey(turn.session, ticket, turn.person, score, origin=turn.origin,
+                                                       now=turn.now, since=turn.message.received_at)
         except ActionError as exc:
             turn.refuse(self.text(turn, exc.template, **exc.values), f"survey-refused:{ticket.id}", ticket_id=ticket.id)
 
@@ -434,7 +438,7 @@ class CommunityBot:
     def _perform(self, turn: Turn, number: int, action: str, note: str = "", **args) -> None:
         try:
             turn.replies += self.actions.perform(turn.session, number, action, turn.person, note,
-                                                 origin=turn.origin, now=turn.now, **args)
+                                                 origin=turn.origin, now=turn.now, since=turn.message.received_at, **args)
         except ActionError as exc:
             template = exc.template
             if turn.message.kind is MessageKind.ACTION and template == "not_allowed":

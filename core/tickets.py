@@ -12,7 +12,7 @@ from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState, check_move, is_reopen
 
 SYSTEM = "system"
-MAX_NUMBER = 2**63 - 1  # the largest integer key SQLite and PostgreSQL (bigint) can hold
+MAX_NUMBER = 2**31 - 1  # tickets.id is INTEGER: 64-bit on SQLite but 32-bit on PostgreSQL
 
 
 class TicketNotFound(LookupError):

@@ -5,10 +5,8 @@ shows two moves out of the same state, and residents hear only the winner."""
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -26,18 +24,6 @@ pytestmark = pytest.mark.parametrize(
 
 REPEATS = int(os.environ.get("RACE_REPEATS", "10"))
 LEAK = "楼上漏水到我家了，天花板都湿了"
-
-
-def at_once(*calls: Callable[[], object]) -> list:
-    """Run the calls in threads released together by a barrier; their results in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait(timeout=30)
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return [f.result(timeout=60) for f in [pool.submit(run, c) for c in calls]]
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +94,7 @@ def assert_one_won(responses: list[httpx.Response], api, *, losers_came_second: 
     return next(r for r in responses if r.status_code == 200)
 
 
-def test_reject_and_confirm_at_once_one_wins_the_other_gets_409_with_the_state(api):
+def test_reject_and_confirm_at_once_one_wins_the_other_gets_409_with_the_state(api, at_once):
     wang, admin = api.client("wang"), api.client("admin")
     warm(wang, admin)
     for _ in range(REPEATS):
@@ -125,7 +111,7 @@ def test_reject_and_confirm_at_once_one_wins_the_other_gets_409_with_the_state(a
         assert winner.json()["state_label"] in told[0].payload["text"]
 
 
-def test_two_crossed_merges_at_once_do_not_deadlock_and_leave_one_duplicate(api):
+def test_two_crossed_merges_at_once_do_not_deadlock_and_leave_one_duplicate(api, at_once):
     wang, admin = api.client("wang"), api.client("admin")
     warm(wang, admin)
     for _ in range(REPEATS // 2):
@@ -143,7 +129,7 @@ def test_two_crossed_merges_at_once_do_not_deadlock_and_leave_one_duplicate(api)
             assert s.get(Ticket, master).master_id is None
 
 
-def test_resolve_and_reopen_at_once_never_both_happen(api):
+def test_resolve_and_reopen_at_once_never_both_happen(api, at_once):
     wang, admin = api.client("wang"), api.client("admin")
     warm(wang, admin)
     for _ in range(REPEATS // 2):
@@ -159,7 +145,7 @@ def test_resolve_and_reopen_at_once_never_both_happen(api):
         assert moves_out_of(api, number, TicketState.RESOLVED) == []
 
 
-def test_a_survey_answer_and_a_reopen_at_once_reopen_once(api):
+def test_a_survey_answer_and_a_reopen_at_once_reopen_once(api, at_once):
     wang, admin = api.client("wang"), api.client("admin")
     warm(wang, admin)
     for _ in range(REPEATS // 2):
@@ -202,7 +188,7 @@ def refusal_text(api, inbox_id: int) -> str:
     return "\n".join(r.payload["text"] for r in rows)
 
 
-def test_a_chat_command_a_button_and_the_api_at_once_one_wins_the_others_are_told(api):
+def test_a_chat_command_a_button_and_the_api_at_once_one_wins_the_others_are_told(api, at_once):
     admin = api.client("admin")
     warm(admin)
     for _ in range(REPEATS // 2):

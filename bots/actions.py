@@ -109,7 +109,7 @@ class _Ctx:
     now: datetime
     action: str
     seen: TicketState | None = None  # the state the request was made against (read before the lock)
-    since: datetime | None = None  # when the request was made (a chat message's time), if known
+    since: datetime | None = None  # when the request was received (a chat message), if known
     replies: list[BotReply] = field(default_factory=list)
     told: set = field(default_factory=set)
 
@@ -218,8 +218,7 @@ class Actions:
     def _check_not_overtaken(self, ctx: _Ctx) -> None:
         """Refuse a move asked for against a state that someone else has left since (the race's loser)."""
         if self._moved_by_others(ctx):
-            raise self._error(Conflict, "ticket_taken", number=ctx.ticket.id, state=S(ctx.ticket.state).label,
-                              command=ACTION_LABELS.get(ctx.action, ctx.action))
+            raise self._error(Conflict, "ticket_taken", number=ctx.ticket.id, state=S(ctx.ticket.state).label)
 
     def _moves(self, ctx: _Ctx, *targets: S, data: dict | None = None) -> None:
         """Check the whole chain of moves against the state table first, then make them."""

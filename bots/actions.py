@@ -10,6 +10,11 @@ in the outbox in the same transaction::
     bots.replies.enqueue(session, replies, prefix=f"console:{request_id}")
 
 Not-allowed or illegal requests raise an :class:`ActionError` subclass and change nothing.
+
+Every action first locks the ticket (:func:`core.tickets.lock`) and then checks and changes it,
+so concurrent actions on one ticket take turns. One that asked to move the ticket while
+someone else was moving it loses: :class:`Conflict` (「该诉求刚被他人处理」), never a second move
+out of the same state.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from core.chinese import to_simplified
 from core.masking import mask
 from core.grids import LEVEL_ORDER, Level, Role, ancestors
 from core.message import Button
-from core.models import Grid, Person, Ticket, TicketReporter, utcnow
+from core.models import Grid, Person, Ticket, TicketEvent, TicketReporter, utcnow
 from core.people import can_manage, display_name, titled_name, workers_for
 from core.routing import Route, RoutingTable
 from core.sla import SlaPolicies
@@ -96,6 +101,13 @@ class IllegalMove(ActionError):
     """The ticket's state does not allow it (see core.ticket_states.LEGAL_MOVES)."""
 
 
+class Conflict(IllegalMove):
+    """Someone else moved the ticket after this request was made: the request lost the race.
+
+    Its values carry the ticket's current state; the REST API answers 409 with it.
+    """
+
+
 class BadArguments(ActionError):
     """Something the action needs is missing or wrong (a reason, a category, a ticket to merge into)."""
 
@@ -126,6 +138,8 @@ class _Ctx:
     origin: Destination | None
     now: datetime
     action: str
+    seen: TicketState | None = None  # the state the request was made against (read before the lock)
+    since: datetime | None = None  # when the request was received (a chat message), if known
     replies: list[BotReply] = field(default_factory=list)
     told: set = field(default_factory=set)
 
@@ -152,6 +166,7 @@ class Actions:
         origin: Destination | None = None, now: datetime | None = None,
         into: int | None = None, category: Category | str | None = None, urgency: Urgency | str | None = None,
         department: str | None = None, assignee: str | None = None,
+        expected: TicketState | None = None, since: datetime | None = None,
     ) -> list[BotReply]:
         """Do ``action`` on ticket ``ticket_number`` as ``actor_person``; return the announcements.
 
@@ -160,17 +175,27 @@ class Actions:
         ``category`` (code or 中文名); urgency ``urgency`` (code or 紧急/加急/一般); assign
         ``department`` and/or ``assignee`` (account key or name; both empty: the routing
         table's default); reject/resolve/progress/info need ``note``.
+        A move is refused as a :class:`Conflict` when someone else moved the ticket first: when
+        its state is no longer ``expected`` (the state the actor saw, e.g. on the console page),
+        or no longer the one read when this call began, or when another actor moved it after
+        ``since`` (when the request was received, e.g. a chat message; by this service's clock).
         Raises :class:`ActionError` (UnknownTicket, UnknownAction, NotAllowed, IllegalMove,
-        BadArguments) and changes nothing in that case.
+        Conflict, BadArguments) and changes nothing in that case.
         """
         if action not in ACTIONS:
             raise self._error(UnknownAction, "unknown_action", action=action, actions="、".join(ACTION_LABELS.values()))
-        ticket = tickets.get(session, ticket_number)
+        for number in (ticket_number, into):
+            if number is not None and not 1 <= number <= tickets.MAX_NUMBER:
+                raise self._error(UnknownTicket, "ticket_not_found", number=number)
+        seen = tickets.get(session, ticket_number)
+        seen_state = expected or (S(seen.state) if seen is not None else None)
+        ticket = tickets.lock(session, ticket_number, *([into] if action == "merge" and into is not None else []))
         if ticket is None:
             raise self._error(UnknownTicket, "ticket_not_found", number=ticket_number)
         self._check_allowed(session, ticket, action, actor_person)
-        self._check_state(session, ticket, action, actor_person)
-        ctx = _Ctx(session, ticket, actor_person, (note or "").strip(), origin, now or self.clock(), action)
+        ctx = _Ctx(session, ticket, actor_person, (note or "").strip(), origin, now or self.clock(), action,
+                   seen=seen_state, since=since)
+        self._check_state(ctx)
         if origin is not None:
             ctx.told.add(origin.identity)
         handler: Callable[..., None] = getattr(self, f"_do_{action}")
@@ -221,11 +246,16 @@ class Actions:
         contact = titled_name(workers[0]) if workers else "网格员"
         return self._error(NotAllowed, "not_allowed", name=display_name(actor), command=command, who=who, contact=contact)
 
-    def _check_state(self, session: Session, ticket: Ticket, action: str, actor: Person) -> None:
+    def _check_state(self, ctx: _Ctx) -> None:
+        """Refuse an action the ticket's state does not allow (ACTION_STATES), saying why and what to do;
+        when someone else moved it since the actor looked, say that instead (the race's loser)."""
+        ticket, action, actor = ctx.ticket, ctx.action, ctx.actor
         state = S(ticket.state)
         if action == "claim" and state is S.IN_PROGRESS and ticket.assignee and ticket.assignee != actor.key:
-            raise self._error(BadArguments, "already_claimed", number=ticket.id, assignee=self.who(session, ticket.assignee))
+            self._check_not_overtaken(ctx)
+            raise self._error(BadArguments, "already_claimed", number=ticket.id, assignee=self.who(ctx.session, ticket.assignee))
         if state not in ACTION_STATES[action]:
+            self._check_not_overtaken(ctx)
             raise self._wrong_state(ticket, action)
 
     def _wrong_state(self, ticket: Ticket, action: str) -> IllegalMove:
@@ -245,8 +275,25 @@ class Actions:
         text = self.templates.render(hint, "simplified", **hint_values) if hint else ""
         return self._error(IllegalMove, template, number=number, state=state.label, command=ACTION_LABELS[action], hint=text)
 
+    def _moved_by_others(self, ctx: _Ctx) -> bool:
+        """Did someone else move the ticket after this request was made?"""
+        if ctx.seen is not None and ctx.seen is not S(ctx.ticket.state):
+            return True
+        if ctx.since is None:
+            return False
+        moved = select(TicketEvent.id).where(
+            TicketEvent.ticket_id == ctx.ticket.id, TicketEvent.from_state.is_not(None),
+            TicketEvent.created_at > ctx.since, TicketEvent.actor != ctx.actor.key)
+        return ctx.session.exec(moved.limit(1)).first() is not None
+
+    def _check_not_overtaken(self, ctx: _Ctx) -> None:
+        """Refuse a move asked for against a state that someone else has left since (the race's loser)."""
+        if self._moved_by_others(ctx):
+            raise self._error(Conflict, "ticket_taken", number=ctx.ticket.id, state=S(ctx.ticket.state).label)
+
     def _moves(self, ctx: _Ctx, *targets: S, data: dict | None = None) -> None:
         """Check the whole chain of moves against the state table first, then make them."""
+        self._check_not_overtaken(ctx)
         current = S(ctx.ticket.state)
         try:
             for target in targets:
@@ -639,17 +686,24 @@ class Actions:
     # -- the resident's side: survey answers ---------------------------------------------------
 
     def answer_survey(self, session: Session, ticket: Ticket, actor: Person, score: int, *,
-                      origin: Destination | None = None, now: datetime | None = None) -> list[BotReply]:
-        """Record a satisfaction answer: 1 or 2 closes the ticket, 3 reopens it and tells the grid worker."""
+                      origin: Destination | None = None, now: datetime | None = None,
+                      since: datetime | None = None) -> list[BotReply]:
+        """Record a satisfaction answer: 1 or 2 closes the ticket, 3 reopens it and tells the grid worker.
+
+        Locks the ticket first (see :meth:`perform`; ``since`` as there)."""
         if score not in SURVEY_SCORES:
             raise self._error(BadArguments, "survey_usage", number=ticket.id)
+        seen = S(ticket.state)
+        ticket = tickets.lock(session, ticket.id)
         is_reporter = session.exec(select(TicketReporter.id).where(
             TicketReporter.ticket_id == ticket.id, TicketReporter.person_key == actor.key)).first() is not None
         if not (is_reporter or self.may_manage(session, actor, ticket)):
             raise self._error(NotAllowed, "survey_not_reporter", number=ticket.id)
+        ctx = _Ctx(session, ticket, actor, SURVEY_SCORES[score], origin, now or self.clock(), "survey",
+                   seen=seen, since=since)
         if S(ticket.state) is not S.RESOLVED:
+            self._check_not_overtaken(ctx)
             raise self._error(IllegalMove, "survey_closed", number=ticket.id, state=S(ticket.state).label)
-        ctx = _Ctx(session, ticket, actor, SURVEY_SCORES[score], origin, now or self.clock(), "survey")
         if origin is not None:
             ctx.told.add(origin.identity)
         tickets.record(session, ticket, actor.key, "survey", SURVEY_SCORES[score], at=ctx.now, data={"score": score})
@@ -661,7 +715,8 @@ class Actions:
         return ctx.replies
 
     def close_unanswered(self, session: Session, ticket: Ticket, *, now: datetime) -> list[BotReply]:
-        """Close a resolved ticket whose survey got no answer in time (the sweep calls this)."""
+        """Close a resolved ticket whose survey got no answer in time (the sweep calls this with the
+        ticket locked and checked to be resolved)."""
         ctx = _Ctx(session, ticket, Person(key=tickets.SYSTEM, name="系统"), "", None, now, "close")
         tickets.move(session, ticket, S.CLOSED, tickets.SYSTEM, "满意度调查超时未回复，自动关闭", at=now, data={"score": None})
         self.announce(ctx, "ticket_closed_timeout", f"close:{ticket.id}")

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
 
 from bots import logs, metrics
@@ -52,6 +53,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    async def _contention(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
+        # Others held the locks this request needed for longer than the busy timeout: nothing
+        # changed; say so and when to try again instead of failing with a 500.
+        if not db.is_contention(exc):
+            raise exc
+        log.warning("%s %s: database busy (%s), answered 503", request.method, request.url.path, type(exc.orig).__name__)
+        return JSONResponse({"detail": "the database is busy with other changes; nothing was changed, try again"},
+                            status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -226,6 +226,7 @@ class CommunityBot:
         ticket = turn.session.exec(
             select(Ticket).where(Ticket.chat_key == m.chat_key, Ticket.origin_message_id == m.message_id)
         ).first()
+        ticket = tickets.lock(turn.session, ticket.id) if ticket is not None else None
         if ticket is None or ticket.state != TicketState.PENDING or ticket.created_by != m.sender_key:
             return
         if not m.content or m.content == ticket.text:
@@ -256,7 +257,9 @@ class CommunityBot:
             match = find_duplicate(turn.session, grid_id=turn.chat.grid_id, report=report, window=self.duplicate_window,
                                    kind_of=lambda t: emergency_kind(self.classify(t.text)))
             if match is not None and match.verdict is Verdict.JOIN:
-                return self._join(turn, match.ticket, result, text, origin_message_id)
+                joined = tickets.lock(turn.session, match.ticket.id)  # still open once locked, or a new ticket
+                if joined is not None and S(joined.state).is_open:
+                    return self._join(turn, joined, result, text, origin_message_id)
             ask_about = match.ticket if match is not None else None
         if location is None and not result.location:
             said = place_of(text)
@@ -353,7 +356,8 @@ class CommunityBot:
 
     def _survey(self, turn: Turn, ticket: Ticket, score: int) -> None:
         try:
-            turn.replies += self.actions.answer_survey(turn.session, ticket, turn.person, score, origin=turn.origin, now=turn.now)
+            turn.replies += self.actions.answer_survey(turn.session, ticket, turn.person, score, origin=turn.origin,
+                                                       now=turn.now, since=turn.message.received_at)
         except ActionError as exc:
             turn.refuse(self.text(turn, exc.template, **exc.values), f"survey-refused:{ticket.id}", ticket_id=ticket.id)
 
@@ -410,7 +414,7 @@ class CommunityBot:
     def _perform(self, turn: Turn, number: int, action: str, note: str = "", **args) -> None:
         try:
             turn.replies += self.actions.perform(turn.session, number, action, turn.person, note,
-                                                 origin=turn.origin, now=turn.now, **args)
+                                                 origin=turn.origin, now=turn.now, since=turn.message.received_at, **args)
         except ActionError as exc:
             template = exc.template
             if turn.message.kind is MessageKind.ACTION and template == "not_allowed":

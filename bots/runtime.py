@@ -151,11 +151,16 @@ class Runtime:
 
     # -- inbound -------------------------------------------------------------------------
 
+    def stamped(self, message: Message) -> Message:
+        """The message with the time this service received it (by its clock), unless it has one."""
+        return message if message.received_at else message.model_copy(update={"received_at": self.clock()})
+
     def ingest_sync(self, message: Message) -> IngestResult:
         """Store the message (once), then process it. Safe to call again with the same message.
 
         The row is committed before processing starts, so a webhook that answers after this
         returns has the message even if processing fails or the process dies."""
+        message = self.stamped(message)
         with db.Session(self.engine, expire_on_commit=False) as session:
             row, is_new = inbox.store(session, message, claim=True)
         metrics.count_inbound(message.platform, duplicate=not is_new)
@@ -190,7 +195,7 @@ class Runtime:
         the transaction holding its message has committed; a failed batch fails every request
         in it (the platform retries)."""
         future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
-        self._accepting.append((message, future))
+        self._accepting.append((self.stamped(message), future))
         if self._accept_task is None or self._accept_task.done():
             self._accept_task = asyncio.create_task(self._commit_accepted(), name="linli-inbox-writer")
         return await future

@@ -201,8 +201,8 @@ class Sweeper:
     def _sweep_ticket_once(self, ticket_id: int, now: datetime, report: SweepReport) -> None:
         policy = self.actions.sla
         with db.session_scope(self.engine) as session:
-            # Locked (PostgreSQL) so a concurrent change cannot be overwritten by a next time computed from old values.
-            ticket = session.get(Ticket, ticket_id, with_for_update=True)
+            # Locked so a concurrent change cannot be overwritten by a next time computed from old values.
+            ticket = tickets.lock(session, ticket_id)
             if ticket is None or not TicketState(ticket.state).is_open:
                 return
             warnings = due_warnings(self.clock_of(session, ticket), now, remind_at=policy.remind_at, warn_at=policy.warn_at,
@@ -236,7 +236,7 @@ class Sweeper:
 
     def _close(self, ticket_id: int, now: datetime, report: SweepReport) -> None:
         with db.session_scope(self.engine) as session:
-            ticket = session.get(Ticket, ticket_id)
+            ticket = tickets.lock(session, ticket_id)  # a survey answer at the same moment wins or waits
             if ticket is None or TicketState(ticket.state) is not TicketState.RESOLVED:
                 return
             if unhappy_since_resolved(session, ticket):

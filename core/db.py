@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,19 +41,23 @@ def _make_sqlite_dir(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the pragmas linli relies on: WAL, foreign keys and a busy timeout on SQLite."""
+def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
+    """An engine with the pragmas linli relies on: WAL, foreign keys and a busy timeout on SQLite.
+
+    A SQLite writer waits up to ``busy_timeout`` seconds for the single write lock (SQLite's busy
+    handler, by time, not by a count of tries); past that the request fails as contention
+    (:func:`is_contention`), which the app answers with 503."""
     url = normalise_url(url)
     _make_sqlite_dir(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -62,6 +67,20 @@ def make_engine(url: str) -> Engine:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+# PostgreSQL: deadlock detected, serialization failure, lock not available (lock_timeout)
+_PG_CONTENTION = frozenset({"40P01", "40001", "55P03"})
+
+
+def is_contention(exc: BaseException) -> bool:
+    """Did a statement fail only because other transactions held what it needed (SQLite's
+    "database is locked" after the busy timeout, a PostgreSQL deadlock or serialization
+    failure)? Its transaction changed nothing, and the same request may simply be tried again."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, sqlite3.OperationalError):
+        return "database is locked" in str(orig) or "database is busy" in str(orig)
+    return getattr(orig, "sqlstate", None) in _PG_CONTENTION
 
 
 @contextmanager

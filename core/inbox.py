@@ -11,7 +11,9 @@ committed in one transaction that first *locks* the inbox row (:func:`lock_for_p
   overtaken.
 - Each attempt is counted in its own small transaction first (:func:`claim`), so a message
   that kills the process every time is given up after :data:`MAX_ATTEMPTS` and stays
-  visible as ``failed`` instead of looping forever.
+  visible as ``failed`` instead of looping forever. Only attempts are counted, not workers:
+  a claim of a row another worker claimed less than :data:`RECOUNT_AFTER` ago is that
+  worker's attempt still under way, so any number of workers at once never use up the count.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,6 +33,7 @@ from core.message import Message, MessageKind
 from core.models import InboxMessage, utcnow
 
 MAX_ATTEMPTS = 5
+RECOUNT_AFTER = timedelta(seconds=10)  # below the recovery loop's 15 s, far above any claim-to-lock gap
 UNFINISHED = ("received", "processing")
 
 
@@ -214,7 +217,11 @@ def claim(session: Session, inbox_id: int) -> int | None:
 
 def claim_many(session: Session, inbox_ids: list[int]) -> dict[int, int]:
     """:func:`claim` for a batch in one statement and one commit: {inbox id: attempt number} of
-    the rows that were unfinished and not being processed elsewhere."""
+    the rows that were unfinished and not locked by another worker's effects transaction.
+
+    A row claimed by another worker less than :data:`RECOUNT_AFTER` ago keeps its count (the
+    lock in :func:`lock_for_processing` decides who applies it); a received row, or one whose
+    claim is older (its worker died), counts one more attempt."""
     if not inbox_ids:
         return {}
     if session.get_bind().dialect.name == "postgresql":
@@ -222,10 +229,16 @@ def claim_many(session: Session, inbox_ids: list[int]) -> dict[int, int]:
         chosen = InboxMessage.id.in_(locked.scalar_subquery())
     else:
         chosen = InboxMessage.id.in_(inbox_ids)
+    now = utcnow()
+    new_attempt = sa.or_(InboxMessage.status == "received", InboxMessage.claimed_at.is_(None),
+                         InboxMessage.claimed_at < now - RECOUNT_AFTER)
     result = session.execute(
         sa.update(InboxMessage)
         .where(chosen, InboxMessage.status.in_(UNFINISHED))
-        .values(status="processing", claimed_at=utcnow(), attempts=InboxMessage.attempts + 1)
+        .values(status="processing",
+                claimed_at=sa.case((new_attempt, sa.literal(now, InboxMessage.__table__.c.claimed_at.type)),
+                                   else_=InboxMessage.claimed_at),
+                attempts=InboxMessage.attempts + sa.case((new_attempt, 1), else_=0))
         .returning(InboxMessage.id, InboxMessage.attempts)
     )
     attempts = dict(result.all())

@@ -73,6 +73,9 @@ class Message(BaseModel):
     event: str | None = None
     event_data: dict[str, Any] = Field(default_factory=dict)
     sent_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # When linli received it, by linli's own clock (set on ingest; sent_at is the platform's clock):
+    # a command is judged against the ticket as it was then (see bots.actions.Conflict).
+    received_at: datetime | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("text", "sender_name")
@@ -90,10 +93,10 @@ class Message(BaseModel):
             )
         return value
 
-    @field_validator("sent_at")
+    @field_validator("sent_at", "received_at")
     @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
     @property
     def chat_key(self) -> str:

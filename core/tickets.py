@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.models import Person, Ticket, TicketEvent, TicketReporter, utcnow
@@ -36,6 +37,39 @@ def get_ticket(session: Session, number: int) -> Ticket:
     if ticket is None:
         raise TicketNotFound(number)
     return ticket
+
+
+# SQLite has one writer at a time: a write that changes nothing takes that lock (waiting out the
+# busy timeout) before anything is read, like BEGIN IMMEDIATE. ``confidence`` is in no index or key.
+_SQLITE_TAKE_WRITE_LOCK = (
+    sa.update(Ticket.__table__)
+    .where(Ticket.__table__.c.id == sa.bindparam("number"))
+    .values(confidence=Ticket.__table__.c.confidence)
+)
+
+
+def lock(session: Session, number: int, *also: int) -> Ticket | None:
+    """Lock ticket ``number`` (and the tickets in ``also``, e.g. a merge's target) until the
+    transaction ends, and return it as now stored; None when there is no such ticket.
+
+    Every change to an existing ticket starts here, before its checks: a concurrent change
+    then waits for this transaction and afterwards reads its result, so two actors can never
+    both move a ticket out of the same state. Unflushed changes are flushed first; the locked
+    tickets are reloaded (the session's objects show the stored values).
+
+    PostgreSQL: ``SELECT … FOR UPDATE``, one ticket at a time in ascending number order, so
+    two crossed merges (15 into 12 and 12 into 15) cannot deadlock. SQLite: the database's
+    write lock is taken first, so whatever the transaction reads afterwards is current.
+    """
+    numbers = sorted({number, *also})
+    session.flush()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().execute(_SQLITE_TAKE_WRITE_LOCK, {"number": numbers[0]})
+    found: dict[int, Ticket | None] = {}
+    for n in numbers:
+        query = select(Ticket).where(Ticket.id == n).with_for_update().execution_options(populate_existing=True)
+        found[n] = session.exec(query).first()
+    return found[number]
 
 
 def record(

@@ -182,6 +182,27 @@ def browser():
         b.close()
 
 
+def run_at_once(*calls):
+    """Run the calls in threads released together by a barrier (no sleeps); their results in order."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait(timeout=30)
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return [f.result(timeout=60) for f in [pool.submit(run, c) for c in calls]]
+
+
+@pytest.fixture
+def at_once():
+    """``at_once(call_a, call_b, …)``: fire the calls together from threads released by a barrier."""
+    return run_at_once
+
+
 @pytest.fixture
 def unused_port() -> int:
     """A free TCP port on 127.0.0.1."""

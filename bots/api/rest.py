@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
@@ -68,6 +69,17 @@ class ReporterOut(BaseModel):
     joined_at: str
 
 
+class Refusal(BaseModel):
+    """Why an action changed nothing, with the ticket's state as it is now."""
+
+    detail: str
+    code: str = Field(description="the refusal's template name: ticket_taken when another actor moved the ticket "
+                                  "first, illegal_move when its state does not allow the action, …")
+    number: int
+    state: TicketState
+    state_label: str
+
+
 class EventOut(BaseModel):
     at: str
     actor: str
@@ -106,6 +118,9 @@ class Transition(BaseModel):
     urgency: Urgency | None = Field(None, description="urgency: the new level")
     department: str | None = Field(None, description="assign: the department (empty: the routing table's)")
     assignee: str | None = Field(None, description="assign: a person key or name")
+    expected_state: TicketState | None = Field(
+        None, description="the state you acted on (as last read); if another actor has moved the ticket since, "
+                          "nothing changes and the answer is 409 with code ticket_taken and the current state")
 
 
 class Comment(BaseModel):
@@ -226,7 +241,9 @@ def router(runtime) -> APIRouter:
         return out
 
     @r.post("/tickets/{number}/transition", response_model=TicketDetail,
-            summary="Act on a ticket exactly as the chat command does (needs write); announced in the chat")
+            summary="Act on a ticket exactly as the chat command does (needs write); announced in the chat",
+            responses={409: {"model": Refusal, "description": "refused by the ticket's state, or another actor "
+                             "moved the ticket first (code ticket_taken); nothing changed"}})
     def transition(number: TicketNumber, body: Transition, scope: Actor) -> dict:
         from bots.actions import ActionError, NotAllowed, UnknownTicket
         from bots.replies import enqueue
@@ -238,6 +255,7 @@ def router(runtime) -> APIRouter:
                 replies = runtime.bot.actions.perform(
                     s, number, body.action, person, body.note, into=body.into, category=body.category,
                     urgency=body.urgency, department=body.department, assignee=body.assignee,
+                    expected=body.expected_state,
                 )
                 enqueue(s, replies, prefix=f"api:{secrets.token_hex(8)}")
                 out = detail(s, s.get(Ticket, number))
@@ -246,7 +264,10 @@ def router(runtime) -> APIRouter:
         except NotAllowed as exc:
             raise HTTPException(403, str(exc)) from None
         except ActionError as exc:
-            raise HTTPException(409, str(exc)) from None
+            with Session(runtime.engine) as s:
+                state = TicketState(s.get(Ticket, number).state)
+            return JSONResponse(status_code=409, content=Refusal(
+                detail=str(exc), code=exc.template, number=number, state=state, state_label=state.label).model_dump())
         runtime.changed.set()
         return out
 

@@ -255,6 +255,8 @@ def router(runtime) -> APIRouter:
             raise HTTPException(403, "this account may not act on tickets")
         action = str(form.get("action", ""))
         into = str(form.get("into", "")).lstrip("#＃").strip()
+        # the state the page showed: if someone else has moved the ticket since, the action is refused
+        expected = next((st for st in TicketState if st.value == form.get("seen_state")), None)
         try:
             with db.session_scope(runtime.engine) as s:
                 ticket = s.get(Ticket, number)
@@ -266,6 +268,7 @@ def router(runtime) -> APIRouter:
                     into=int(into) if into.isdecimal() else None,
                     category=form.get("category") or None, urgency=form.get("urgency") or None,
                     department=form.get("department") or None, assignee=form.get("assignee") or None,
+                    expected=expected,
                 )
                 enqueue(s, replies, prefix=f"console:{secrets.token_hex(8)}")
         except ActionError as exc:

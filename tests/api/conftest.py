@@ -37,13 +37,22 @@ class Api:
 
 
 @pytest.fixture
-def api(settings, serve_app, monkeypatch) -> Iterator[Api]:
+def api_engine():
+    """The engine the app under test uses; None: its own from the settings. A module overrides it
+    to test, e.g., a short SQLite busy timeout."""
+    return None
+
+
+@pytest.fixture
+def api(settings, serve_app, monkeypatch, api_engine) -> Iterator[Api]:
     from argon2 import PasswordHasher
 
     from bots.app import create_app
+    from bots.runtime import Runtime
 
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    app = create_app(settings.model_copy(update={"run_outbox": True, "outbox_poll_seconds": 0.05}))
+    app_settings = settings.model_copy(update={"run_outbox": True, "outbox_poll_seconds": 0.05})
+    app = create_app(app_settings, Runtime(app_settings, engine=api_engine) if api_engine is not None else None)
     with serve_app(app) as server:
         runtime = app.state.runtime
         out = Api(server.url, runtime)

@@ -91,7 +91,7 @@ def sample_values(actions, session, ticket, now: datetime) -> list[dict]:
             "who": "本网格的网格员", "whom": "上级（和平街道）", "usage": "查询 编号，如「查询 12」", "action": "派单",
             "actions": "、".join(ACTION_LABELS.values()), "names": "into", "detail": "未知类别「修水管」",
             "deadline": actions.templates.render("ticket_status_deadline", due=spoken_deadline(due, now)) if i % 2 else "",
-            "channel": "微信公众号", "reason": "超过48小时未互动", "text": "#3 已办结：电梯已修好", "grid": "幸福社区第一网格", "place": "3栋2单元东侧",
+            "channel": "微信公众号", "reason": "超过48小时未互动", "text": "#3 已办结：电梯已修好", "grid": "幸福社区第一网格", "place": "3栋2单元东侧", "group": "幸福里3栋群",
         })
     return out
 

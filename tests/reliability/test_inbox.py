@@ -45,6 +45,22 @@ def test_one_stored_message_processed_by_many_workers_at_once_has_one_effect(rt,
         assert s.get(InboxMessage, row.id).status == "done"
 
 
+def test_workers_that_all_claimed_a_message_before_any_applied_it_count_one_attempt(rt, make_message):
+    """The interleaving a loaded machine produces in the test above: every worker claims before the
+    first one reaches the lock. That is one attempt under way, not one per worker, so the message is
+    never given up as if it had crashed the process MAX_ATTEMPTS times; it applies once."""
+    with Session(rt.engine) as s:
+        rid = inbox.store(s, make_message("楼上漏水到我家了"))[0].id
+        claims = [inbox.claim(s, rid) for _ in range(inbox.MAX_ATTEMPTS + 1)]
+    assert claims == [1] * (inbox.MAX_ATTEMPTS + 1)
+    assert len(rt.process(rid)) == 1
+    assert rt.process(rid) is None
+    assert _count(rt.engine, Ticket) == 1
+    with Session(rt.engine) as s:
+        row = s.get(InboxMessage, rid)
+        assert row.status == "done" and row.attempts == 1
+
+
 def test_two_instances_recovering_the_same_backlog_process_each_message_once(rt, settings, make_message):
     with Session(rt.engine) as s:
         ids = [inbox.store(s, make_message(f"第{i}个问题：楼道灯坏了"))[0].id for i in range(30)]

@@ -149,6 +149,9 @@ class JiebaClassifier:
         p_best = exp(s_best - m) / z
         cat = self.cats[best]
         verdict = self.emergency.judge(words, compact, s) if self.emergency is not None else None
+        if (verdict is not None and verdict.tier == "possible" and p_chat >= self.t_request
+                and verdict.probability < self.emergency.thresholds["chatter"]):
+            verdict = None  # chatter to the category model and only a faint danger: not filed
         if verdict is not None:
             if verdict.tier == "emergency":  # the kind decides the category, unless the model is sure of another it allows
                 cat = em.category_for(verdict.kind, cat, p_best / max(1e-9, 1.0 - p_chat) >= 0.5)

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from core.classifier import emergency as em
 from core.classifier import rules
-from core.classifier.features import PackedLinear, flags, softmax
+from core.classifier.features import JointLinear, PackedLinear, flags, softmax
 from core.classifier.location import extract_location
 from core.classifier.normalize import MAX_CHARS, Normalizer
 from core.classifier.segment import Segmenter
@@ -107,6 +107,8 @@ class JiebaClassifier:
         self.normalize = Normalizer()
         self.segment = segmenter()
         self.emergency = em.EmergencyModel(art["emergency"]) if "emergency" in art else None
+        # Both models in one pass over the message's features (see JointLinear).
+        self.joint = JointLinear(self.model, self.emergency.linear) if self.emergency is not None else None
 
     # -- pieces, also used by training and evaluation ------------------------------
     def tokens(self, norm) -> list[str]:
@@ -137,7 +139,11 @@ class JiebaClassifier:
         compact = norm.compact
         words = self.segment(compact)
         words += fl
-        scores = self.model.scores(words, compact)
+        if self.joint is not None:
+            names = em.cue_names(s)
+            scores, e_scores = self.joint.scores(words + em.features(s, names), compact)
+        else:
+            scores = self.model.scores(words, compact)
         # Only P(chatter) and the best request class's probability are needed: one
         # normaliser, two divisions, no probability list.
         req = scores[:-1]  # chatter is the last class (checked in __init__)
@@ -148,7 +154,7 @@ class JiebaClassifier:
         p_chat = exp(scores[-1] - m) / z
         p_best = exp(s_best - m) / z
         cat = self.cats[best]
-        verdict = self.emergency.judge(words, compact, s) if self.emergency is not None else None
+        verdict = em.decide(softmax(e_scores), names, self.emergency.thresholds) if self.joint is not None else None
         if (verdict is not None and verdict.tier == "possible" and p_chat >= self.t_request
                 and verdict.probability < self.emergency.thresholds["chatter"]):
             verdict = None  # chatter to the category model and only a faint danger: not filed

@@ -289,10 +289,6 @@ class EmergencyModel:
 
         return softmax(self.linear.scores(words + features(simplified, names), compact))
 
-    def judge(self, words: list[str], compact: str, simplified: str) -> Verdict | None:
-        names = cue_names(simplified)
-        return decide(self.probabilities(words, compact, simplified, names), names, self.thresholds)
-
 
 def features(simplified: str, names: set[str]) -> list[str]:
     """The emergency model's pseudo-words on top of the category model's tokens."""

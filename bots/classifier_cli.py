@@ -85,12 +85,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command("eval")
     def eval_cmd(
-        file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Labelled messages: corpus .txt sections, .jsonl or .tsv."),
+        file: Path = typer.Argument(..., exists=True, dir_okay=False, help=(
+            "Labelled messages: corpus .txt sections ([category] or [kind:CODE] with '@ group' lines), "
+            ".jsonl (text, category, urgency, emergency_kind, group) or .tsv.")),
         errors: int = typer.Option(0, "--errors", help="Also list the first N misclassified messages."),
         as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     ) -> None:
         """Macro-F1, accuracy, false-ticket / missed-request rates, emergency recall and false alarms,
-        Traditional vs Simplified accuracy and the confusion matrix."""
+        Traditional vs Simplified accuracy and the confusion matrix; for lines labelled with an
+        emergency kind (config/classifier/corpus/emergency_*.txt), recall by kind and false alarms
+        on hard negatives (the file format is in core/classifier/corpus.py)."""
         from core.classifier import default_classifier
         from core.classifier.corpus import load_examples
         from core.classifier.evaluate import evaluate, format_report

@@ -281,13 +281,19 @@ class CommunityBot:
         values = {"number": ticket.id, "category": result.category.spoken, "grid_worker": worker}
         buttons = self.actions.worker_buttons(ticket, turn.script)
         reply_to_origin = turn.origin if origin_message_id == m.message_id else _rethread(turn.origin, origin_message_id)
-        if emergency:
-            call = call_text(self.routing.emergency_call(text, result.category, result.keywords).call)
-            notices = self.actions.notify_levels(turn.session, ticket, "staff_emergency", f"staff:{ticket.id}", levels=2,
-                                                 skip={turn.origin.identity}, now=turn.now, call=call)
+        if emergency or result.possible_danger:
+            # A confirmed emergency alarms the worker and the level above at once; a possible
+            # danger gives the resident the same number and advice but only flags it to the worker.
+            ec = self.routing.emergency_call(text, result.category, result.keywords)
+            call = call_text(ec.call)
+            resident, staff, levels = ("emergency", "staff_emergency", 2) if emergency else (
+                "possible_danger", "staff_possible_danger", 1)
+            notices = self.actions.notify_levels(turn.session, ticket, staff, f"staff:{ticket.id}", levels=levels,
+                                                 skip={turn.origin.identity}, now=turn.now, call=call, advice=ec.advice)
             told = self.actions.told(notices.reached, turn.script, worker)
-            turn.replies.append(reply_to_origin.reply(self.text(turn, "emergency", call=call, told=told, **values),
-                                                      f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons))
+            turn.replies.append(reply_to_origin.reply(
+                self.text(turn, resident, call=call, advice=ec.advice, told=told, **values),
+                f"created:{ticket.id}", ticket_id=ticket.id, buttons=buttons))
             turn.replies += notices.replies
             turn.replies += self.actions.report_missed(turn.session, ticket, notices.missed, f"staff:{ticket.id}",
                                                        fallback=turn.origin, now=turn.now)
@@ -316,9 +322,11 @@ class CommunityBot:
         if added:
             tickets.record(turn.session, ticket, m.sender_key, "info", text, at=turn.now, data={"duplicate": True})
         values = {"number": ticket.id, "state": S(ticket.state).label}
-        if result.urgency is Urgency.EMERGENCY or ticket.urgency is Urgency.EMERGENCY:
-            call = call_text(self.routing.emergency_call(text, result.category, result.keywords).call)
-            turn.say(self.text(turn, "emergency_joined", call=call, **values), f"joined:{ticket.id}", ticket_id=ticket.id)
+        if result.urgency is Urgency.EMERGENCY or ticket.urgency is Urgency.EMERGENCY or result.possible_danger:
+            ec = self.routing.emergency_call(text, result.category, result.keywords)
+            template = "emergency_joined" if Urgency.EMERGENCY in (result.urgency, ticket.urgency) else "possible_danger_joined"
+            turn.say(self.text(turn, template, call=call_text(ec.call), advice=ec.advice, **values), f"joined:{ticket.id}",
+                     ticket_id=ticket.id)
         else:
             template = "duplicate_joined" if added else "duplicate_already"
             turn.say(self.text(turn, template, **values), f"joined:{ticket.id}", ticket_id=ticket.id)

@@ -23,6 +23,13 @@ class Classification:
     needs_confirmation: bool = False
     location: str | None = None
     keywords: tuple[str, ...] = field(default_factory=tuple)
+    # The emergency kind (core.classifier.emergency.KIND_CODES) of an emergency or a possible
+    # danger; None otherwise.
+    emergency_kind: str | None = None
+    # True when the message may report a danger but the classifier is unsure: urgency is then
+    # `urgent` (never `emergency`), and the bot gives the number and advice without alarming
+    # the level above.
+    possible_danger: bool = False
 
     def as_json(self, text: str) -> dict:
         """The JSON shape of the taxonomy spec's `linli classify` interface."""
@@ -37,6 +44,10 @@ class Classification:
             out["needs_confirmation"] = True
         if self.location:
             out["location"] = self.location
+        if self.emergency_kind:
+            out["emergency_kind"] = self.emergency_kind
+        if self.possible_danger:
+            out["possible_danger"] = True
         return out
 
 

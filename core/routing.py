@@ -25,10 +25,29 @@ class _RouteSpec(BaseModel):
     assignee: str | None = None
 
 
+class _EmergencyRisk(BaseModel):
+    """A kind's stronger answer when the message shows people or electricity at risk."""
+
+    words: list[str] = Field(min_length=1)
+    call: str = Field(min_length=1)
+    advice: str = ""
+
+
 class _EmergencyKind(BaseModel):
     call: str = Field(min_length=1)
+    advice: str = ""  # one line of safety advice; "{call}" in it is replaced by the number
     words: list[str] = Field(default_factory=list)
-    signals: list[str] = Field(default_factory=list)  # the classifier's emergency keywords (fire, faint …)
+    signals: list[str] = Field(default_factory=list)  # other classifier keywords that mean this kind
+    risk: _EmergencyRisk | None = None
+
+    @model_validator(mode="after")
+    def _advice_formats(self) -> _EmergencyKind:
+        for text in (self.advice, self.risk.advice if self.risk else ""):
+            try:
+                text.format(call="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"advice {text!r}: only {{call}} may appear in braces ({exc})") from exc
+        return self
 
 
 class _EmergencySpec(BaseModel):
@@ -60,8 +79,9 @@ class _RoutingFile(BaseModel):
 
 @dataclass(frozen=True)
 class EmergencyCall:
-    kind: str  # fire | gas | medical | police (whatever the file declares)
-    call: str  # what to dial, e.g. "119" or "燃气抢修 96777"
+    kind: str  # an emergency kind the file declares (fire, gas, medical …)
+    call: str  # what to dial, e.g. "119" or "燃气抢修电话96777"
+    advice: str = ""  # one line of safety advice, the number filled in
 
 
 @dataclass(frozen=True)
@@ -85,18 +105,22 @@ class RoutingTable:
         return Route(department or default.department, assignee or default.assignee)
 
     def emergency_call(self, text: str, category: Category, signals: Sequence[str] = ()) -> EmergencyCall:
-        """The number to call for an emergency: by the classifier's signals, else words in the text,
-        else the category, else the default."""
-        for name, kind in self.emergency.kinds.items():
-            if any(s in kind.signals for s in signals):
-                return EmergencyCall(name, kind.call)
-        for name, kind in self.emergency.kinds.items():
-            if any(w in text for w in kind.words):
-                return EmergencyCall(name, kind.call)
-        name = self.emergency.by_category.get(category.value) or self.emergency.default
+        """The number to call and the advice for an emergency or a possible danger: by the
+        classifier's emergency kind (``signals`` holds it, see ``Classification.keywords``), else
+        words in the text, else the category, else the default. A kind's ``risk`` answer replaces
+        its own when one of the risk words is in the text (a flooded flat with sockets under water)."""
+        kinds = self.emergency.kinds
+        name = next((s for s in signals if s in kinds), None)
+        name = name or next((n for n, k in kinds.items() if any(s in k.signals for s in signals)), None)
+        name = name or next((n for n, k in kinds.items() if any(w in text for w in k.words)), None)
+        name = name or self.emergency.by_category.get(category.value) or self.emergency.default
         if name is None:
-            return EmergencyCall("police", "110")
-        return EmergencyCall(name, self.emergency.kinds[name].call)
+            return EmergencyCall("police", "110", "请立即拨打110。")
+        kind = kinds[name]
+        call, advice = kind.call, kind.advice
+        if kind.risk is not None and any(w in text for w in kind.risk.words):
+            call, advice = kind.risk.call, kind.risk.advice or advice
+        return EmergencyCall(name, call, advice.format(call=call) if advice else f"请立即拨打{call}。")
 
 
 def load_routing(path: Path) -> RoutingTable:

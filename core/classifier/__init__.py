@@ -6,14 +6,15 @@ Pipeline for one message (see ``JiebaClassifier.classify``):
    Traditional → Simplified (OpenCC, only when a Traditional-only character is present),
    voice-transcript fillers removed for the model input.
 2. Obvious chatter (empty, pure emoji, 收到/好的/谢谢/早上好/哈哈 …) → ``chatter``.
-3. Emergency rules on the Simplified text, with negation ("不是着火"), hypotheticals
-   (万一/如果), drills and notices (演习/演练/通知) and "already over" (已经找到了) excluded.
-   An emergency is always a request.
-4. One jieba pass (``HMM=False``, domain user dictionary) + char 1/2-grams + flags →
+3. One jieba pass (``HMM=False``, domain user dictionary) + char 1/2-grams + flags →
    a multinomial linear model (``config/classifier/model.json.gz``) with a learned
    ``chatter`` class. The request gate is P(chatter) against a threshold, with a middle
    band reported as ``needs_confirmation=True``; notices and "fixed, thanks" flags are
    features the model weighs, not hard overrides.
+4. Emergencies (``core.classifier.emergency``): a second linear model over the same words
+   and n-grams plus cues of *now* and *not now* gives P(kind); with those cues it decides an
+   emergency (always a request, urgency ``emergency``) or a possible danger (a request,
+   urgency ``urgent``, ``possible_danger=True``), each with its ``emergency_kind``.
 5. ``urgent`` rules (整栋楼停水, 井盖丢了, 污水漫进楼道, 独居老人没药 …) for requests.
 6. Location: building/unit/room and road names.
 
@@ -34,8 +35,9 @@ from math import exp
 from operator import sub
 from pathlib import Path
 
+from core.classifier import emergency as em
 from core.classifier import rules
-from core.classifier.features import PackedLinear, flags, softmax
+from core.classifier.features import JointLinear, PackedLinear, flags, softmax
 from core.classifier.location import extract_location
 from core.classifier.normalize import MAX_CHARS, Normalizer
 from core.classifier.segment import Segmenter
@@ -104,6 +106,9 @@ class JiebaClassifier:
         self.cats = [Category(c) for c in self.classes]
         self.normalize = Normalizer()
         self.segment = segmenter()
+        self.emergency = em.EmergencyModel(art["emergency"]) if "emergency" in art else None
+        # Both models in one pass over the message's features (see JointLinear).
+        self.joint = JointLinear(self.model, self.emergency.linear) if self.emergency is not None else None
 
     # -- pieces, also used by training and evaluation ------------------------------
     def tokens(self, norm) -> list[str]:
@@ -130,12 +135,15 @@ class JiebaClassifier:
         s = norm.simplified
         if rules.obvious_chatter(s, norm.compact):
             return _CHATTER
-        emergency = rules.emergency(s)
         fl = flags(norm)
         compact = norm.compact
         words = self.segment(compact)
         words += fl
-        scores = self.model.scores(words, compact)
+        if self.joint is not None:
+            names = em.cue_names(s)
+            scores, e_scores = self.joint.scores(words + em.features(s, names), compact)
+        else:
+            scores = self.model.scores(words, compact)
         # Only P(chatter) and the best request class's probability are needed: one
         # normaliser, two divisions, no probability list.
         req = scores[:-1]  # chatter is the last class (checked in __init__)
@@ -146,15 +154,18 @@ class JiebaClassifier:
         p_chat = exp(scores[-1] - m) / z
         p_best = exp(s_best - m) / z
         cat = self.cats[best]
-        if emergency is not None:
-            location = extract_location(s)
-            kind, default_cat = emergency
-            cond = p_best / max(1e-9, 1.0 - p_chat)
-            # Fire, lifts, violence, missing people, gas, fainting: the kind decides the
-            # category; falls and flooding: the model, when it is sure.
-            if kind in _FORCED_KINDS or (cond < 0.5 and default_cat is not Category.OTHER):
-                cat = default_cat
-            return Classification(True, cat, Urgency.EMERGENCY, max(0.9, cond), False, location, (kind,))
+        verdict = em.decide(softmax(e_scores), names, self.emergency.thresholds) if self.joint is not None else None
+        if (verdict is not None and verdict.tier == "possible" and p_chat >= self.t_request
+                and verdict.probability < self.emergency.thresholds["chatter"]):
+            verdict = None  # chatter to the category model and only a faint danger: not filed
+        if verdict is not None:
+            if verdict.tier == "emergency":  # the kind decides the category, unless the model is sure of another it allows
+                cat = em.category_for(verdict.kind, cat, p_best / max(1e-9, 1.0 - p_chat) >= 0.5)
+                return Classification(True, cat, Urgency.EMERGENCY, max(0.9, verdict.probability), False,
+                                      extract_location(s), (verdict.kind,), verdict.kind)
+            # A possible danger keeps the category model's best request category.
+            return Classification(True, cat, Urgency.URGENT, verdict.probability, False, extract_location(s),
+                                  (verdict.kind,), verdict.kind, True)
         if self._rule_chatter(s, fl):
             return Classification(False, Category.CHATTER, Urgency.NORMAL, max(p_chat, 0.9))
         if rules.urgent(s):  # 整栋楼停水, 井盖丢了, 污水漫进楼道 …: obvious requests
@@ -181,9 +192,6 @@ class JiebaClassifier:
         if "__problem__" not in fl and rules.ack_prefixed(s):
             return True
         return False
-
-
-_FORCED_KINDS = frozenset({"fire", "lift", "violence", "missing", "gas", "faint"})
 
 
 @lru_cache(maxsize=1)

@@ -7,15 +7,29 @@ File format (``config/classifier/corpus/*.txt``)::
     ! 一条消息           # urgency urgent
     !! 一条消息          # urgency emergency
 
-``load_examples`` also reads JSON lines (``text``, ``category``, optional ``urgency``)
-and TSV (``category<TAB>urgency<TAB>text``) so that ``linli eval`` takes any of them.
+Emergency files (``emergency_train.txt``, ``emergency_heldout.txt``) label emergency kinds
+instead of categories, and group lines by phrasing so that validation can hold out whole
+groups::
+
+    [kind:fire]         # an emergency kind (core.classifier.emergency.KIND_CODES) ...
+    [kind:none]         # ... or "none": a hard negative (looks dangerous, is no emergency now)
+    @ fire-oilpan       # a group: the lines below, up to the next "@" or section, share a phrasing
+                        # (only in [kind:…] sections: elsewhere "@李网格员 …" is a message)
+    厨房油锅着火了
+
+Their examples have ``kind`` set (``"none"`` for hard negatives), ``group`` set, and an empty
+``category`` (not labelled). The two kinds of section may be mixed in one file.
+
+``load_examples`` also reads JSON lines (``text``, ``category``, optional ``urgency``, optional
+``emergency_kind`` — a kind code, or null/"none" for a hard negative — and ``group``) and TSV
+(``category<TAB>urgency<TAB>text``) so that ``linli eval`` takes any of them.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.taxonomy import Category, Urgency
@@ -24,6 +38,8 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "classifier"
 CORPUS_DIR = CONFIG_DIR / "corpus"
 TRAIN_FILES = ("train.txt",)
 HELDOUT_FILE = CORPUS_DIR / "heldout.txt"
+EMERGENCY_TRAIN_FILE = CORPUS_DIR / "emergency_train.txt"
+EMERGENCY_HELDOUT_FILE = CORPUS_DIR / "emergency_heldout.txt"
 
 _CODES = {c.value for c in Category}
 
@@ -31,28 +47,47 @@ _CODES = {c.value for c in Category}
 @dataclass(frozen=True, slots=True)
 class Example:
     text: str
-    category: str
+    category: str  # "" when the line is labelled with an emergency kind only
     urgency: str = Urgency.NORMAL.value
+    kind: str | None = None  # emergency kind code, "none" for a hard negative, None: not labelled
+    group: str | None = None  # phrasing group (emergency files), for group k-fold validation
 
 
 def parse_sections(lines) -> list[Example]:
+    from core.classifier.emergency import KIND_CODES, NONE
+
     out: list[Example] = []
     cur: str | None = None
+    kind: str | None = None
+    group: str | None = None
     for raw in lines:
         line = raw.rstrip("\n").strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("[") and line.endswith("]") and line[1:-1] in _CODES:
-            cur = line[1:-1]
+            cur, kind, group = line[1:-1], None, None
+            continue
+        if line.startswith("[kind:") and line.endswith("]"):
+            kind = line[6:-1].strip()
+            if kind not in KIND_CODES and kind != NONE:
+                raise ValueError(f"unknown emergency kind {kind!r}; valid: {', '.join(KIND_CODES)}, {NONE}")
+            cur, group = None, None
+            continue
+        if kind is not None and line.startswith("@"):  # in category sections "@名字 …" is a message
+            group = line[1:].strip() or None
+            continue
+        if kind is not None:
+            urgency = Urgency.EMERGENCY.value if kind != NONE else ""
+            out.append(Example(line, "", urgency, kind, group))
             continue
         if cur is None:
-            raise ValueError(f"line before any [category] header: {line!r}")
+            raise ValueError(f"line before any [category] or [kind:…] header: {line!r}")
         urgency = Urgency.NORMAL.value
         if line.startswith("!! "):
             urgency, line = Urgency.EMERGENCY.value, line[3:].strip()
         elif line.startswith("! "):
             urgency, line = Urgency.URGENT.value, line[2:].strip()
-        out.append(Example(line, cur, urgency))
+        out.append(Example(line, cur, urgency, None, group))
     return out
 
 
@@ -65,8 +100,12 @@ def load_examples(path: str | Path) -> list[Example]:
             if not line.strip():
                 continue
             obj = json.loads(line)
-            cat = obj.get("category") or ("chatter" if obj.get("is_request") is False else "other")
-            out.append(Example(str(obj.get("text", "")), cat, obj.get("urgency") or "normal"))
+            kind = obj.get("emergency_kind", False)
+            kind = None if kind is False else (kind or "none")
+            cat = obj.get("category") or ("" if kind is not None else "chatter" if obj.get("is_request") is False else "other")
+            urg = obj.get("urgency") or ("" if kind is not None else "normal")
+            group = obj.get("group")
+            out.append(Example(str(obj.get("text", "")), cat, urg, kind, None if group is None else str(group)))
         return out
     if path.suffix == ".tsv":
         out = []
@@ -125,17 +164,21 @@ def augment(examples: list[Example], seed: int = 7) -> list[Example]:
     out: list[Example] = []
     for ex in examples:
         out.append(ex)
-        out.append(Example(_voice(ex.text, rng), ex.category, ex.urgency))
+        out.append(replace(ex, text=_voice(ex.text, rng)))
         if rng.random() < 0.5:
-            out.append(Example(s2t.convert(ex.text), ex.category, ex.urgency))
+            out.append(replace(ex, text=s2t.convert(ex.text)))
         if ex.category == Category.CHATTER.value:
             if rng.random() < 0.5:
-                out.append(Example(ex.text + rng.choice(_CHAT_TAILS), ex.category, ex.urgency))
+                out.append(replace(ex, text=ex.text + rng.choice(_CHAT_TAILS)))
+        elif not ex.category:  # emergency-kind lines: a place before, never an ask after (a hard negative is no request)
+            if rng.random() < 0.5:
+                out.append(replace(ex, text=rng.choice(_PLACES) + rng.choice(("", "，", " ", "这边", "那边")) + ex.text))
+            continue
         elif rng.random() < 0.6:
             t = ex.text
             if rng.random() < 0.5:
                 t = rng.choice(_PLACES) + rng.choice(("", "，", " ", "这边", "那边")) + t
             if rng.random() < 0.7:
                 t = t.rstrip("。.!！") + rng.choice(("，", " ", "。", "")) + rng.choice(_ASKS)
-            out.append(Example(t, ex.category, ex.urgency))
+            out.append(replace(ex, text=t))
     return out

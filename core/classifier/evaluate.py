@@ -1,5 +1,7 @@
 """Metrics for ``linli eval``: macro-F1, accuracy, gate error rates, emergency recall and
-false alarms, Traditional vs Simplified accuracy, confusion matrix."""
+false alarms, Traditional vs Simplified accuracy, confusion matrix; for files with emergency-kind
+labels (``[kind:…]`` sections, see ``core.classifier.corpus``), recall by kind and false alarms
+on hard negatives."""
 
 from __future__ import annotations
 
@@ -9,12 +11,57 @@ from core.classifier.corpus import Example
 from core.taxonomy import Category
 
 
+def evaluate_kinds(labelled: list[tuple[Example, object]]) -> dict | None:
+    """Emergency recall by kind and false alarms on hard negatives, from (example, result) pairs
+    whose example has a ``kind`` label. A kind line is *recognised* when the result is an
+    emergency or a possible danger (the resident is given a number at once); a hard negative
+    (kind "none") is a *false alarm* when it comes out an emergency, and *flagged* when it
+    comes out an emergency or a possible danger."""
+    labelled = [(ex, r) for ex, r in labelled if ex.kind is not None]
+    if not labelled:
+        return None
+    by_kind: dict[str, Counter] = {}
+    for ex, r in labelled:
+        c = by_kind.setdefault(ex.kind, Counter())
+        c["n"] += 1
+        flagged = r.emergency_kind is not None
+        c["recognised"] += flagged
+        c["right_kind"] += flagged and r.emergency_kind == ex.kind
+        c["emergency"] += r.urgency.value == "emergency"
+    neg = by_kind.pop("none", Counter())
+    kinds = {
+        k: {"n": c["n"], "recall": c["recognised"] / c["n"], "right_kind": c["right_kind"] / c["n"],
+            "emergency_tier": c["emergency"] / c["n"]}
+        for k, c in sorted(by_kind.items())
+    }
+    total = sum(c["n"] for c in by_kind.values())
+    return {
+        "kinds": kinds,
+        "n_positive": total,
+        "recall": sum(c["recognised"] for c in by_kind.values()) / total if total else None,
+        "min_recall": min((v["recall"] for v in kinds.values()), default=None),
+        "right_kind": sum(c["right_kind"] for c in by_kind.values()) / total if total else None,
+        "n_hard_negative": neg["n"],
+        "false_alarm": neg["emergency"] / neg["n"] if neg["n"] else None,
+        "flagged_negative": neg["recognised"] / neg["n"] if neg["n"] else None,
+        "errors": [
+            {"text": ex.text, "kind": ex.kind, "group": ex.group, "pred_kind": r.emergency_kind,
+             "pred_urgency": r.urgency.value, "possible_danger": r.possible_danger}
+            for ex, r in labelled
+            if (ex.kind == "none") == (r.emergency_kind is not None) or (ex.kind != "none" and r.emergency_kind != ex.kind)
+        ],
+    }
+
+
 def evaluate(examples: list[Example], classifier, paired_traditional: bool = True) -> dict:
     codes = [c.value for c in Category]
+    results = [(ex, classifier.classify(ex.text)) for ex in examples]
+    kinds = evaluate_kinds(results)
     pairs = []  # (gold_cat, pred_cat, gold_urg, pred_urg, traditional, example, result)
     trad_check = getattr(getattr(classifier, "normalize", None), "is_traditional", None)
-    for ex in examples:
-        r = classifier.classify(ex.text)
+    for ex, r in results:
+        if not ex.category:  # labelled with an emergency kind only
+            continue
         trad = bool(trad_check(ex.text)) if trad_check else False
         pairs.append((ex.category, r.category.value, ex.urgency, r.urgency.value, trad, ex, r))
 
@@ -54,6 +101,7 @@ def evaluate(examples: list[Example], classifier, paired_traditional: bool = Tru
 
     return {
         "n": n,
+        "emergency_kinds": kinds,
         "paired_traditional": paired,
         "macro_f1": sum(f1s.values()) / len(f1s) if f1s else 0.0,
         "macro_f1_requests": (
@@ -84,8 +132,29 @@ def _pct(v) -> str:
     return "n/a" if v is None else f"{100 * v:.1f}%"
 
 
+def format_kinds(k: dict, show_errors: int = 0) -> list[str]:
+    lines = [
+        f"emergency kinds     {k['n_positive']} kind lines, {k['n_hard_negative']} hard negatives",
+        f"recognised          {_pct(k['recall'])} (min over kinds {_pct(k['min_recall'])}; emergency or possible danger), "
+        f"right kind {_pct(k['right_kind'])}",
+        f"false alarms        {_pct(k['false_alarm'])} of hard negatives called an emergency; "
+        f"{_pct(k['flagged_negative'])} flagged at all (emergency or possible danger)",
+        "recall by kind (recognised / right kind / emergency tier):",
+    ]
+    for kind, v in k["kinds"].items():
+        lines.append(f"  {kind:14} n={v['n']:<4} {_pct(v['recall']):>6}  {_pct(v['right_kind']):>6}  {_pct(v['emergency_tier']):>6}")
+    if show_errors:
+        lines += ["", f"emergency-kind errors (first {show_errors}):"]
+        for e in k["errors"][:show_errors]:
+            tier = "possible" if e["possible_danger"] else e["pred_urgency"]
+            lines.append(f"  [{e['kind']} -> {e['pred_kind']}/{tier}] ({e['group']}) {e['text']}")
+    return lines
+
+
 def format_report(m: dict, show_errors: int = 0) -> str:
     codes = [c.value for c in Category]
+    if m.get("emergency_kinds") and not m["n"]:  # an emergency-kind file only
+        return "\n".join(format_kinds(m["emergency_kinds"], show_errors))
     lines = [
         f"messages            {m['n']}  (requests {m['counts']['requests']}, chatter {m['counts']['chatter']}, emergency {m['counts']['emergency']})",
         f"macro-F1 (all codes) {m['macro_f1']:.3f}   (request codes only {m['macro_f1_requests']:.3f})",
@@ -117,6 +186,8 @@ def format_report(m: dict, show_errors: int = 0) -> str:
     for g in present:
         row = [m["confusion"].get(f"{g}->{p}", 0) for p in present]
         lines.append(f"{g:>17} " + " ".join(f"{v:>6}" if v else f"{'.':>6}" for v in row))
+    if m.get("emergency_kinds"):
+        lines += [""] + format_kinds(m["emergency_kinds"], show_errors)
     if show_errors:
         lines += ["", f"errors (first {show_errors}):"]
         for e in m["errors"][:show_errors]:

@@ -103,13 +103,10 @@ class PackedLinear:
         return q
 
     def scores(self, words: list[str], compact: str) -> list[float]:
-        wg = self.word.get
-        cg = self.char.get
-        total = sum(map(wg, words, repeat(0)))
-        if self.unigrams:
-            total += sum(map(cg, compact, repeat(0)))
-        if len(compact) > 1:
-            total += sum(map(cg, map(add, compact, compact[1:]), repeat(0)))
+        return self.decode(_total(self.word, self.char, self.unigrams, words, compact))
+
+    def decode(self, total: int) -> list[float]:
+        """Scores from the sum of the packed weights of a message's features."""
         if not total:
             return list(self.bias)
         fields = self._unpack(total.to_bytes(self._nbytes, "little"))
@@ -117,6 +114,42 @@ class PackedLinear:
         norm = 1.0 / (SCALE * math.sqrt(n))
         off = n * OFFSET
         return [b + (f - off) * norm for b, f in zip(self.bias, fields)]
+
+
+def _total(word: dict, char: dict, unigrams: bool, words: list[str], compact: str) -> int:
+    wg = word.get
+    cg = char.get
+    total = sum(map(wg, words, repeat(0)))
+    if unigrams:
+        total += sum(map(cg, compact, repeat(0)))
+    if len(compact) > 1:
+        total += sum(map(cg, map(add, compact, compact[1:]), repeat(0)))
+    return total
+
+
+class JointLinear:
+    """Two packed models over the same kinds of features, scored in one pass: each feature's two
+    packed integers side by side in one (the second shifted past the first's fields), so one
+    sum over the message's words and n-grams gives both models' sums. A feature only one model
+    knows adds nothing (not even to the count) to the other."""
+
+    def __init__(self, first: PackedLinear, second: PackedLinear) -> None:
+        if first.unigrams != second.unigrams:
+            raise ValueError("jointly scored models must agree on char unigrams")
+        self.first, self.second = first, second
+        self.unigrams = first.unigrams
+        self.shift = FIELD_BITS * (first.n + 1)
+        self.mask = (1 << self.shift) - 1
+        self.word = _side_by_side(first.word, second.word, self.shift)
+        self.char = _side_by_side(first.char, second.char, self.shift)
+
+    def scores(self, words: list[str], compact: str) -> tuple[list[float], list[float]]:
+        total = _total(self.word, self.char, self.unigrams, words, compact)
+        return self.first.decode(total & self.mask), self.second.decode(total >> self.shift)
+
+
+def _side_by_side(a: dict[str, int], b: dict[str, int], shift: int) -> dict[str, int]:
+    return {k: a.get(k, 0) + (b.get(k, 0) << shift) for k in a.keys() | b.keys()}
 
 
 def softmax(scores: list[float]) -> list[float]:

@@ -10,10 +10,12 @@ import gzip
 import json
 import math
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from core.classifier import JiebaClassifier, MODEL_PATH, cut
-from core.classifier.corpus import HELDOUT_FILE, Example, augment, training_examples
+from core.classifier import emergency as em
+from core.classifier.corpus import EMERGENCY_TRAIN_FILE, HELDOUT_FILE, Example, augment, load_examples, training_examples
 from core.classifier.features import SCALE, UNIGRAMS, char_grams, flags
 from core.classifier.generate import generate
 from core.classifier.normalize import Normalizer
@@ -55,10 +57,15 @@ def featurize(examples: list[Example]):
 
 
 def fit(examples: list[Example], c: float = C):
+    return fit_rows(featurize(examples), [CLASSES.index(ex.category) for ex in examples], c)
+
+
+def fit_rows(rows, y: list[int], c: float, weights: list[float] | None = None):
+    """L2-normalised counts of words and char n-grams → lbfgs logistic regression; the
+    vocabulary is every feature seen at least ``MIN_COUNT`` times."""
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
-    rows = featurize(examples)
     wc, cc = Counter(), Counter()
     for words, grams in rows:
         wc.update(set(words))
@@ -76,19 +83,28 @@ def fit(examples: list[Example], c: float = C):
             data.append(cnt[j] * scale)
         ptr.append(len(ind))
     X = csr_matrix((data, ind, ptr), shape=(len(rows), len(wvocab) + len(cvocab)))
-    y = [CLASSES.index(ex.category) for ex in examples]
     clf = LogisticRegression(C=c, max_iter=400, tol=1e-4)
-    clf.fit(X, y)
+    clf.fit(X, y, sample_weight=weights)
     return clf, wvocab, cvocab
 
 
-def to_artifact(clf, wvocab, cvocab, meta: dict) -> dict:
+def to_artifact(clf, wvocab, cvocab, meta: dict, emergency: dict | None = None) -> dict:
+    classes, bias, word, char = _packed(clf, wvocab, cvocab, CLASSES)
+    art = {"meta": meta, "classes": classes, "bias": bias, "word": word, "char": char, "thresholds": THRESHOLDS,
+           "unigrams": UNIGRAMS}
+    if emergency is not None:
+        art["emergency"] = emergency
+    return art
+
+
+def _packed(clf, wvocab, cvocab, classes: list[str]):
+    """(classes, bias, word weights, char weights) in the artifact's fixed-point sparse form."""
     coef = clf.coef_
     present = [int(c) for c in clf.classes_]
-    bias = [0.0] * len(CLASSES)
+    bias = [0.0] * len(classes)
     for k, cls in enumerate(present):
         bias[cls] = round(float(clf.intercept_[k]), 4)
-    for cls in range(len(CLASSES)):
+    for cls in range(len(classes)):
         if cls not in present:
             bias[cls] = -30.0
 
@@ -104,8 +120,7 @@ def to_artifact(clf, wvocab, cvocab, meta: dict) -> dict:
     # normalisation counts the same features as in training.
     word = {w: sparse(j) for w, j in wvocab.items()}
     char = {g: sparse(j) for g, j in cvocab.items()}
-    return {"meta": meta, "classes": CLASSES, "bias": bias, "word": word, "char": char, "thresholds": THRESHOLDS,
-            "unigrams": UNIGRAMS}
+    return list(classes), bias, word, char
 
 
 def write_artifact(art: dict, path: Path = MODEL_PATH) -> Path:
@@ -120,16 +135,101 @@ def build_artifact(path: Path = MODEL_PATH) -> dict:
     examples = corpus()
     clf, wvocab, cvocab = fit(examples)
     counts = Counter(ex.category for ex in examples)
+    kind_lines = load_examples(EMERGENCY_TRAIN_FILE)
+    emergency, e_meta = fit_emergency(augment(kind_lines) + emergency_background(examples))
     meta = {
         "examples": len(examples),
         "per_class": dict(sorted(counts.items())),
         "features": len(wvocab) + len(cvocab),
         "C": C,
         "heldout_excluded": HELDOUT_FILE.name,
+        "emergency": e_meta,
     }
-    art = to_artifact(clf, wvocab, cvocab, meta)
+    art = to_artifact(clf, wvocab, cvocab, meta, emergency)
     write_artifact(art, path)
     return meta
+
+
+# ---------------------------------------------------------------- emergency model
+# C (inverse L2 strength) of the emergency model, chosen by group k-fold over
+# emergency_train.txt's phrasing groups (`python -m core.classifier.train emergency`).
+E_C = 8.0
+# Weight of a kind line against a "none" line: the ordinary corpus outnumbers the kind lines
+# about 7 to 1. Group CV: weight 1 → lowest per-kind recall 66.7 %, weight 3 → 78.4 % at the
+# same thresholds, for 1.6 points more hard negatives flagged.
+E_POS_WEIGHT = 3.0
+# Decision thresholds (see core.classifier.emergency.decide), chosen on the same group CV.
+E_THRESHOLDS = dict(em.DEFAULT_THRESHOLDS)
+
+
+def emergency_background(main_examples: list[Example]) -> list[Example]:
+    """The category corpus's ordinary (urgency normal) lines, augmented: negatives ("none")
+    of every kind of request and chatter."""
+    return [replace(ex, kind=em.NONE) for ex in main_examples if ex.urgency == "normal" and ex.kind is None]
+
+
+def featurize_emergency(examples: list[Example]):
+    norm = Normalizer()
+    rows = []
+    for ex in examples:
+        n = norm(ex.text)
+        words = cut(n.compact) + flags(n) + em.features(n.simplified, em.cue_names(n.simplified))
+        rows.append((words, char_grams(n.compact)))
+    return rows
+
+
+def fit_emergency(examples: list[Example], c: float = E_C) -> tuple[dict, dict]:
+    """The emergency model's artifact section, and a summary for the artifact's meta."""
+    classes = list(em.CLASSES)
+    weights = [1.0 if ex.kind == em.NONE else E_POS_WEIGHT for ex in examples]
+    clf, wvocab, cvocab = fit_rows(featurize_emergency(examples), [classes.index(ex.kind) for ex in examples], c, weights)
+    classes, bias, word, char = _packed(clf, wvocab, cvocab, classes)
+    spec = {"classes": classes, "bias": bias, "word": word, "char": char, "thresholds": E_THRESHOLDS}
+    counts = Counter(ex.kind for ex in examples)
+    return spec, {"examples": len(examples), "per_kind": dict(sorted(counts.items())), "C": c,
+                  "features": len(wvocab) + len(cvocab)}
+
+
+def emergency_group_cv(folds: int = 5, c: float = E_C, seed: int = 11):
+    """Group k-fold over emergency_train.txt: whole phrasing groups are held back together, the
+    model trains on the other groups plus the category corpus's ordinary lines. Returns
+    (held-back example, P(classes), cue names) for every line of the file."""
+    import random
+
+    from core.classifier.emergency import EmergencyModel
+
+    lines = load_examples(EMERGENCY_TRAIN_FILE)
+    groups = sorted({ex.group or "" for ex in lines})
+    random.Random(seed).shuffle(groups)
+    fold_of = {g: k % folds for k, g in enumerate(groups)}
+    background = emergency_background(corpus())
+    norm = Normalizer()
+    out = []
+    for f in range(folds):
+        train = augment([ex for ex in lines if fold_of[ex.group or ""] != f]) + background
+        spec, _ = fit_emergency(train, c)
+        model = EmergencyModel(spec)
+        for ex in lines:
+            if fold_of[ex.group or ""] == f:
+                n = norm(ex.text)
+                names = em.cue_names(n.simplified)
+                out.append((ex, model.probabilities(cut(n.compact) + flags(n), n.compact, n.simplified, names), names))
+    return out
+
+
+def emergency_table(pairs, thresholds: dict[str, float]) -> dict:
+    """Recall by kind (flagged at all / with the right kind / as a full emergency) and the
+    false-alarm rates on hard negatives, for one set of thresholds."""
+    per: dict[str, Counter] = {}
+    for ex, probs, names in pairs:
+        v = em.decide(probs, names, thresholds)
+        c = per.setdefault(ex.kind, Counter())
+        c["n"] += 1
+        if v is not None:
+            c["flagged"] += 1
+            c["right_kind"] += v.kind == ex.kind
+            c["emergency"] += v.tier == "emergency"
+    return per
 
 
 def cross_validate(folds: int = 5, c: float = C, seed: int = 3) -> list[tuple[Example, JiebaClassifier]]:
@@ -181,6 +281,34 @@ def calibrate(grid=(0.3, 0.35, 0.4, 0.45, 0.5, 0.55), folds: int = 5) -> list[di
     return out
 
 
-if __name__ == "__main__":  # python -m core.classifier.train  -> the calibration table
+def _print_emergency_cv(c: float = E_C) -> None:
+    """The group-CV table: per threshold set, the lowest per-kind recall and the hard negatives
+    flagged; then recall by kind at ``E_THRESHOLDS``."""
+    import itertools
+
+    pairs = emergency_group_cv(c=c)
+    grid = [dict(E_THRESHOLDS)] + [
+        {"possible": p, "emergency": e, "sure": s, "notnow": n}
+        for p, e, s, n in itertools.product((0.25, 0.3, 0.35, 0.4), (0.5, 0.6, 0.7), (0.75, 0.85), (0.5, 0.6))
+    ]
+    for t in grid:
+        per = emergency_table(pairs, t)
+        neg = per.pop(em.NONE)
+        worst = min(per.values(), key=lambda c: c["flagged"] / c["n"])
+        total = sum(c["n"] for c in per.values())
+        print(f"{t}  recall {100 * sum(c['flagged'] for c in per.values()) / total:.1f} % (min {100 * worst['flagged'] / worst['n']:.1f} %)"
+              f"  hard negatives flagged {100 * neg['flagged'] / neg['n']:.1f} % (emergency {100 * neg['emergency'] / neg['n']:.1f} %)")
+    per = emergency_table(pairs, E_THRESHOLDS)
+    for kind, cnt in sorted(per.items()):
+        print(f"  {kind:14} n={cnt['n']:4}  flagged {100 * cnt['flagged'] / cnt['n']:5.1f} %  right kind "
+              f"{100 * cnt['right_kind'] / cnt['n']:5.1f} %  emergency tier {100 * cnt['emergency'] / cnt['n']:5.1f} %")
+
+
+if __name__ == "__main__":  # python -m core.classifier.train [emergency [C]]
+    import sys
+
+    if sys.argv[1:2] == ["emergency"]:
+        _print_emergency_cv(float(sys.argv[2]) if len(sys.argv) > 2 else E_C)
+        raise SystemExit(0)
     for row in calibrate():
         print(f"band_low {row['band_low']:.2f}  false tickets {100 * row['false_ticket']:.1f} %  missed {100 * row['missed']:.1f} %")

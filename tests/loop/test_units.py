@@ -47,16 +47,21 @@ def test_routing_nearest_grid_override_wins_and_categories_fill_in():
 
 def test_emergency_numbers_by_signal_word_category_and_default():
     table = load_routing(CONFIG_DIR / "routing.yaml")
-    assert table.emergency_call("家里水管爆了", Category.UTILITIES, ["flood"]).call == "119"
+    assert table.emergency_call("家里水管爆了", Category.UTILITIES, ["flood"]).call != "119"  # the main valve first
+    assert table.emergency_call("家里水管爆了，淹到插座了", Category.UTILITIES, ["flood"]).call == "119"
     assert table.emergency_call("煤气味很重", Category.UTILITIES).call.startswith("燃气抢修")
     assert table.emergency_call("老人摔倒起不来", Category.OTHER).call == "120"
     assert table.emergency_call("救命", Category.OTHER).call == "110"
 
 
-def test_a_routing_file_with_an_unknown_category_is_refused_with_the_valid_codes(tmp_path):
+@pytest.mark.parametrize(("content", "named"), [
+    ("categories:\n  plumbing: {department: 水务}\n", "plumbing"),  # an unknown category: the valid codes follow
+    ('emergency:\n  kinds:\n    fire: {call: "119", advice: "拨打{number}"}\n', "number"),  # advice takes only {call}
+])
+def test_a_routing_file_with_an_unknown_category_or_advice_placeholder_is_refused_naming_it(tmp_path, content, named):
     bad = tmp_path / "routing.yaml"
-    bad.write_text("categories:\n  plumbing: {department: 水务}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="plumbing"):
+    bad.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=named):
         load_routing(bad)
 
 

@@ -91,7 +91,7 @@ def sample_values(actions, session, ticket, now: datetime) -> list[dict]:
             "who": "本网格的网格员", "whom": "上级（和平街道）", "usage": "查询 编号，如「查询 12」", "action": "派单",
             "actions": "、".join(ACTION_LABELS.values()), "names": "into", "detail": "未知类别「修水管」",
             "deadline": actions.templates.render("ticket_status_deadline", due=spoken_deadline(due, now)) if i % 2 else "",
-            "channel": "微信公众号", "reason": "超过48小时未互动", "text": "#3 已办结：电梯已修好", "grid": "幸福社区第一网格", "place": "3栋2单元东侧", "group": "幸福里3栋群",
+            "channel": "微信公众号", "reason": "超过48小时未互动", "text": "#3 已办结：电梯已修好", "grid": "幸福社区第一网格", "place": "3栋2单元东侧", "group": "幸福里3栋群", "advice": "不要开关电器、不要点火，开窗通风，离开后拨打燃气抢修电话96777。",
         })
     return out
 
@@ -181,6 +181,6 @@ def test_a_volunteer_claiming_is_named_once_and_gas_advice_has_no_stray_spaces(m
     (claimed, *_) = hood.say("volunteer-liu", f"我来 {errand.id}")
     assert claimed.text == f"#{errand.id} 志愿者小刘已认领，正在帮忙。"
     gas = hood.say("zhang", "楼道里煤气味很重")
-    assert "请立即拨打燃气抢修电话96777！" in gas[0].text
+    assert "离开后拨打燃气抢修电话96777。" in gas[0].text
     for r in gas:
         assert not machine_problems(r.text), r.text

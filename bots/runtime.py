@@ -37,6 +37,7 @@ from core.message import Message, MessageKind, OutgoingReply
 from core.models import OutboxMessage, utcnow
 from core.routing import load_routing
 from core.sla import load_sla
+from core.timefmt import local
 
 log = logging.getLogger("linli.runtime")
 DB_RETRIES = 3  # immediate retries of a message whose transaction hit a database conflict
@@ -138,6 +139,8 @@ class Runtime:
         Instances starting at the same moment take turns (a database-wide lock), so two of
         them never race to create the same tables or grid rows."""
         spec = read_grids_file(self.settings.grids_file)
+        if warning := self.sla.holiday_warning(local(self.clock()).date()):
+            log.warning(warning)
         with startup_lock(self.engine):
             db.upgrade(self.settings.resolved_database_url)
             with db.session_scope(self.engine) as session:

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
 
+    # Open311 GeoReport v2 (/open311/v2): true lets anyone read confirmed requests, masked and
+    # placed no finer than the community; writes always need an API key
+    open311_public: bool = False
+    open311_contact: str = ""  # shown in discovery.json / discovery.xml, e.g. 区指挥中心 0571-…
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

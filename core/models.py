@@ -261,3 +261,6 @@ import core.console_models  # noqa: E402,F401
 
 # Shared platform credentials (WeChat/WeCom access tokens, AI-bot reply URLs); importing registers the table.
 import core.access_tokens  # noqa: E402,F401
+
+# Notices to residents' groups (通知) and the chats each went to; importing registers the tables.
+import core.notices  # noqa: E402,F401

@@ -12,7 +12,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
 
-from core.accounts import subtree
 from core.grids import Audience
 from core.models import Chat, _created
 
@@ -45,6 +44,8 @@ def residents_chats(session: Session, grid_id: str, can_receive: Callable[[str],
                     ) -> tuple[list[Chat], list[Chat]]:
     """The residents' group chats of ``grid_id`` and every grid below it: (reachable, not reachable by
     any configured channel). Staff rooms and 1:1 channels are never among them."""
+    from core.accounts import subtree  # core.models imports this module; accounts imports core.models
+
     grids = subtree(session, grid_id)
     chats = session.exec(select(Chat).where(
         Chat.grid_id.in_(sorted(grids)), Chat.active, Chat.is_group, Chat.audience == Audience.RESIDENTS.value,

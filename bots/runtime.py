@@ -27,6 +27,7 @@ from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
 from bots import fallback, metrics
 from bots.channels import notice_receiver
 from bots.community import CommunityBot
+from bots.reports import Reporter, Schedule
 from bots.scheduler import Scheduler, SweepLock, Sweeper
 from bots.templates import Templates
 from config.settings import Settings
@@ -121,8 +122,11 @@ class Runtime:
                                survey_timeout=timedelta(hours=settings.survey_timeout_hours),
                                basis=sweep_basis(*(_read(path) for path in (settings.sla_file, settings.grids_file))))
         self.sweeper.run_once = metrics.timed(self.sweeper.run_once, "sla")  # sweep durations in /metrics
+        self.reporter = Reporter(self.engine, Schedule.parse(settings.report_daily_at, settings.report_weekly_at,
+                                                             settings.report_weekly_on),
+                                 can_receive=notice_receiver(settings), clock=clock)
         self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
-                                   on_change=lambda: self.changed.set())
+                                   on_change=lambda: self.changed.set(), reporter=self.reporter)
         self.adapters: dict[str, ChannelAdapter] = {}
         self.changed = asyncio.Event()  # wakes live views in this process; others poll
         self._inbox_wakeup = asyncio.Event()  # a deferred message was stored by this process

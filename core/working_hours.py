@@ -92,6 +92,12 @@ class WorkingHours:
         return dt.astimezone(tz)
 
 
+def parse_clock(text: str) -> time | None:
+    """``08:30`` → time(8, 30); None when it is not a 24-hour clock time."""
+    match = _CLOCK.match(text.strip())
+    return time(int(match[1]), int(match[2])) if match else None
+
+
 def parse_working_hours(spec: dict) -> WorkingHours:
     """``{days: mon-fri, hours: "08:30-17:30", holidays: china}`` → WorkingHours; ValueError says what is wrong."""
     days_text = str(spec.get("days", "mon-fri")).lower().replace(" ", "")
@@ -104,10 +110,9 @@ def parse_working_hours(spec: dict) -> WorkingHours:
         weekdays.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     hours = str(spec.get("hours", "08:30-17:30")).replace(" ", "")
     opens_text, _, closes_text = hours.partition("-")
-    m1, m2 = _CLOCK.match(opens_text), _CLOCK.match(closes_text)
-    if not (m1 and m2):
+    opens, closes = parse_clock(opens_text), parse_clock(closes_text)
+    if not (opens and closes):
         raise ValueError(f"working hours: hours {hours!r} is not understood; write it like 08:30-17:30")
-    opens, closes = time(int(m1[1]), int(m1[2])), time(int(m2[1]), int(m2[2]))
     if opens >= closes:
         raise ValueError(f"working hours: {hours!r} closes before it opens")
     holidays = str(spec.get("holidays", "china")).strip().lower()

@@ -74,11 +74,13 @@ class SlaPolicies:
         calendars = [self.calendar, *self.calendar_by_category.values(), *self.calendar_by_urgency.values()]
         if not any(c is not None and c.china_holidays for c in calendars):
             return None
-        missing = uncovered_years(today.year)
+        # In December, deadlines already run into next year (元旦): its arrangement is published by then.
+        missing = uncovered_years(today.year, *([today.year + 1] if today.month == 12 else []))
         if not missing:
             return None
-        return (f"the chinesecalendar package has no public holidays or 调休 days for {missing[0]}: working-day "
-                f"deadlines in {missing[0]} count Monday–Friday only; upgrade it (pip install -U chinesecalendar)")
+        years = "、".join(str(y) for y in missing)
+        return (f"the chinesecalendar package has no public holidays or 调休 days for {years}: working-day "
+                f"deadlines in {years} count Monday–Friday only; upgrade it (pip install -U chinesecalendar)")
 
     def due_dates(self, category: Category, urgency: Urgency, start: datetime) -> tuple[datetime, datetime]:
         """Confirm-by and resolve-by for a ticket whose deadline round starts at ``start``."""

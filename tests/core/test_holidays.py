@@ -60,6 +60,9 @@ def test_the_shipped_policy_warns_only_for_a_year_the_package_does_not_cover():
     assert sla.holiday_warning(date(2025, 10, 1)) is None
     warning = sla.holiday_warning(date(2099, 1, 2))
     assert "2099" in warning and "Monday–Friday only" in warning and "pip install -U chinesecalendar" in warning
+    assert sla.holiday_warning(date(2025, 12, 2)) is None  # 2026 is published
+    assert "2099" in sla.holiday_warning(date(2098, 12, 2))  # in December, next year's 元旦 is near
+    assert "2099" not in sla.holiday_warning(date(2098, 11, 30))  # before December, only the current year
 
 
 def test_a_policy_without_holiday_calendars_never_warns(tmp_path):

@@ -45,6 +45,8 @@ def test_a_grid_worker_notices_only_her_own_grid_and_may_write_a_colon(hood):
     (notice, chats), = _notices(hood)
     assert notice.grid_id == "xingfu-1" and chats == ["playground:demo"] and notice.text == WATER
     assert hood.outbox("playground:anle", contains="【通知】") == []
+    hood.say("wangfang", "／ｎｏｔｉｃｅ　周五消防检查", room="demo")  # the slash form, typed full-width
+    assert [n.text for n, _ in _notices(hood)] == [WATER, "周五消防检查"]
 
 
 def test_residents_and_volunteers_are_refused_and_told_who_may_send(hood):

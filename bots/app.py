@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bots import logs, metrics
 from bots.api import mount as mount_api
+from bots.api_docs import mount_docs
 from bots.channels import mount_channels
 from bots.console import mount as mount_console
 from bots.fast_path import BodyLimitMiddleware, LinliApp
@@ -49,7 +50,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             state["ready"] = False
             await runtime.stop()
 
-    app = LinliApp(title="linli 邻里", version="0.1.0", lifespan=lifespan, max_body_bytes=settings.max_body_bytes)
+    app = LinliApp(title="linli 邻里", version="0.1.0", lifespan=lifespan, max_body_bytes=settings.max_body_bytes,
+                   docs_url=None, redoc_url=None)
+    mount_docs(app)  # local assets, no CDN
     app.state.runtime = runtime
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -126,6 +126,28 @@ def demo() -> None:
             typer.echo(line)
 
 
+@app.command()
+def report(
+    period: Annotated[str, typer.Option(help="day, week or month: the last complete one.")] = "day",
+    grid: Annotated[str | None, typer.Option(help="A grid id of the grids file (default: everything).")] = None,
+) -> None:
+    """Print the digest the staff rooms get (日报/周报/月报): received, confirmed, resolved, 办结率, overdue by grid."""
+    from config.settings import get_settings
+    from core import db, reports
+    from core.models import utcnow
+
+    if period not in reports.PERIODS:
+        raise typer.BadParameter(f"--period must be one of {', '.join(reports.PERIODS)}")
+    settings = get_settings()
+    engine = db.make_engine(settings.resolved_database_url)
+    with db.session_scope(engine) as session:
+        try:
+            digest = reports.build(session, period, grid_id=grid, now=utcnow())
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        typer.echo(reports.format_digest(digest))
+
+
 def _register_optional() -> None:
     try:
         from bots.classifier_cli import register

@@ -80,10 +80,10 @@ def parse_command(text: str, table: list[CommandWord]) -> ParsedCommand | None:
 
 def _with_number(cmd: CommandWord, rest: str, spoken: str, *, strict: bool) -> ParsedCommand | None:
     if cmd.takes_text:
-        # 「代办 张大爷 …」 is the command; 「代办跑腿有人吗」 is speech.
-        if strict and rest and not rest[0].isspace():
+        # 「代办 张大爷 …」 and 「通知：明天停水」 are commands; 「代办跑腿有人吗」 and 「通知一下大家」 are speech.
+        if strict and rest and not (rest[0].isspace() or rest[0] in ":："):
             return None
-        return ParsedCommand(cmd.name, None, rest.strip(), spoken)
+        return ParsedCommand(cmd.name, None, rest.strip().lstrip(":：").strip(), spoken)
     if not cmd.takes_number:
         if strict and rest.strip():
             return None

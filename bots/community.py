@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from bots.actions import ACTION_LABELS, SURVEY_BUTTONS, ActionError, Actions, find_person
 from bots.chat_events import handle_event
+from bots.notices import NoticeRefused, send_notice, sent_text
 from bots.commands import CommandWord, ParsedCommand, action_data, parse_action, parse_command, parse_relay
 from bots.followup import FollowUps, chat_place
 from bots.replies import BotReply, Destination, origin_of
@@ -103,6 +104,7 @@ COMMANDS: list[CommandWord] = [
     _cmd("refer", ("上报",), "上报 编号 说明", slash="refer"),
     _cmd("claim", ("我来", "认领"), "我来 编号（志愿者认领助老服务诉求）"),
     _cmd("relay", ("代办",), "代办 姓名 楼栋房号 [电话] 需求", takes_number=False, takes_text=True),
+    _cmd("notice", ("通知",), "通知 内容，如「通知 明天上午停水，请提前储水」", takes_number=False, takes_text=True),
     _cmd("help", ("帮助", "使用说明"), "帮助", takes_number=False),
 ]
 SLASH_ALIASES = {"escalate": "refer", "note": "progress"}
@@ -394,6 +396,9 @@ class CommunityBot:
         if spec.name == "relay":
             self.cmd_relay(turn, cmd)
             return
+        if spec.name == "notice":
+            self.cmd_notice(turn, cmd)
+            return
         if spec.takes_number and cmd.number is None:
             turn.say(self.text(turn, "command_usage", command=cmd.spoken, usage=spec.usage), f"usage:{spec.name}")
             return
@@ -465,6 +470,20 @@ class CommunityBot:
         on_behalf = relay.name + (f" {relay.phone}" if relay.phone else "")
         self.file_request(turn, result, text=f"{relay.name}（{relay.location}）：{relay.need}",
                           on_behalf_of=on_behalf, location=relay.location, elder=relay.name)
+
+
+    def cmd_notice(self, turn: Turn, cmd: ParsedCommand) -> None:
+        """A grid worker's notice to every residents' group of their grid and below: 通知 内容."""
+        person = turn.person
+        own = person.role in (Role.GRID_WORKER, Role.ADMIN) and person.grid_id
+        try:
+            sent = send_notice(turn.session, self.templates, sender=person, grid_id=person.grid_id if own else turn.chat.grid_id,
+                               text=cmd.rest, via=turn.chat.key, now=turn.now, can_receive=self.actions.can_receive)
+        except NoticeRefused as exc:
+            turn.refuse(self.text(turn, exc.template, **exc.values), f"notice-refused:{exc.template}")
+            return
+        turn.replies += sent.replies
+        turn.say(sent_text(self.templates, turn.script, sent), f"notice-sent:{sent.notice.id}")
 
 
 def _rethread(origin: Destination, message_id: str) -> Destination:

@@ -27,6 +27,7 @@ from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
 from bots import fallback, metrics
 from bots.channels import notice_receiver
 from bots.community import CommunityBot
+from bots.reports import Reporter, Schedule
 from bots.scheduler import Scheduler, SweepLock, Sweeper
 from bots.templates import Templates
 from config.settings import Settings
@@ -37,6 +38,7 @@ from core.message import Message, MessageKind, OutgoingReply
 from core.models import OutboxMessage, utcnow
 from core.routing import load_routing
 from core.sla import load_sla
+from core.timefmt import local
 
 log = logging.getLogger("linli.runtime")
 DB_RETRIES = 3  # immediate retries of a message whose transaction hit a database conflict
@@ -123,8 +125,11 @@ class Runtime:
                                survey_timeout=timedelta(hours=settings.survey_timeout_hours),
                                basis=sweep_basis(*(_read(path) for path in (settings.sla_file, settings.grids_file))))
         self.sweeper.run_once = metrics.timed(self.sweeper.run_once, "sla")  # sweep durations in /metrics
+        self.reporter = Reporter(self.engine, Schedule.parse(settings.report_daily_at, settings.report_weekly_at,
+                                                             settings.report_weekly_on),
+                                 can_receive=notice_receiver(settings), clock=clock)
         self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
-                                   on_change=lambda: self.changed.set())
+                                   on_change=lambda: self.changed.set(), reporter=self.reporter)
         self.adapters: dict[str, ChannelAdapter] = {}
         self.changed = asyncio.Event()  # wakes live views in this process; others poll
         self._inbox_wakeup = asyncio.Event()  # a deferred message was stored by this process
@@ -141,6 +146,8 @@ class Runtime:
         Instances starting at the same moment take turns (a database-wide lock), so two of
         them never race to create the same tables or grid rows."""
         spec = read_grids_file(self.settings.grids_file)
+        if warning := self.sla.holiday_warning(local(self.clock()).date()):
+            log.warning(warning)
         with startup_lock(self.engine):
             db.upgrade(self.settings.resolved_database_url)
             with db.session_scope(self.engine) as session:

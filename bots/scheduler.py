@@ -257,8 +257,10 @@ def unhappy_since_resolved(session: Session, ticket: Ticket) -> bool:
 class Scheduler:
     """Runs :meth:`tick` every ``interval`` seconds on the event loop (APScheduler AsyncIOScheduler)."""
 
-    def __init__(self, sweeper: Sweeper, lock: SweepLock, interval: float, *, on_change: Callable[[], None] | None = None):
+    def __init__(self, sweeper: Sweeper, lock: SweepLock, interval: float, *, on_change: Callable[[], None] | None = None,
+                 reporter=None):
         self.sweeper = sweeper
+        self.reporter = reporter  # bots.reports.Reporter: digests, under the same lock
         self.lock = lock
         self.interval = interval
         self.on_change = on_change
@@ -276,6 +278,11 @@ class Scheduler:
             if not self.lock.acquire():
                 return None
             report = self.sweeper.run_once()
+            if self.reporter is not None:
+                try:
+                    self.reporter.run_once()
+                except Exception:  # a failed digest must not stop the sweeps; the next tick retries
+                    log.exception("queueing the digests failed; the next run retries")
         finally:
             self._busy.release()
         if report.done:

@@ -7,8 +7,9 @@ Every response of the app gets ``X-Frame-Options: DENY``, ``X-Content-Type-Optio
   this origin only, so text a resident typed can never run even if escaping failed somewhere;
 - the app's own static pages with inline ``<script>``/``<style>`` blocks (the playground) get the
   same policy plus the SHA-256 of exactly the blocks served, computed from the response itself;
-- FastAPI's documentation pages (/docs, /redoc) load Swagger UI and ReDoc from their CDN, so they
-  only get ``frame-ancestors 'none'``.
+- the documentation pages (/docs, /redoc, bots/api_docs.py) set their own local-only policy, which
+  allows their inline start-up scripts; any other response under those paths gets at least
+  ``frame-ancestors 'none'``.
 
 A response that sets its own Content-Security-Policy keeps it.
 """

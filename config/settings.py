@@ -107,6 +107,16 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = Field(20, ge=1)
     login_address_window_seconds: int = Field(300, ge=1)
 
+    # Open311 GeoReport v2 (/open311/v2): true lets anyone read confirmed requests, masked and
+    # placed no finer than the community; writes always need an API key
+    open311_public: bool = False
+    open311_contact: str = ""  # shown in discovery.json / discovery.xml, e.g. 区指挥中心 0571-…
+
+    # Digests (日报/周报) to every staff room, local time; "off" switches one off
+    report_daily_at: str = "08:30"
+    report_weekly_at: str = "08:30"
+    report_weekly_on: str = "mon"
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -25,6 +25,10 @@ def traditional_forms(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f for f in (_s2t(c).convert(text) for c in ("s2tw", "s2hk", "s2t")) if f != text))
 
 
+def to_traditional(text: str) -> str:
+    return _s2t("s2t").convert(text) if text else text
+
+
 def to_simplified(text: str) -> str:
     return _t2s().convert(text) if text else text
 

@@ -270,3 +270,5 @@ import core.nonces  # noqa: E402,F401
 import core.dialogue  # noqa: E402,F401
 # WeCom chat archive: pull cursor, kept records, consent, answers waiting to be posted; importing registers them.
 import core.archive  # noqa: E402,F401
+# Notices to residents' groups (通知) and the chats each went to; importing registers the tables.
+import core.notices  # noqa: E402,F401

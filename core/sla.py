@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
+from core.holidays import uncovered_years
 from core.taxonomy import Category, Urgency
 from core.working_hours import WorkingHours, parse_working_hours
 
@@ -67,6 +68,19 @@ class SlaPolicies:
         if urgency.value in self.calendar_by_urgency:
             calendar = self.calendar_by_urgency[urgency.value]
         return Deadlines(confirm, resolve, self.remind_at, self.warn_at, calendar)
+
+    def holiday_warning(self, today: date) -> str | None:
+        """What to log at start when a calendar counts Chinese holidays but this year has no data."""
+        calendars = [self.calendar, *self.calendar_by_category.values(), *self.calendar_by_urgency.values()]
+        if not any(c is not None and c.china_holidays for c in calendars):
+            return None
+        # In December, deadlines already run into next year (元旦): its arrangement is published by then.
+        missing = uncovered_years(today.year, *([today.year + 1] if today.month == 12 else []))
+        if not missing:
+            return None
+        years = "、".join(str(y) for y in missing)
+        return (f"the chinesecalendar package has no public holidays or 调休 days for {years}: working-day "
+                f"deadlines in {years} count Monday–Friday only; upgrade it (pip install -U chinesecalendar)")
 
     def due_dates(self, category: Category, urgency: Urgency, start: datetime) -> tuple[datetime, datetime]:
         """Confirm-by and resolve-by for a ticket whose deadline round starts at ``start``."""

@@ -1,6 +1,8 @@
 """Working-hours calendars for SLA deadlines: 「5个工作日」 counts only office time.
 
 A calendar is a set of weekdays with one daily opening (local time, LINLI_TIMEZONE).
+With ``holidays: china`` (the default) Chinese public holidays are not worked and the
+调休 make-up Saturdays and Sundays are (core/holidays.py); ``holidays: none`` ignores them.
 With a calendar, a duration's whole days are working days (same time of day on the
 n-th working day after) and the rest is counted in working minutes. Without one (the
 default, and for emergencies) deadlines are wall-clock: 24/7.
@@ -12,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from core import holidays as cn_holidays
 from core.timefmt import local
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -23,8 +26,15 @@ class WorkingHours:
     weekdays: frozenset[int]  # 0 = Monday
     opens: time
     closes: time
+    china_holidays: bool = True  # public holidays off, 调休 weekends on
 
     def _is_workday(self, dt: datetime) -> bool:
+        day = dt.date()
+        if self.china_holidays:
+            if cn_holidays.public_holiday(day):
+                return False
+            if cn_holidays.makeup_workday(day):
+                return True
         return dt.weekday() in self.weekdays
 
     def _snap(self, dt: datetime) -> datetime:
@@ -82,8 +92,14 @@ class WorkingHours:
         return dt.astimezone(tz)
 
 
+def parse_clock(text: str) -> time | None:
+    """``08:30`` → time(8, 30); None when it is not a 24-hour clock time."""
+    match = _CLOCK.match(text.strip())
+    return time(int(match[1]), int(match[2])) if match else None
+
+
 def parse_working_hours(spec: dict) -> WorkingHours:
-    """``{days: mon-fri, hours: "08:30-17:30"}`` → WorkingHours; ValueError says what is wrong."""
+    """``{days: mon-fri, hours: "08:30-17:30", holidays: china}`` → WorkingHours; ValueError says what is wrong."""
     days_text = str(spec.get("days", "mon-fri")).lower().replace(" ", "")
     weekdays: set[int] = set()
     for part in days_text.split(","):
@@ -94,10 +110,12 @@ def parse_working_hours(spec: dict) -> WorkingHours:
         weekdays.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     hours = str(spec.get("hours", "08:30-17:30")).replace(" ", "")
     opens_text, _, closes_text = hours.partition("-")
-    m1, m2 = _CLOCK.match(opens_text), _CLOCK.match(closes_text)
-    if not (m1 and m2):
+    opens, closes = parse_clock(opens_text), parse_clock(closes_text)
+    if not (opens and closes):
         raise ValueError(f"working hours: hours {hours!r} is not understood; write it like 08:30-17:30")
-    opens, closes = time(int(m1[1]), int(m1[2])), time(int(m2[1]), int(m2[2]))
     if opens >= closes:
         raise ValueError(f"working hours: {hours!r} closes before it opens")
-    return WorkingHours(frozenset(weekdays), opens, closes)
+    holidays = str(spec.get("holidays", "china")).strip().lower()
+    if holidays not in ("china", "none"):
+        raise ValueError(f"working hours: holidays {holidays!r} is not understood; write china (public holidays and 调休) or none")
+    return WorkingHours(frozenset(weekdays), opens, closes, holidays == "china")

@@ -1,23 +1,29 @@
-"""Open311 GeoReport v2 (JSON), so existing Open311 clients can read and file requests.
+"""Open311 GeoReport v2 (XML and JSON), so existing Open311 clients can read and file requests.
 
 - services: one per request category; service_code is the taxonomy code, service_name its Chinese name;
 - requests: tickets; status is ``open`` for open states and ``closed`` otherwise, with the
   state's Chinese label (and the last note) in status_notes;
-- GET requests need an ``api_key`` (residents' words are not public), as POST does; the key
-  is a console API token and its grid scope applies. Errors are Open311's list of
-  ``{"code", "description"}``.
+- every endpoint answers in the format its name ends with (``.xml``, the spec's required one,
+  or ``.json``), errors included (``<errors><error><code/><description/>``);
+- GET requests need an ``api_key`` (a console API token; its grid scope applies) unless
+  LINLI_OPEN311_PUBLIC is on: then anyone reads confirmed requests in their public form
+  (:func:`public_request_of`). POST always needs a key with ``write``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from bots.api.common import FilingError, file_ticket, iso, scope_for_token
+from bots.api.georeport_xml import render
 from core import db, search, tickets
+from core.grids import ancestors
+from core.masking import mask
 from core.models import Ticket, TicketEvent, utcnow
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import REQUEST_CATEGORIES, Category
@@ -25,6 +31,10 @@ from core.ticket_states import TicketState
 
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_REQUESTS = 1000
+FORMATS = ("xml", "json")
+CHANGESET = "2026-12-02T00:00:00+08:00"  # when this endpoint's behaviour last changed (discovery)
+# What the public sees: requests a worker has taken on, not unverified drafts, rejections or withdrawals.
+PUBLIC_STATES = tuple(s for s in TicketState if s not in (TicketState.PENDING, TicketState.REJECTED, TicketState.WITHDRAWN))
 
 
 class Open311Error(Exception):
@@ -34,8 +44,15 @@ class Open311Error(Exception):
         self.description = description
 
 
-def _error(status: int, description: str) -> JSONResponse:
-    return JSONResponse([{"code": status, "description": description}], status_code=status)
+def answer(fmt: str, root: str, document: object, status: int = 200) -> Response:
+    """``document`` as JSON, or as the spec's XML under the element ``root``."""
+    if fmt == "xml":
+        return Response(render(root, document), status_code=status, media_type="text/xml; charset=utf-8")
+    return JSONResponse(document, status_code=status)
+
+
+def _error(status: int, description: str, fmt: str = "json") -> Response:
+    return answer(fmt, "errors", [{"code": status, "description": description}], status)
 
 
 def service_of(category: Category) -> dict:
@@ -74,6 +91,22 @@ def request_of(ticket: Ticket, last_note: str | None = None) -> dict:
     }
 
 
+def coarse_place(session: Session, grid_id: str | None) -> str | None:
+    """Where a ticket is, no finer than its community: 「和平街道幸福社区」, never the building or room."""
+    chain = ancestors(session, grid_id)
+    levels = [g.level for g in chain]
+    start = levels.index("community") if "community" in levels else 0
+    names = [g.name for g in reversed(chain[start:start + 2]) if g.level != "district"]
+    return "".join(names) or None
+
+
+def public_request_of(ticket: Ticket, place: str | None) -> dict:
+    """A ticket as anyone may read it: phone and ID numbers masked, no notes (they name people),
+    the community instead of the address, and no reporter."""
+    return {**request_of(ticket), "status_notes": TicketState(ticket.state).label,
+            "description": mask(ticket.text), "address": place}
+
+
 def _last_notes(session: Session, ids: list[int]) -> dict[int, str]:
     """The latest non-empty note of a state change per ticket (the reason, the result)."""
     if not ids:
@@ -101,6 +134,7 @@ def _parse_dt(value: str | None, name: str) -> datetime | None:
 
 def router(runtime) -> APIRouter:
     r = APIRouter(prefix="/open311/v2", tags=["open311"])
+    public = bool(getattr(runtime.settings, "open311_public", False))
 
     def key_of(request: Request, form: dict | None = None) -> str | None:
         key = (form or {}).get("api_key") or request.query_params.get("api_key")
@@ -110,46 +144,47 @@ def router(runtime) -> APIRouter:
         return key
 
     def scope(request: Request, need: str, form: dict | None = None, may: str | None = None):
-        from fastapi import HTTPException
-
         with db.session_scope(runtime.engine) as s:
             try:
                 return scope_for_token(s, key_of(request, form), need=need, may=may)
             except HTTPException as exc:
                 raise Open311Error(exc.status_code, "api_key is missing or not valid" if exc.status_code == 401 else exc.detail) from None
 
-    def guarded(handler):
-        """Open311 clients expect errors as a JSON list of {code, description}."""
-        import functools
+    def reader(request: Request):
+        """The key's scope, or None for the public (no key, LINLI_OPEN311_PUBLIC on)."""
+        if public and not key_of(request):
+            return None
+        return scope(request, "read")
 
-        @functools.wraps(handler)
-        async def wrapper(*args, **kwargs):
-            try:
-                return await handler(*args, **kwargs)
-            except Open311Error as exc:
-                return _error(exc.status, exc.description)
+    def shown(s: Session, viewer, items: list[Ticket]) -> list[dict]:
+        if viewer is None:
+            return [public_request_of(t, coarse_place(s, t.grid_id)) for t in items]
+        notes = _last_notes(s, [t.id for t in items])
+        return [request_of(t, notes.get(t.id)) for t in items]
 
-        return wrapper
+    def services(fmt: str, request: Request) -> Response:
+        return answer(fmt, "services", [service_of(c) for c in REQUEST_CATEGORIES])
 
-    @r.get("/services.json", summary="Open311: the service types (our request categories)")
-    def services() -> list[dict]:
-        return [service_of(c) for c in REQUEST_CATEGORIES]
-
-    @r.get("/services/{service_code}.json", summary="Open311: a service definition (no extra attributes)")
-    def service_definition(service_code: str):
+    def service_definition(fmt: str, request: Request) -> Response:
+        service_code = request.path_params["service_code"]
         if service_code not in {c.value for c in REQUEST_CATEGORIES}:
-            return _error(404, f"no service {service_code!r}")
-        return {"service_code": service_code, "attributes": []}
+            raise Open311Error(404, f"no service {service_code!r}")
+        return answer(fmt, "service_definition", {"service_code": service_code, "attributes": []})
 
-    @r.get("/requests.json", summary="Open311: service requests (needs api_key)")
-    @guarded
-    async def list_requests(request: Request):
-        from starlette.concurrency import run_in_threadpool
+    def discovery(fmt: str, request: Request) -> Response:
+        base = runtime.settings.public_url.rstrip("/")
+        return answer(fmt, "discovery", {
+            "changeset": CHANGESET,
+            "contact": getattr(runtime.settings, "open311_contact", "") or None,
+            "key_service": f"API 令牌 in the console: {base}/console/tokens",
+            "endpoints": [{
+                "specification": "http://wiki.open311.org/GeoReport_v2", "url": f"{base}/open311/v2",
+                "changeset": CHANGESET, "type": "production", "formats": ["text/xml", "application/json"],
+            }],
+        })
 
-        return await run_in_threadpool(_list, request)
-
-    def _list(request: Request):
-        viewer = scope(request, "read")
+    def list_requests(fmt: str, request: Request) -> Response:
+        viewer = reader(request)
         p = request.query_params
         now = utcnow()
         ids = tuple(int(x) for x in (p.get("service_request_id") or "").split(",")
@@ -159,76 +194,89 @@ def router(runtime) -> APIRouter:
             try:
                 codes.append(Category(code.strip()))
             except ValueError:
-                raise Open311Error(400, f"unknown service_code {code!r}; see services.json") from None
+                raise Open311Error(400, f"unknown service_code {code!r}; see services.{fmt}") from None
         start, end = _parse_dt(p.get("start_date"), "start_date"), _parse_dt(p.get("end_date"), "end_date")
         if not ids and start is None:
             start = (end or now) - DEFAULT_WINDOW
         status = p.get("status") or None
         if status not in (None, "open", "closed"):
             raise Open311Error(400, "status must be open or closed")
-        flt = TicketFilter(ids=ids, categories=tuple(codes), status=status, created_from=start, created_to=end)
+        flt = TicketFilter(ids=ids, categories=tuple(codes), status=status, created_from=start, created_to=end,
+                           states=PUBLIC_STATES if viewer is None else ())
         with Session(runtime.engine) as s:
             try:
                 page = search.search(s, flt, viewer, limit=MAX_REQUESTS, now=now)
             except BadQuery as exc:
                 raise Open311Error(400, str(exc)) from None
-            notes = _last_notes(s, [t.id for t in page.items])
-            return [request_of(t, notes.get(t.id)) for t in page.items]
+            return answer(fmt, "service_requests", shown(s, viewer, page.items))
 
-    @r.get("/requests/{service_request_id}.json", summary="Open311: one service request (needs api_key)")
-    @guarded
-    async def get_request(service_request_id: str, request: Request):
-        from starlette.concurrency import run_in_threadpool
+    def get_request(fmt: str, request: Request) -> Response:
+        service_request_id = request.path_params["service_request_id"]
+        viewer = reader(request)
+        missing = Open311Error(404, f"no service request {service_request_id!r}")
+        if not service_request_id.isdecimal() or int(service_request_id) > tickets.MAX_NUMBER:
+            raise missing
+        with Session(runtime.engine) as s:
+            t = s.get(Ticket, int(service_request_id))
+            if t is None or (viewer is None and TicketState(t.state) not in PUBLIC_STATES) or (
+                    viewer is not None and not search.visible(viewer, t)):
+                raise missing
+            return answer(fmt, "service_requests", shown(s, viewer, [t]))
 
-        def read():
-            viewer = scope(request, "read")
-            if not service_request_id.isdecimal() or int(service_request_id) > tickets.MAX_NUMBER:
-                raise Open311Error(404, f"no service request {service_request_id!r}")
-            with Session(runtime.engine) as s:
-                t = s.get(Ticket, int(service_request_id))
-                if t is None or not search.visible(viewer, t):
-                    raise Open311Error(404, f"no service request {service_request_id!r}")
-                return [request_of(t, _last_notes(s, [t.id]).get(t.id))]
+    def create_request(fmt: str, request: Request, form: dict) -> Response:
+        viewer = scope(request, "write", form, may="file")
+        code = form.get("service_code", "").strip()
+        try:
+            category = Category(code)
+        except ValueError:
+            raise Open311Error(400, f"service_code {code!r} is not one of services.{fmt}") from None
+        if category is Category.CHATTER:
+            raise Open311Error(400, "service_code chatter is not a service")
+        address = form.get("address_string", "").strip() or None
+        has_point = form.get("lat") and form.get("long")
+        if not (address or has_point or form.get("address_id")):
+            raise Open311Error(400, "a location is required: address_string, or lat and long")
+        description = form.get("description", "").strip()
+        if not description:
+            raise Open311Error(400, "description is required")
+        who = " ".join(x for x in (form.get("last_name", "").strip(), form.get("first_name", "").strip()) if x)
+        phone = form.get("phone", "").strip()
+        on_behalf = " ".join(x for x in (who, phone) if x) or None
+        location = address or f"{form.get('lat')},{form.get('long')}"
+        try:
+            with db.session_scope(runtime.engine) as s:
+                t = file_ticket(runtime, s, viewer, text=description, category=category, location=location,
+                                on_behalf_of=on_behalf, via="open311")
+                number = t.id
+        except FilingError as exc:
+            raise Open311Error(400, str(exc)) from None
+        runtime.changed.set()
+        return answer(fmt, "service_requests", [{"service_request_id": str(number), "service_notice": None, "account_id": None}])
 
-        return await run_in_threadpool(read)
-
-    @r.post("/requests.json", summary="Open311: file a service request (form-encoded, needs api_key with write)")
-    @guarded
-    async def create_request(request: Request):
-        from starlette.concurrency import run_in_threadpool
-
-        form = {k: str(v) for k, v in (await request.form()).items()}
-
-        def create():
-            viewer = scope(request, "write", form, may="file")
-            code = form.get("service_code", "").strip()
+    def endpoint(handler, fmt: str, *, form: bool = False):
+        """One route per format; Open311 errors in that format (a JSON or XML list of code and description)."""
+        async def serve(request: Request) -> Response:
             try:
-                category = Category(code)
-            except ValueError:
-                raise Open311Error(400, f"service_code {code!r} is not one of services.json") from None
-            if category is Category.CHATTER:
-                raise Open311Error(400, "service_code chatter is not a service")
-            address = form.get("address_string", "").strip() or None
-            has_point = form.get("lat") and form.get("long")
-            if not (address or has_point or form.get("address_id")):
-                raise Open311Error(400, "a location is required: address_string, or lat and long")
-            description = form.get("description", "").strip()
-            if not description:
-                raise Open311Error(400, "description is required")
-            who = " ".join(x for x in (form.get("last_name", "").strip(), form.get("first_name", "").strip()) if x)
-            phone = form.get("phone", "").strip()
-            on_behalf = " ".join(x for x in (who, phone) if x) or None
-            location = address or f"{form.get('lat')},{form.get('long')}"
-            try:
-                with db.session_scope(runtime.engine) as s:
-                    t = file_ticket(runtime, s, viewer, text=description, category=category, location=location,
-                                    on_behalf_of=on_behalf, via="open311")
-                    number = t.id
-            except FilingError as exc:
-                raise Open311Error(400, str(exc)) from None
-            runtime.changed.set()
-            return [{"service_request_id": str(number), "service_notice": None, "account_id": None}]
+                if form:
+                    fields = {k: str(v) for k, v in (await request.form()).items()}
+                    return await run_in_threadpool(handler, fmt, request, fields)
+                return await run_in_threadpool(handler, fmt, request)
+            except Open311Error as exc:
+                return _error(exc.status, exc.description, fmt)
 
-        return await run_in_threadpool(create)
+        serve.__name__ = f"{handler.__name__}_{fmt}"
+        return serve
 
+    routes = [
+        ("/discovery", discovery, "GET", "Open311: discovery (endpoints, formats, where to get a key)", None),
+        ("/services", services, "GET", "Open311: the service types (our request categories)", None),
+        ("/services/{service_code}", service_definition, "GET", "Open311: a service definition (no extra attributes)", None),
+        ("/requests", list_requests, "GET", "Open311: service requests (api_key, or public when LINLI_OPEN311_PUBLIC)", None),
+        ("/requests/{service_request_id}", get_request, "GET", "Open311: one service request", None),
+        ("/requests", create_request, "POST", "Open311: file a service request (form-encoded, api_key with write)", "form"),
+    ]
+    for path, handler, method, summary, kind in routes:
+        for fmt in FORMATS:
+            r.add_api_route(f"{path}.{fmt}", endpoint(handler, fmt, form=kind == "form"), methods=[method],
+                            summary=f"{summary} — {fmt.upper()}", response_class=Response)
     return r

@@ -30,7 +30,7 @@ from core import accounts, db, search, stats, tickets
 from core.grids import Level, LEVEL_LABELS
 from core.message import Message
 from core.models import Chat, Grid, Person, Ticket, utcnow
-from core.people import accounts_of
+from core.people import accounts_of, display_name
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import REQUEST_CATEGORIES, Urgency
 from core.ticket_states import STATE_LABELS, TicketState
@@ -474,6 +474,46 @@ def router(runtime) -> APIRouter:
             return RedirectResponse(f"/console/relay?{urlencode({'msg': texts})}", status_code=303)
         return RedirectResponse(f"/console/tickets/{number}?{urlencode({'msg': f'已登记 #{number}，并已在群里通知', 'ok': 1})}",
                                 status_code=303)
+
+    # -- notices to residents' groups (通知) ---------------------------------------------------
+
+    @r.get("/notices", response_class=HTMLResponse)
+    def notices_page(request: Request, msg: str = "", ok: int = 0) -> HTMLResponse:
+        from core import notices
+
+        with session() as s:
+            v = viewer(request, s)
+            if not v.scope.can_act:
+                return forbidden(request, v, "只有网格员和指挥中心可以发布通知")
+            return page(request, "notices.html", v, grids=grids_in_scope(s, v.scope), names=grid_names(s), msg=msg, ok=ok,
+                        rows=notices.recent(s, v.scope.grid_ids), max_chars=notices.MAX_NOTICE_CHARS)
+
+    @r.post("/notices")
+    def send_notice_form(request: Request, grid: str = Form(""), text: str = Form(""), csrf: str = Form("")) -> Response:
+        """The same as 「通知 …」 in a chat: every residents' group of the grid and below, through the outbox."""
+        from bots.notices import NoticeRefused, send_notice, sent_text
+        from bots.replies import enqueue
+
+        with session() as s:
+            v = viewer(request, s)
+        auth.check_token(v.csrf, csrf)
+        if not v.scope.can_act:
+            raise HTTPException(403, "this account may not send notices")
+        templates_ = runtime.bot.templates
+        try:
+            with db.session_scope(runtime.engine) as s:
+                person = s.exec(select(Person).where(Person.key == v.scope.person_key)).one()
+                if s.get(Grid, grid) is None or not v.scope.sees_grid(grid):
+                    raise NoticeRefused("notice_not_allowed", name=display_name(person), contact="上级指挥中心")
+                sent = send_notice(s, templates_, sender=person, grid_id=grid, text=text, via="console", now=utcnow(),
+                                   can_receive=runtime.bot.actions.can_receive)
+                enqueue(s, sent.replies, prefix="console-notice")
+                done = sent_text(templates_, "simplified", sent)
+        except NoticeRefused as exc:
+            return RedirectResponse(f"/console/notices?{urlencode({'msg': templates_.render(exc.template, **exc.values)})}",
+                                    status_code=303)
+        runtime.changed.set()
+        return RedirectResponse(f"/console/notices?{urlencode({'msg': done, 'ok': 1})}", status_code=303)
 
     # -- failed deliveries -----------------------------------------------------------------
 

@@ -1,0 +1,79 @@
+"""Notices (通知): a grid worker's announcement to every residents' group of a grid and the grids below.
+
+The record says who sent it, when, from where (a chat or the console) and which chats it went
+to; delivery itself goes through the outbox like every reply, so the platforms' rate limits apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, select
+
+from core.grids import Audience
+from core.models import Chat, _created
+
+MAX_NOTICE_CHARS = 1000
+
+
+class Notice(SQLModel, table=True):
+    __tablename__ = "notices"
+    id: int | None = Field(default=None, primary_key=True)
+    grid_id: str = Field(foreign_key="grids.id", max_length=64, index=True)
+    sender_key: str = Field(max_length=200)  # the person (platform:user) who sent it
+    sender_name: str = ""
+    via: str = Field(max_length=32)  # the chat key it was sent from, or "console"
+    text: str
+    created_at: datetime = _created()
+
+
+class NoticeChat(SQLModel, table=True):
+    """One residents' group a notice was queued to."""
+
+    __tablename__ = "notice_chats"
+    __table_args__ = (sa.UniqueConstraint("notice_id", "chat_key", name="uq_notice_chats"),)
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notices.id", index=True)
+    chat_key: str = Field(max_length=200)
+    title: str = ""
+
+
+def residents_chats(session: Session, grid_id: str, can_receive: Callable[[str], bool] | None = None
+                    ) -> tuple[list[Chat], list[Chat]]:
+    """The residents' group chats of ``grid_id`` and every grid below it: (reachable, not reachable by
+    any configured channel). Staff rooms and 1:1 channels are never among them."""
+    from core.accounts import subtree  # core.models imports this module; accounts imports core.models
+
+    grids = subtree(session, grid_id)
+    chats = session.exec(select(Chat).where(
+        Chat.grid_id.in_(sorted(grids)), Chat.active, Chat.is_group, Chat.audience == Audience.RESIDENTS.value,
+    ).order_by(Chat.grid_id, Chat.key)).all()
+    reachable = [c for c in chats if can_receive is None or can_receive(c.key)]
+    return reachable, [c for c in chats if c not in reachable]
+
+
+def record(session: Session, *, grid_id: str, sender_key: str, sender_name: str, via: str, text: str,
+           chats: list[Chat], at: datetime) -> Notice:
+    """Store a notice and the chats it goes to (in the caller's transaction, with the outbox rows)."""
+    notice = Notice(grid_id=grid_id, sender_key=sender_key, sender_name=sender_name, via=via, text=text, created_at=at)
+    session.add(notice)
+    session.flush()
+    for chat in chats:
+        session.add(NoticeChat(notice_id=notice.id, chat_key=chat.key, title=chat.title))
+    session.flush()
+    return notice
+
+
+def recent(session: Session, grid_ids: frozenset[str] | None, limit: int = 50) -> list[tuple[Notice, list[NoticeChat]]]:
+    """The latest notices sent to grids in ``grid_ids`` (None: all), each with its chats."""
+    q = select(Notice).order_by(Notice.id.desc()).limit(limit)
+    if grid_ids is not None:
+        q = q.where(Notice.grid_id.in_(sorted(grid_ids)))
+    notices = session.exec(q).all()
+    chats: dict[int, list[NoticeChat]] = {}
+    if notices:
+        for row in session.exec(select(NoticeChat).where(NoticeChat.notice_id.in_([n.id for n in notices])).order_by(NoticeChat.id)):
+            chats.setdefault(row.notice_id, []).append(row)
+    return [(n, chats.get(n.id, [])) for n in notices]

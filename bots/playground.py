@@ -100,6 +100,20 @@ class Speaker:
     csrf: str
 
 
+def walkthrough_start(rooms: list[dict], people: list[dict]) -> dict:
+    """Where a visitor starts when the URL names no room or identity (README's walk-through): the residents'
+    room whose grid has a grid worker to confirm and the most residents to speak, as its first resident."""
+    def living(room: dict, role: Role) -> list[dict]:
+        return [p for p in people if p["role"] == role and p["grid_id"] == room["grid_id"]]
+
+    residents_rooms = [r for r in rooms if r["audience"] == "residents"] or rooms
+    if not residents_rooms:
+        return {"as": people[0]["id"] if people else None, "room": None}
+    room = max(residents_rooms, key=lambda r: (bool(living(r, Role.GRID_WORKER)), len(living(r, Role.RESIDENT))))
+    who = (living(room, Role.RESIDENT) or people or [{"id": None}])[0]
+    return {"as": who["id"], "room": room["id"]}
+
+
 def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
     """The playground's routes; ``signed_in``: every call needs a console session (see the module)."""
     r = APIRouter(include_in_schema=False)
@@ -169,22 +183,24 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
             grids = {g.id: g.name for g in session.exec(select(Grid))}
             # residents' groups first, then the staff rooms where 催办, 督办 and emergencies arrive
             rooms = [
-                {"id": c.chat_id, "title": c.title or c.chat_id, "grid": grids.get(c.grid_id, ""), "audience": c.audience}
+                {"id": c.chat_id, "title": c.title or c.chat_id, "grid_id": c.grid_id, "grid": grids.get(c.grid_id, ""), "audience": c.audience}
                 for c in session.exec(select(Chat).where(Chat.platform == playground.PLATFORM, Chat.grid_id.is_not(None))
                                       .order_by(Chat.audience, Chat.key))
             ]
             if me is not None:
-                people = [{"id": me.sender_id, "name": me.name, "role": me.role,
+                people = [{"id": me.sender_id, "grid_id": me.grid, "name": me.name, "role": me.role,
                            "role_label": ROLE_LABELS.get(Role(me.role), me.role), "grid": grids.get(me.grid, "")}]
-                return {"rooms": rooms, "people": people, "signed_in": True, "csrf": me.csrf}
+                return {"rooms": rooms, "people": people, "signed_in": True, "csrf": me.csrf,
+                        "default": {"as": me.sender_id, "room": walkthrough_start(rooms, people)["room"]}}
             people = [
-                {"id": p.key.split(":", 1)[1], "name": p.name, "role": p.role, "role_label": ROLE_LABELS.get(Role(p.role), p.role),
-                 "grid": grids.get(p.grid_id, "")}
-                for p in session.exec(select(Person).where(Person.key.startswith(playground.PLATFORM + ":"), Person.declared)).all()
+                {"id": p.key.split(":", 1)[1], "grid_id": p.grid_id, "name": p.name, "role": p.role,
+                 "role_label": ROLE_LABELS.get(Role(p.role), p.role), "grid": grids.get(p.grid_id, "")}
+                for p in session.exec(select(Person).where(Person.key.startswith(playground.PLATFORM + ":"), Person.declared)
+                                      .order_by(Person.id)).all()
             ]
         order = [Role.RESIDENT, Role.GRID_WORKER, Role.CARE_CENTER, Role.VOLUNTEER, Role.ADMIN]
         people.sort(key=lambda p: order.index(Role(p["role"])))
-        return {"rooms": rooms, "people": people, "signed_in": False}
+        return {"rooms": rooms, "people": people, "signed_in": False, "default": walkthrough_start(rooms, people)}
 
     @r.post("/playground/api/messages", status_code=202)
     async def post(request: Request) -> dict:

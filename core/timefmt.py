@@ -65,3 +65,17 @@ def spoken_deadline(dt: datetime, now: datetime) -> str:
     """A deadline in a sentence: 「12月5日下午1点半前」."""
     return spoken(dt, now, deadline=True) + "前"
 
+
+
+def duration(seconds: float | None) -> str:
+    """A span of time in the unit that fits: 「40 秒」, 「3 分钟」, 「2.5 小时」, 「3.2 天」 (「—」 for none)."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{max(0, round(seconds))} 秒"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} 分钟"
+    if seconds < 86400 * 2:
+        hours = seconds / 3600
+        return f"{hours:.0f} 小时" if hours >= 10 else f"{hours:.1f} 小时"
+    return f"{seconds / 86400:.1f} 天"

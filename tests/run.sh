@@ -15,6 +15,11 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/de
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
     || echo "tests/run.sh: could not install chromium; browser tests will fail" >&2
 fi
+if ! fc-list :lang=zh 2>/dev/null | grep -q . && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "tests/run.sh: installing a Chinese font so the browser tests lay out Chinese text at its real width"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+    || echo "tests/run.sh: could not install fonts-wqy-microhei; phone-layout tests may fail" >&2
+fi
 
 created_db=""
 if [ -z "${LINLI_TEST_POSTGRES_URL:-}" ] && command -v psql >/dev/null \

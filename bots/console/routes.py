@@ -23,7 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from bots.api.rest import TicketNumber
 from bots.console import auth
 from bots.console.charts import grouped_bars
-from bots.console.colours import LABELS as COLOUR_LABELS, colour_of
+from bots.console.audit import audit_lines, level_label
+from bots.console.colours import COLOURS, LABELS as COLOUR_LABELS, colour_counts, colour_of
 from bots.console.views import (answers_to_post, conversation, date_range, failed_deliveries, filter_from_query, grids_in_scope,
                                 kept_archive_records)
 from core import accounts, db, search, stats, tickets
@@ -33,8 +34,8 @@ from core.models import Chat, Grid, Person, Ticket, utcnow
 from core.people import accounts_of, display_name
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import REQUEST_CATEGORIES, Urgency
-from core.ticket_states import STATE_LABELS, TicketState
-from core.timefmt import local
+from core.ticket_states import TicketState
+from core.timefmt import duration, local
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("linli.console")
@@ -42,11 +43,6 @@ PAGE_SIZE = 50
 TICKET_CSV_COLUMNS = ["number", "state", "state_label", "colour", "category", "category_label", "urgency", "grid",
                       "text", "on_behalf_of", "location", "department", "assignee", "created_at", "confirmed_at",
                       "resolve_due_at", "resolved_at", "closed_at"]
-EVENT_LABELS = {
-    "created": "登记", "transition": "状态变更", "reopen": "重启", "reporter": "新增反映人", "assign": "派单",
-    "reclassify": "改类", "urgency": "定级", "note": "进展", "info": "补充信息", "comment": "备注", "escalate": "上报",
-    "merged": "合并", "survey": "回访", "edit": "修改",
-}
 # Which actions the ticket page offers in each state (the actions module decides what is really allowed).
 ACTIONS_BY_STATE = {
     TicketState.PENDING: ["confirm", "reject", "assign", "merge", "reclassify", "urgency", "refer"],
@@ -62,7 +58,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     env.filters["local"] = lambda dt: local(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
-    env.filters["hours"] = lambda s: "—" if s is None else (f"{s / 3600:.1f} 小时" if s < 86400 * 2 else f"{s / 86400:.1f} 天")
+    env.filters["duration"] = duration
     return env
 
 
@@ -76,6 +72,7 @@ def ticket_json(ticket: Ticket, now: datetime, grid_names: dict[str, str], actio
         "grid": grid_names.get(ticket.grid_id or "", "—"), "text": ticket.text[:80],
         "created": local(ticket.created_at).strftime("%Y-%m-%d %H:%M"),
         "due": local(ticket.resolve_due_at).strftime("%m-%d %H:%M") if ticket.resolve_due_at else "—",
+        "escalation": level_label(ticket.escalation_level) if ticket.escalation_level else "",
     }
 
 
@@ -178,13 +175,16 @@ def router(runtime) -> APIRouter:
                 flt, result, total, capped, error = TicketFilter(), search.Page([], None), 0, False, str(exc)
             names = grid_names(s)
             rows = [ticket_json(t, now, names, runtime.bot.actions) for t in result.items]
+            colour_total, colour_rows = colour_counts(s, v.scope, now, runtime.bot.actions)
             query = [(k, val) for k, val in request.query_params.multi_items() if k != "cursor"]
             return page(
                 request, "tickets.html", v, rows=rows, flt=flt, total=total, capped=capped, error=error,
                 next_url=f"?{urlencode(query + [('cursor', result.next_cursor)])}" if result.next_cursor else None,
                 first_page=cursor is None, query=urlencode(query), params=request.query_params,
                 grids=grids_in_scope(s, v.scope), categories=REQUEST_CATEGORIES, states=list(TicketState),
-                urgencies=list(Urgency), sorts=search.SORTS,
+                urgencies=list(Urgency), sorts=search.SORTS, colours=COLOURS, colour_total=colour_total,
+                colour_rows=colour_rows, level_labels={lv.value: label for lv, label in LEVEL_LABELS.items()},
+                filtered=sum(1 for k, val in query if val and k != "sort"),
                 live_ids=",".join(str(row["id"]) for row in rows), max_id=max([row["id"] for row in rows], default=0),
             )
 
@@ -233,9 +233,10 @@ def router(runtime) -> APIRouter:
             state = TicketState(ticket.state)
             return page(
                 request, "ticket.html", v, t=ticket, row=ticket_json(ticket, now, grid_names(s), runtime.bot.actions), state=state,
-                reporters=reps, events=events, people=people, lines=conversation(s, ticket), msg=msg, ok=ok,
+                reporters=reps, people=people, events=audit_lines(events, {k: p.name for k, p in people.items()}),
+                lines=conversation(s, ticket), msg=msg, ok=ok,
                 actions=ACTIONS_BY_STATE.get(state, []) if v.scope.can_act else [], action_labels=_action_labels(),
-                categories=REQUEST_CATEGORIES, urgencies=list(Urgency), state_labels=STATE_LABELS, event_labels=EVENT_LABELS,
+                categories=REQUEST_CATEGORIES, urgencies=list(Urgency),
                 master=s.get(Ticket, ticket.master_id) if ticket.master_id else None,
             )
 

@@ -89,26 +89,38 @@ class Line:
     status: str = ""
 
 
-def conversation(session: Session, ticket: Ticket, limit: int = 200) -> list[Line]:
-    """What the reporters said in their chats from shortly before the ticket, and what the bot said about it."""
+def conversation(session: Session, ticket: Ticket, limit: int = 200, scan: int = 2000) -> list[Line]:
+    """The messages linked to this ticket and what the bot said about it.
+
+    Linked: each reporter's own report (and the ticket's origin message), every message the bot
+    answered about this ticket (「确认 12」, 「补充 12 …」, a duplicate that joined it), and replies to
+    the bot's messages about it. Other things its reporters said later are not shown."""
+    outbox = list(session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id)
+                               .order_by(OutboxMessage.id).limit(limit)))
     reporters = list(session.exec(select(TicketReporter).where(TicketReporter.ticket_id == ticket.id)))
-    chats = {r.chat_key for r in reporters} | {ticket.chat_key}
-    senders = {r.person_key for r in reporters} | {ticket.created_by}
-    since = ticket.created_at - timedelta(minutes=30)
-    names = {p.key: p.name for p in session.exec(select(Person).where(Person.key.in_(senders)))}
-    lines: list[Line] = []
-    rows = session.exec(
-        select(InboxMessage).where(InboxMessage.chat_key.in_(chats), InboxMessage.sender_key.in_(senders),
-                                   InboxMessage.received_at >= since).order_by(InboxMessage.id).limit(limit)
-    )
-    for row in rows:
-        if not row.text:
-            continue
-        name = row.payload.get("sender_name") or names.get(row.sender_key) or row.sender_key
-        lines.append(Line(row.received_at, name, row.text, False, row.chat_key))
-    for row in session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id).order_by(OutboxMessage.id).limit(limit)):
-        lines.append(Line(row.created_at, "邻里助手", row.payload.get("text", ""), True, row.chat_key, row.status))
-    return sorted(lines, key=lambda line: line.at)
+    origin_keys = {f"{ticket.chat_key}:{ticket.origin_message_id}"} | {
+        f"{r.chat_key}:{r.message_id}" for r in reporters if r.message_id}
+    answered = {row.inbox_id for row in outbox if row.inbox_id}
+    bot_messages = {(row.chat_key, row.platform_message_id) for row in outbox if row.platform_message_id}
+    linked = sa.or_(InboxMessage.dedup_key.in_(sorted(origin_keys)), InboxMessage.id.in_(sorted(answered)))
+    rows = {row.id: row for row in session.exec(select(InboxMessage).where(linked).order_by(InboxMessage.id).limit(limit))}
+    if bot_messages:
+        # Replies to the bot's messages about this ticket, in the chats it spoke in since the ticket began.
+        chats = sorted({chat for chat, _ in bot_messages})
+        since = ticket.created_at - timedelta(minutes=1)
+        for row in session.exec(select(InboxMessage).where(InboxMessage.chat_key.in_(chats), InboxMessage.received_at >= since)
+                                .order_by(InboxMessage.id).limit(scan)):
+            if (row.chat_key, row.payload.get("reply_to_message_id")) in bot_messages:
+                rows.setdefault(row.id, row)
+    senders = {row.sender_key for row in rows.values()}
+    names = {p.key: p.name for p in session.exec(select(Person).where(Person.key.in_(sorted(senders))))} if senders else {}
+    lines = [Line(row.received_at, row.payload.get("sender_name") or names.get(row.sender_key) or row.sender_key,
+                  row.text or "〔点了按钮〕", False, row.chat_key)
+             for row in rows.values() if row.text or row.payload.get("action_data")]
+    for row in outbox:
+        if row.payload.get("text"):
+            lines.append(Line(row.created_at, "邻里助手", row.payload["text"], True, row.chat_key, row.status))
+    return sorted(lines, key=lambda line: line.at)[:limit]
 
 
 def failed_deliveries(session: Session, scope: Scope, limit: int = 200) -> list[tuple[OutboxMessage, Chat | None]]:

@@ -37,9 +37,18 @@ class Console:
             assert r.status_code == 303 and r.headers["location"] == "/console/tickets", r.text
         return client
 
+    def sign_in(self, page, username: str) -> None:
+        """Sign a browser page in through the form, as a person would."""
+        page.goto(self.url + "/console/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/console/tickets")
+
     def say(self, text: str, *, sender: str = "zhang", name: str = "张阿姨", room: str = "demo") -> dict:
         """A resident posts in a playground room (through the real channel)."""
-        r = httpx.post(self.url + "/playground/api/messages", json={"room": room, "sender_id": sender, "sender_name": name, "text": text})
+        r = httpx.post(self.url + "/playground/api/messages", json={"room": room, "sender_id": sender, "sender_name": name, "text": text},
+                       timeout=60)
         assert r.status_code == 202, r.text
         return r.json()
 

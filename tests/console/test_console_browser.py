@@ -8,7 +8,6 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 LEAK = "楼上漏水到我家了，天花板都湿了"
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -19,11 +18,7 @@ def context(browser):
 
 
 def sign_in(page, console, username: str) -> None:
-    page.goto(console.url + "/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console/tickets")
+    console.sign_in(page, username)
 
 
 def test_sign_in_filter_open_confirm_and_the_chat_hears_it(console, context, tmp_path):

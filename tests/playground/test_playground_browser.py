@@ -103,3 +103,55 @@ def test_an_emergency_in_the_residents_group_shows_up_in_the_community_staff_roo
     page.select_option("#room", "xingfu-staff")
     page.wait_for_selector("#title:has-text('幸福社区工作群')")
     page.wait_for_selector(".row.bot .bubble:has-text('【紧急】#1')", timeout=10_000)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_readme_walk_through_works_from_the_bare_playground_url(browser, live_server):
+    """README: as 张阿姨 type 「楼上漏水到我家了」 … 「早上好」 — nothing … switch to 王芳 and press 确认 — 「#1 已受理」."""
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    page.goto(live_server.url + "/playground")  # no ?as= or ?room=
+    page.wait_for_selector("#status:has-text('已连接')")
+    assert page.locator("#who option:checked").inner_text().startswith("张阿姨")
+    assert page.locator("#room option:checked").inner_text() == "幸福里3栋邻里群（演示）"
+    _say(page, "楼上漏水到我家了")
+    reply = page.wait_for_selector(".row.bot .bubble", timeout=10_000)
+    assert "编号 #1" in reply.inner_text() and "已转网格员王芳处理" in reply.inner_text()
+    _say(page, "早上好")
+    page.wait_for_selector(".row.mine .bubble:has-text('早上好')")
+    wangfang = page.locator("#who option", has_text="王芳").get_attribute("value")
+    page.select_option("#who", wangfang)
+    page.wait_for_selector("#status:has-text('已连接')")
+    page.locator(".row.bot .buttons button", has_text="确认").first.click()
+    page.wait_for_selector(".row.bot .bubble:has-text('#1 已受理')", timeout=10_000)
+    assert page.locator(".alert").count() == 0  # no 「无权限」
+    assert page.locator(".row.bot").count() == 2  # 早上好 got no answer
+    context.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_url_chooses_identity_and_room_and_unknown_values_fall_back(browser, live_server):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(live_server.url + "/playground?as=zhaomin&room=anle")
+    page.wait_for_selector("#status:has-text('已连接')")
+    assert page.locator("#who").input_value() == "zhaomin" and page.locator("#room").input_value() == "anle"
+    page.goto(live_server.url + "/playground?as=nobody&room=nowhere")
+    page.wait_for_selector("#status:has-text('已连接')")
+    assert page.locator("#who").input_value() == "zhang" and page.locator("#room").input_value() == "demo"
+    context.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_one_minute_guide_opens_on_a_phone(browser, live_server, tmp_path):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(live_server.url + "/playground")
+    page.wait_for_selector("#status:has-text('已连接')")
+    assert not page.locator("#guide").is_visible()
+    page.click("#guide-toggle")
+    assert page.locator("#guide").is_visible() and "切换成本群的网格员" in page.inner_text("#guide")
+    assert page.locator("#guide-toggle").get_attribute("aria-expanded") == "true"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "playground-phone-guide.png"))
+    context.close()

@@ -121,7 +121,8 @@ def register(app: typer.Typer) -> None:
         from core.duplicates_eval import evaluate_pairs, format_pairs_report, load_pairs
 
         corpus = CONFIG_DIR / "corpus"
-        paths = files or [corpus / "duplicate_pairs.jsonl", corpus / "duplicate_pairs_heldout.jsonl"]
+        paths = files or [corpus / "duplicate_pairs.jsonl", corpus / "duplicate_pairs_heldout.jsonl",
+                          corpus / "duplicate_pairs_voices.jsonl"]
         out = {}
         for path in paths:
             if not path.is_file():

@@ -1,8 +1,12 @@
 """Is a new report the same problem as an open ticket? By object and place, not by category.
 
-A report names an OBJECT (路灯, 电梯, 井盖, 下水道 …, from :data:`OBJECTS`, synonyms and
-Traditional folded in) and a PLACE (buildings, units, rooms, gates, roads, landmarks and the side
-of a building, from the text, else from the chat: a group bound to one building implies it).
+A report names an OBJECT (路灯, 电梯, 井盖, 下水道 …, from :data:`OBJECTS`: each a family of the
+words residents use for it — 喇叭/音响, 栏杆/道闸, 污水/水沟/脏水, 煎饼摊/早点摊, a dark place for its
+lamp) and a PLACE (buildings, units, rooms, gates, roads, landmarks, basement levels and the side of a
+building, from the text, else from the chat: a group bound to one building implies it). Text is
+folded first: Traditional to Simplified, Cantonese words to Mandarin (嗰度, 咗, 唔), gate aliases
+(南边大门, 西大门 → 南门, 西门), the repeated words of a voice transcript said once; numerals and
+unit words of buildings (六号楼, 6栋, 六幢, 6座) and basements (B2, 负二层, 地下二层) are one place.
 :func:`judge` compares two reports:
 
 - the same object at the same place joins, whatever categories the classifier chose;
@@ -13,8 +17,9 @@ of a building, from the text, else from the chat: a group bound to one building 
 - personal matters (低保, 陪诊, 疫苗 …) of different people never join;
 - repeat reports of one emergency (same kind, place not different) within
   :data:`EMERGENCY_WINDOW` join it;
-- reports naming no known object fall back to the old rule: same category and similar words
-  (shared character bigrams).
+- reports where one names no known object fall back to their words (shared character bigrams, the
+  place and fillers taken out): at the same place, similar words join (of the same category, or
+  plainly alike); where a place is not said, the old rule (same category and similar words).
 
 Measured on config/classifier/corpus/duplicate_pairs*.jsonl by ``linli eval-duplicates``.
 """
@@ -37,6 +42,8 @@ from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
 
 DEFAULT_THRESHOLD = 0.4
+# Shared bigrams above which two reports at the same place are alike whatever their categories.
+_WORDS_ALONE = 0.5
 EMERGENCY_WINDOW = timedelta(minutes=30)
 OPEN_STATES = [s for s in TicketState if s.is_open]
 # Matters of one person (their pension, their errand, their vaccination): never one ticket for two people.
@@ -56,51 +63,69 @@ OBJECTS: dict[str, tuple[str, ...]] = {
     "井盖": ("窨井盖", "下水井盖", "下水道盖", "井盖", "井盖子", r"井[^，。,!！?？]{0,3}盖"),
     "楼道灯": ("楼道灯", "声控灯", "感应灯", "楼梯灯", "走廊灯", "楼道的灯", "楼梯的灯"),
     "路灯": ("路灯", "街灯", "路登", "灯杆", "路灯杆"),
-    "电梯": ("电梯", "电悌", "升降梯", "直梯"),
+    "电梯": ("电梯", "电悌", "升降梯", "直梯", "轿厢"),
     "门禁": ("门禁", "单元门", "门禁卡", "门铃"),
-    "下水道": ("下水道", "下水管", "排水管", "排水沟", "阴沟", "污水井", "化粪池", "下水井", "地漏"),
+    "道闸": ("道闸杆", "道闸", "栏杆", "挡车杆", "起落杆", "抬杆"),
+    "下水道": ("下水道", "下水管", "排水管", "排水沟", "阴沟", "污水井", "化粪池", "下水井", "地漏", "水沟",
+               "污水", "脏水", "臭水", "反水"),
     "水管": ("自来水管", "水管", "管道", "管子", "爆管", "水龙头"),
-    "垃圾": ("垃圾桶", "垃圾箱", "垃圾站", "垃圾房", "垃圾堆", "垃圾"),
+    "垃圾": ("装修垃圾", "建筑垃圾", "垃圾桶", "垃圾箱", "垃圾站", "垃圾房", "垃圾堆", "垃圾", "水泥块", "烂木板",
+             "碎砖", "渣土", "废木板", "大件杂物"),
     "树": ("树枝", "树杈", "树木", "大树", "枯树", "槐树", "柳树", "树"),
-    "路面": ("路面", "坑洼", "大坑", "塌陷", "地砖", "人行道"),
+    "积水": ("积水", "一滩水", "一摊水", "一大滩水", "淹水", "水淹", "被淹", "水坑", "蓄水", "汪着水"),
+    "路面": ("路面", "坑洼", "大坑", "塌陷", "地砖", "人行道", "陷下去", "凹下去", "下陷", "塌了一块", r"坑(?!位)"),
     "座椅": ("长椅", "座椅", "椅子", "凳子"),
     "水箱": ("水箱", "水塔"),
     "健身器材": ("健身器材", "健身器", "单杠", "秋千", "滑梯"),
     "外墙": ("外墙", "墙皮", "瓷砖", "墙面"),
     "窗户": ("窗户", "玻璃", "窗子"),
     "广场舞": ("广场舞",),
-    "摊贩": ("摆摊", "摊贩", "小摊", "流动摊", "占道经营"),
+    "音响": ("音响", "音箱", "喇叭", "放歌", "放音乐", "外放"),
+    "摊贩": ("摆摊", "摊贩", "小摊", "流动摊", "占道经营", "小贩", "商贩", r"(?<![一大])摊(?!水)"),
     "消防通道": ("消防通道", "消防车道", "生命通道"),
     "施工": ("施工", "工地", "装修"),
-    "车辆": ("僵尸车", "乱停车", "乱停", "停车"),
+    "车辆": ("僵尸车", "乱停车", "乱停", r"停车(?!场|位|库)"),
     "电动车": ("电动车", "电瓶车", "充电"),
     "油烟": ("油烟", "烧烤"),
+    "狗叫": ("狗叫", "犬吠", r"狗[^，。,!！?？]{0,8}叫"),
+    "流浪狗": ("流浪狗", "野狗", r"狗[^，。,!！?？]{0,6}咬"),
+    "狗粪": ("狗屎", "狗粪", "狗便"),
+    "流浪猫": ("流浪猫", "野猫"),
     "漏水": ("漏水", "渗水", "滴水", "漏了", "在漏"),
     "停电": ("停电", "没电", "跳闸", "断电"),
     "停水": ("停水", "没水", "水压"),
     "暖气": ("暖气",),
     "燃气": ("燃气", "煤气", "天然气"),
-    "噪音": ("太吵", "吵死", "噪音", "很吵", "吵得", "声音太大"),
+    "噪音": ("太吵", "吵死", "噪音", "很吵", "吵得", "声音太大", "太大声", "扰民"),
     "异味": ("异味", "怪味", "臭", "反味"),
     "门锁": ("门锁", "锁坏"),
     "马桶": ("马桶", "厕所"),
     "空调": ("空调",),
     "网络": ("网络", "网断", "宽带", "没网"),
-    "虫害": ("蟑螂", "老鼠", "白蚁", "蚊子"),
+    "老鼠": ("老鼠",),
+    "蟑螂": ("蟑螂",),
+    "白蚁": ("白蚁",),
+    "蚊子": ("蚊子",),
     "灯": ("灯",),  # a lamp of no named kind: the same as any lamp at the same place
+    # A place said to be dark: its lamp is out (which lamp is told by the place).
+    "黑": ("黑漆漆", "黑乎乎", "黑咕隆咚", "黑灯瞎火", "漆黑", "好黑", "太黑", "很黑", "全黑", "黑的", "黑了",
+           "摸黑", "看不见路", "什么都看不见"),
 }
 # Objects that name a condition rather than a thing: they join only when no thing is named.
-_CONDITIONS = frozenset({"漏水", "停电", "停水", "噪音", "异味"})
+_CONDITIONS = frozenset({"漏水", "停电", "停水", "噪音", "异味", "黑"})
 # Things a community has one of (or that are heard all over it): the same one even where no place is said.
 SHARED_OBJECTS = frozenset({"广场舞", "施工", "摊贩", "油烟"})
-_GENERIC = {"灯": frozenset({"路灯", "楼道灯"})}
+_GENERIC = {"灯": frozenset({"路灯", "楼道灯"}), "黑": frozenset({"灯", "路灯", "楼道灯"})}
 _OBJECT_RES = tuple((name, re.compile("|".join(words))) for name, words in OBJECTS.items())
 
 _HOME_RE = re.compile(r"我家|我们家|咱家|俺家|俺们家|我屋|家里|家中|屋里|屋子里|我房间|卧室|客厅|我们屋")
 
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUM = r"(\d{1,4}|[一二两三四五六七八九十]{1,3})"
-_BUILDING_RE = re.compile(_NUM + r"\s*(?:号楼|栋|幢|座|号院)")
+_BUILDING_RE = re.compile(r"(?:" + _NUM + r"|(?<![a-z])([a-z]))\s*(?:号楼|栋|幢|座|号院)")
+# Basement levels: B2, 负二层, 地下二层, 地库负二 → '2'.
+_LEVEL_RE = re.compile(r"(?<![a-z0-9])b([1-5])(?!\d)|(?:负|地下)([1-5一二三四五])(?:层|楼)?")
+_BASEMENT_SPOTS = frozenset({"车库", "停车场", "地下室"})
 _UNIT_RE = re.compile(_NUM + r"\s*单元")
 _ROOM_RE = re.compile(r"(?<![\d-])(\d{3,4})(?:室|号房|房间|的|家)|(?:栋|幢|号楼|单元|-)\s*(\d{3,4})(?!\d)")
 _GATE_RE = re.compile(r"([东南西北])(?:大)?门|(大门|正门|后门|侧门|小门)")
@@ -111,7 +136,7 @@ _SIDES = {"门口": "前", "门前": "前", "楼前": "前", "前面": "前", "�
 # Landmarks inside a community, with the names residents use for them.
 SPOTS: dict[str, tuple[str, ...]] = {
     "广场": ("中心广场", "广场"), "篮球场": ("篮球场", "球场"), "停车场": ("停车场",),
-    "车库": ("地下车库", "车库"), "花园": ("小花园", "花园"), "幼儿园": ("幼儿园",), "菜市场": ("菜市场", "菜场"),
+    "车库": ("地下车库", "车库", "地库"), "花园": ("小花园", "花园"), "幼儿园": ("幼儿园",), "菜市场": ("菜市场", "菜场"),
     "楼顶": ("楼顶", "天台"), "地下室": ("地下室",), "健身区": ("健身区",), "小学": ("小学",),
 }
 _SPOT_RES = tuple((name, re.compile("|".join(words))) for name, words in SPOTS.items())
@@ -128,11 +153,24 @@ def _number(token: str) -> str:
     return str(_CN_DIGITS.get(token[0], 0)) if len(token) == 1 else "".join(str(_CN_DIGITS.get(c, 0)) for c in token)
 
 
+# Cantonese words (after Traditional → Simplified) and their Mandarin equivalents; longer first.
+_DIALECT = (("嗰度", "那里"), ("嗰边", "那边"), ("嗰", "那"), ("唔着", "不亮"), ("咗", "了"), ("冇", "没"),
+            ("唔", "不"), ("喺", "在"), ("啲", "些"), ("巷子", "巷"), ("胡同子", "胡同"))
+# A word said twice in a voice transcript (「堵了 堵了」, 「三栋 三栋那个」) is said once.
+_REPEAT = re.compile(r"(\S{1,6})(?:\s+\1)+")
+# 「南边大门」, 「东边那个门口」, 「西大门」 → 南门, 东门口, 西门.
+_GATE_ALIAS = re.compile(r"([东南西北])(?:边|面|侧)?(?:的|那个|这个)?\s*大?门")
+
+
 def simplify(text: str) -> str:
-    """Lower-cased Simplified text, full-width folded."""
+    """Lower-cased Simplified text, full-width folded, Cantonese words and gate aliases in Mandarin,
+    repeated words of a voice transcript said once."""
     import unicodedata
 
-    return to_simplified(unicodedata.normalize("NFKC", text or "")).lower()
+    s = to_simplified(unicodedata.normalize("NFKC", text or "")).lower()
+    for word, plain in _DIALECT:
+        s = s.replace(word, plain)
+    return _GATE_ALIAS.sub(r"\1门", _REPEAT.sub(r"\1", s))
 
 
 # -- places -------------------------------------------------------------------------------------
@@ -150,16 +188,19 @@ class Place:
     roads: frozenset[str] = frozenset()
     sides: frozenset[str] = frozenset()
     home: bool = False
+    levels: frozenset[str] = frozenset()  # basement levels (B2 → '2')
 
     @property
     def known(self) -> bool:
         """Whether anything tells where it is (a home alone does not: whose home?)."""
-        return bool(self.buildings or self.units or self.rooms or self.gates or self.spots or self.roads)
+        return bool(self.buildings or self.units or self.rooms or self.gates or self.spots or self.roads
+                    or self.levels)
 
     def label(self) -> str:
         """A short human description: 「3栋2单元502」, 「东门」, 「幸福路」."""
         parts = [f"{b}栋" for b in sorted(self.buildings, key=_sort_key)]
         parts += [f"{u}单元" for u in sorted(self.units, key=_sort_key)]
+        parts += [f"B{level}" for level in sorted(self.levels)]
         parts += sorted(self.rooms, key=_sort_key) + sorted(self.gates) + sorted(self.spots) + sorted(self.roads)
         return "".join(parts)
 
@@ -172,19 +213,22 @@ def place_of(text: str, chat_place: str | None = None) -> Place:
     """The place a report names; a chat bound to one building (``chat_place``, e.g. 「3栋」) fills
     in the building when the text names none and speaks of no gate, road or landmark elsewhere."""
     s = simplify(text)
-    buildings = frozenset(_number(m.group(1)) for m in _BUILDING_RE.finditer(s))
+    buildings = frozenset(_number(m.group(1)) if m.group(1) else m.group(2) for m in _BUILDING_RE.finditer(s))
+    levels = frozenset(_number(m.group(1) or m.group(2)) for m in _LEVEL_RE.finditer(s))
     units = frozenset(_number(m.group(1)) for m in _UNIT_RE.finditer(s))
     rooms = frozenset(m.group(1) or m.group(2) for m in _ROOM_RE.finditer(s))
     gates = frozenset((m.group(1) + "门") if m.group(1) else ("大门" if m.group(2) in ("大门", "正门") else m.group(2))
                       for m in _GATE_RE.finditer(s))
     spots = frozenset(name for name, rx in _SPOT_RES if rx.search(s))
+    if levels:  # 「B2停车场」 and 「负二层车库」 are one place: the level says which
+        spots -= _BASEMENT_SPOTS
     roads = frozenset(part for part in (extract_location(s) or "").split() if _ROAD_END.search(part))
     sides = frozenset(_SIDES[m.group(1)] for m in _SIDE_RE.finditer(s))
-    place = Place(buildings, units, rooms, gates, spots, roads, sides, bool(_HOME_RE.search(s)))
-    if chat_place and not (place.buildings or place.gates or place.spots or place.roads):
+    place = Place(buildings, units, rooms, gates, spots, roads, sides, bool(_HOME_RE.search(s)), levels)
+    if chat_place and not (place.buildings or place.gates or place.spots or place.roads or place.levels):
         implied = place_of(chat_place)
         place = Place(implied.buildings, place.units or implied.units, place.rooms, place.gates, place.spots,
-                      place.roads, place.sides, place.home)
+                      place.roads, place.sides, place.home, place.levels)
     return place
 
 
@@ -202,7 +246,7 @@ def same_place(a: Place, b: Place) -> bool | None:
     """
     agree = False
     for x, y in ((a.buildings, b.buildings), (a.units, b.units), (a.rooms, b.rooms), (a.gates, b.gates),
-                 (a.spots, b.spots), (a.roads, b.roads)):
+                 (a.spots, b.spots), (a.roads, b.roads), (a.levels, b.levels)):
         if x and y:
             if x != y:  # 「5栋」 and 「5栋和6栋」 are not known to be the same place either
                 return False
@@ -246,8 +290,17 @@ def same_object(a: frozenset[str], b: frozenset[str]) -> bool:
 # -- similar words (the fallback) -------------------------------------------------------------------
 
 
+# Words of a voice transcript that say nothing: 「哎呀 那个 那个 三栋 …」.
+_VOICE_FILLER = re.compile(r"哎呀|哎哟|唉|喂|嗯|呃|那个|这个|就是说|然后")
+
+
 def _norm(text: str) -> str:
-    return _FILLER.sub("", "".join(_KEEP.findall(to_simplified(text or "").lower())))
+    """The words of a report without its place (buildings, gates, landmarks, sides …) and without
+    fillers: what is left says what the problem is."""
+    s = simplify(text)
+    for rx in (_BUILDING_RE, _UNIT_RE, _ROOM_RE, _LEVEL_RE, _GATE_RE, _SIDE_RE, *(rx for _, rx in _SPOT_RES)):
+        s = rx.sub(" ", s)
+    return _FILLER.sub("", "".join(_KEEP.findall(_VOICE_FILLER.sub(" ", s))))
 
 
 def bigrams(text: str) -> set[str]:
@@ -324,6 +377,11 @@ def judge(new: Report, old: Report, *, window: timedelta, threshold: float = DEF
     by_object = bool(oa and ob)
     if by_object:
         alike = same_object(oa, ob)
+    elif where:
+        # The same place and one report names no known object: alike in words (place and fillers
+        # taken out), and of the same category unless the words are plainly alike.
+        score = similarity(new.text, old.text)
+        alike = score >= threshold and (new.category == old.category or score >= _WORDS_ALONE)
     else:
         alike = new.category == old.category and similarity(new.text, old.text) >= threshold
     if not alike:

@@ -111,7 +111,7 @@ def test_objects_are_recognised_by_family_not_by_one_word(a, b):
 
 @pytest.mark.parametrize(("a", "b"), [
     ("老鼠很多", "蟑螂很多"), ("有个坑", "积水"), ("装修垃圾堆着", "装修太吵"), ("狗叫了一夜", "到处是狗屎"),
-    ("楼道灯坏了", "路灯坏了"), ("B2停车场顶上漏水", "乱停车"),
+    ("楼道灯坏了", "路灯坏了"), ("B2停车场顶上漏水", "乱停车"), ("天黑了有人吵架", "路灯坏了"), ("这人坑人", "地上有个坑"),
 ])
 def test_different_objects_of_one_place_stay_apart(a, b):
     assert not same_object(objects_of(a), objects_of(b)), (objects_of(a), objects_of(b))

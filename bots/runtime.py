@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
-from bots import fallback, metrics
+from bots import fallback, metrics, photos
 from bots.channels import notice_receiver
 from bots.community import CommunityBot
 from bots.reports import Reporter, Schedule
@@ -273,6 +273,7 @@ class Runtime:
                 return None
             message = message or Message.model_validate(payload)
             replies = self.bot.handle(session, message)
+            photos.attach(session, message, max_bytes=self.settings.photos_max_bytes, now=self.clock())
             rows = [
                 outbox.enqueue(session, r.reply, dedup_key=f"in:{inbox_id}:{r.key}", ticket_id=r.ticket_id, inbox_id=inbox_id)
                 for r in replies
@@ -436,6 +437,8 @@ class Runtime:
             # lets the event loop keep answering webhooks while it runs (bench/webhook.py:
             # 454 → 566 requests/s at 50 senders).
             sys.setswitchinterval(0.0005)
+        if self.settings.run_photos:
+            self._tasks.append(asyncio.create_task(photos.run_worker(self), name="linli-photos"))
         if self.settings.run_scheduler:
             self.scheduler.start()  # every instance schedules; a database lock picks the one that sweeps
 

@@ -98,6 +98,18 @@ class Settings(BaseSettings):
     wecom_archive_mass_daily_limit: int = Field(1, ge=0)
     wecom_archive_mass_monthly_limit: int = Field(4, ge=0)
 
+    # Photos (issue 15): images sent with requests, fetched by a background worker into the data
+    # directory (photos/ by sha256) or, when photos_s3_bucket is set, an S3-compatible store
+    run_photos: bool = True  # fetch photos in this instance
+    photos_max_bytes: int = Field(10_000_000, ge=1)
+    photos_poll_seconds: float = 2.0
+    photos_s3_bucket: str | None = None
+    photos_s3_endpoint: str | None = None  # e.g. https://oss-cn-hangzhou.aliyuncs.com, http://minio:9000
+    photos_s3_region: str = "us-east-1"
+    photos_s3_access_key: str | None = None
+    photos_s3_secret_key: str | None = None
+    photos_s3_prefix: str = "photos/"
+
     redis_url: str | None = None
 
     # Console sign-in (issue 12): wrong passwords before an account locks, for how long, and

@@ -272,3 +272,5 @@ import core.dialogue  # noqa: E402,F401
 import core.archive  # noqa: E402,F401
 # Notices to residents' groups (通知) and the chats each went to; importing registers the tables.
 import core.notices  # noqa: E402,F401
+# Photos sent with requests and the fetch queue (core/photos.py); importing registers the table.
+import core.photos  # noqa: E402,F401

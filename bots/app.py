@@ -16,6 +16,7 @@ from bots.api import mount as mount_api
 from bots.api_docs import mount_docs
 from bots.channels import mount_channels
 from bots.console import mount as mount_console
+from bots.photo_routes import mount as mount_photos
 from bots.fast_path import BodyLimitMiddleware, LinliApp
 from bots.runtime import Runtime
 from bots.security_headers import SecurityHeadersMiddleware
@@ -27,6 +28,7 @@ log = logging.getLogger("linli.app")
 
 def mount_console_and_api(app: FastAPI, runtime: Runtime) -> None:
     """The console (/console), the JSON API (/api) and Open311 (/open311/v2): always on."""
+    mount_photos(app, runtime)  # before the console and API: their routes are more general
     mount_console(app, runtime)
     mount_api(app, runtime)
 

@@ -273,11 +273,11 @@ class Runtime:
                 return None
             message = message or Message.model_validate(payload)
             replies = self.bot.handle(session, message)
-            photos.attach(session, message, max_bytes=self.settings.photos_max_bytes, now=self.clock())
             rows = [
                 outbox.enqueue(session, r.reply, dedup_key=f"in:{inbox_id}:{r.key}", ticket_id=r.ticket_id, inbox_id=inbox_id)
                 for r in replies
             ]
+            photos.attach(session, message, max_bytes=self.settings.photos_max_bytes, now=self.clock())
             inbox.finish(session, inbox_id, "done" if replies else "ignored")
         return [r for r in rows if r is not None]
 

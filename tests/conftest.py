@@ -60,7 +60,7 @@ def settings(tmp_path, database_url) -> Settings:
     # Tests step the runtime by hand: no background outbox, sweeps or inbox worker, so webhooks
     # process inline (production defers to the inbox worker; tests/reliability cover that path).
     return Settings(data_dir=tmp_path, database_url=database_url, run_outbox=False, run_scheduler=False,
-                    inbox_defer=False, _env_file=None)
+                    run_photos=False, inbox_defer=False, _env_file=None)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from bots.console import auth
 from bots.console.charts import grouped_bars
 from bots.console.audit import audit_lines, level_label
 from bots.console.colours import COLOURS, LABELS as COLOUR_LABELS, colour_counts, colour_of
+from bots.photo_routes import ticket_photos
 from bots.console.views import (answers_to_post, conversation, date_range, failed_deliveries, filter_from_query, grids_in_scope,
                                 kept_archive_records)
 from core import accounts, db, search, stats, tickets
@@ -238,6 +239,7 @@ def router(runtime) -> APIRouter:
                 actions=ACTIONS_BY_STATE.get(state, []) if v.scope.can_act else [], action_labels=_action_labels(),
                 categories=REQUEST_CATEGORIES, urgencies=list(Urgency),
                 master=s.get(Ticket, ticket.master_id) if ticket.master_id else None,
+                photos=ticket_photos(s, ticket.id),
             )
 
     @r.post("/tickets/{number}/action")

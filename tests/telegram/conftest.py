@@ -20,7 +20,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 TOKEN = "123456789:AAE-linli-test-token"
@@ -44,6 +44,8 @@ class FakeBotAPI:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[tuple[int, str, dict]]] = field(default_factory=dict)
     updates: list[dict] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id → bytes served by getFile and /file/
+    file_failures: list[int] = field(default_factory=list)  # HTTP statuses the next file downloads answer
     _ids: itertools.count = field(default_factory=lambda: itertools.count(5000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -104,7 +106,23 @@ class FakeBotAPI:
             call.result = await self._updates(params)
         else:
             call.result = self._result(method, params)
+        if call.result is None:  # getFile of an unknown file_id
+            return JSONResponse({"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}, status_code=400)
         return JSONResponse({"ok": True, "result": call.result})
+
+    async def file(self, request: Request) -> Response:
+        """``/file/bot<token>/<file_path>``: the bytes getFile pointed at (or a queued failure)."""
+        if request.path_params["token"] != TOKEN:
+            return Response(status_code=401)
+        file_id = request.path_params["path"].removeprefix("photos/").removesuffix(".jpg")
+        with self._lock:
+            self.calls.append(Call("file", {"file_id": file_id}))
+            status = self.file_failures.pop(0) if self.file_failures else None
+        if status is not None:
+            return Response(b"fake failure", status_code=status)
+        if file_id not in self.files:
+            return Response(status_code=404)
+        return Response(self.files[file_id], media_type="application/octet-stream")
 
     async def _updates(self, params: dict) -> list[dict]:
         offset = int(params.get("offset", 0))
@@ -137,6 +155,12 @@ class FakeBotAPI:
                 message["message_thread_id"] = params["message_thread_id"]
                 message["is_topic_message"] = True
             return message
+        if method == "getFile":
+            file_id = str(params.get("file_id", ""))
+            if file_id not in self.files:
+                return None
+            return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(self.files[file_id]),
+                    "file_path": f"photos/{file_id}.jpg"}
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "邻里助手", "username": "linli_test_bot"}
         return True  # answerCallbackQuery, setWebhook, deleteWebhook
@@ -151,7 +175,8 @@ class FakeBotAPI:
         async def healthz(request: Request) -> JSONResponse:
             return JSONResponse({"status": "ok"})
 
-        return Starlette(routes=[Route("/healthz", healthz), Route("/bot{token}/{method}", self.handle, methods=["POST", "GET"])],
+        return Starlette(routes=[Route("/healthz", healthz), Route("/bot{token}/{method}", self.handle, methods=["POST", "GET"]),
+                                 Route("/file/bot{token}/{path:path}", self.file)],
                          lifespan=lifespan)
 
 

@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session, func, select
 
 from bots.app import create_app
@@ -68,6 +68,11 @@ class FakeWeChatApi:
         self.app.add_api_route("/cgi-bin/externalcontact/add_msg_template", self._authorised_send, methods=["POST"])
         self.app.add_api_route("/cgi-bin/externalcontact/get", self._external_contact, methods=["GET"])
         self.contacts: dict[str, str] = {}  # external_userid → name, for externalcontact/get
+        self.media: dict[str, bytes] = {}  # media_id → bytes for /cgi-bin/media/get
+        self.files: dict[str, bytes] = {}  # name → bytes at /files/<name> (AI-bot image URLs, PicUrl)
+        self.file_failures: list[int] = []  # HTTP statuses the next /files/ and media/get downloads answer
+        self.app.add_api_route("/cgi-bin/media/get", self._media_get, methods=["GET"])
+        self.app.add_api_route("/files/{name}", self._file, methods=["GET"])
         self.app.add_api_route("/robot/{name}", self._open_send, methods=["POST"])
         self.app.add_api_route("/response/{rid}", self._open_send, methods=["POST"])
 
@@ -112,6 +117,24 @@ class FakeWeChatApi:
             return JSONResponse({"errcode": 84061, "errmsg": "not external contact"})
         return JSONResponse({"errcode": 0, "errmsg": "ok", "external_contact": {"name": name, "type": 1}})
 
+    async def _media_get(self, request: Request) -> Response:
+        self.calls.append({"path": request.url.path, "query": dict(request.query_params), "json": None})
+        if self.file_failures:
+            return Response(b"fake failure", status_code=self.file_failures.pop(0))
+        if request.query_params.get("access_token") not in self.valid_tokens:
+            return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
+        data = self.media.get(request.query_params.get("media_id", ""))
+        if data is None:
+            return JSONResponse({"errcode": 40007, "errmsg": "invalid media_id"})
+        return Response(data, media_type="image/jpeg", headers={"Content-disposition": 'attachment; filename="m.jpg"'})
+
+    async def _file(self, name: str, request: Request) -> Response:
+        self.calls.append({"path": request.url.path, "query": dict(request.query_params), "json": None})
+        if self.file_failures:
+            return Response(b"fake failure", status_code=self.file_failures.pop(0))
+        data = self.files.get(name)
+        return Response(data, media_type="application/octet-stream") if data is not None else Response(status_code=404)
+
     async def _open_send(self, request: Request) -> JSONResponse:
         body = await request.json()
         self.calls.append({"path": request.url.path, "query": dict(request.query_params), "json": body})
@@ -151,6 +174,9 @@ def fake(fake_api: FakeWeChatApi) -> FakeWeChatApi:
     fake_api.valid_tokens.clear()
     fake_api.issued.clear()
     fake_api.contacts.clear()
+    fake_api.media.clear()
+    fake_api.files.clear()
+    fake_api.file_failures.clear()
     return fake_api
 
 
@@ -190,6 +216,7 @@ def wx_settings(tmp_path, database_url, fake, migrated_templates, postgres_admin
     _start_from_template(database_url, migrated_templates, postgres_admin)
     return Settings(
         data_dir=tmp_path, database_url=database_url, run_outbox=False, run_scheduler=False, playground=False,
+        run_photos=False,
         wechat_token=OA_TOKEN, wechat_app_id=APP_ID, wechat_app_secret="oa-secret", wechat_aes_key=OA_AES_KEY,
         wechat_api_base=fake.base_url,
         wecom_corp_id=CORP_ID, wecom_agent_id="1000002", wecom_secret="wecom-secret", wecom_token=WECOM_TOKEN,

@@ -130,8 +130,8 @@ def _masked_positions(digits: str) -> tuple[int, int] | None:
     return None
 
 
-def _spans(text: str) -> set[int]:
-    """Indices of the original characters to replace with '*'."""
+def _spans(text: str, *, whole: bool = False) -> set[int]:
+    """Indices of the original characters to replace with '*' (every digit of the number when ``whole``)."""
     hidden: set[int] = set()
     for groups in _runs(_normalise(text)):
         start = 0
@@ -148,7 +148,7 @@ def _spans(text: str) -> set[int]:
                 if where is None and chars[-1].ch == "X":  # an X glued on after a number: a word, not a check digit
                     where = _masked_positions("".join(c.ch for c in chars[:-1]))
                 if where is not None:
-                    hidden.update(c.src for c in chars[where[0]:where[1]])
+                    hidden.update(c.src for c in (chars if whole else chars[where[0]:where[1]]) if c.ch.isalnum())
                     start = end
                     break
             else:
@@ -170,3 +170,50 @@ def mask(text: str) -> str:
 def contains_private_number(text: str) -> bool:
     """True when ``mask`` would change the text."""
     return mask(text) != text
+
+
+# -- public text: no numbers, no names ------------------------------------------------------------
+
+# The commonest single-character surnames (about nine in ten people in China carry one of them).
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金"
+    "石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁"
+    "岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝")
+# Words that follow a surname to name a person: 张阿姨, 王师傅, 李大爷, 陈老师, 刘书记 …
+HONORIFICS = ("阿姨", "师傅", "大爷", "大妈", "大娘", "奶奶", "爷爷", "叔叔", "大叔", "阿婆", "阿公", "婆婆", "伯伯", "大伯",
+              "大姐", "大哥", "姐姐", "哥哥", "老师", "女士", "先生", "小姐", "同志", "书记", "主任", "经理", "医生", "护士",
+              "老太", "老头", "师父", "姨", "叔", "婶", "嫂", "伯", "姐", "哥", "总", "工")
+_SURNAME_CLASS = "[" + "".join(sorted(SURNAMES)) + "]"
+_FAMILIAR = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾"  # 老王, 小李: the commonest only
+_TITLED = re.compile(f"(?:老|小)?{_SURNAME_CLASS}(?:{'|'.join(HONORIFICS)})|(?:老|小)[{_FAMILIAR}](?![子女路车])")
+
+
+def _person_names(text: str) -> list[tuple[int, int]]:
+    """Spans of people's names: a surname with a title (张阿姨, 老王) and full names jieba tags as
+    person names (李建国), when they start with a common surname."""
+    import jieba.posseg  # the classifier loads jieba's dictionary anyway
+
+    spans = [(m.start(), m.end()) for m in _TITLED.finditer(text)]
+    at = 0
+    for word, flag in jieba.posseg.cut(text):
+        if flag.startswith("nr") and 2 <= len(word) <= 3 and word[0] in SURNAMES:
+            spans.append((at, at + len(word)))
+        at += len(word)
+    return spans
+
+
+def anonymise(text: str) -> str:
+    """Text anyone may read (Open311 public reads): every digit of a phone or ID number becomes '*'
+    and people's names become 某某 (张阿姨 → 某阿姨, 李建国 → 某某); the rest is left as written."""
+    hidden = _spans(text, whole=True) if len(_DECIMAL.findall(text)) >= _SHORTEST or _OTHER_DIGITS.search(text) else set()
+    out = ["*" if i in hidden else ch for i, ch in enumerate(text)]
+    for start, end in sorted(_person_names(text), key=lambda se: (se[0], -se[1])):
+        word = text[start:end]
+        title = next((h for h in HONORIFICS if word.endswith(h) and len(word) > len(h)), None)
+        replacement = "某" + title if title else "某某"
+        if out[start] is None:
+            continue  # inside a longer name already replaced
+        out[start] = replacement
+        for i in range(start + 1, end):
+            out[i] = None
+    return "".join(ch for ch in out if ch is not None)

@@ -23,7 +23,7 @@ from bots.api.common import FilingError, file_ticket, iso, scope_for_token
 from bots.api.georeport_xml import render
 from core import db, search, tickets
 from core.grids import ancestors
-from core.masking import mask
+from core.masking import anonymise
 from core.models import Ticket, TicketEvent, utcnow
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import REQUEST_CATEGORIES, Category
@@ -101,10 +101,10 @@ def coarse_place(session: Session, grid_id: str | None) -> str | None:
 
 
 def public_request_of(ticket: Ticket, place: str | None) -> dict:
-    """A ticket as anyone may read it: phone and ID numbers masked, no notes (they name people),
+    """A ticket as anyone may read it: no phone or ID numbers and no names in the description, no notes (they name people),
     the community instead of the address, and no reporter."""
     return {**request_of(ticket), "status_notes": TicketState(ticket.state).label,
-            "description": mask(ticket.text), "address": place}
+            "description": anonymise(ticket.text), "address": place}
 
 
 def _last_notes(session: Session, ids: list[int]) -> dict[int, str]:

@@ -72,8 +72,11 @@ class S3Store:
 
     def __init__(self, bucket: str, *, endpoint: str | None, region: str, access_key: str | None,
                  secret_key: str | None, prefix: str = "photos/"):
-        import boto3
-        from botocore.config import Config
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError as exc:
+            raise RuntimeError("LINLI_PHOTOS_S3_BUCKET is set but boto3 is not installed: pip install 'linli[s3]'") from exc
 
         self.bucket, self.prefix = bucket, prefix
         self.client = boto3.client(

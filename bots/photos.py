@@ -210,6 +210,6 @@ def worker_for(runtime, client: httpx.AsyncClient) -> PhotoWorker:
 
 
 async def run_worker(runtime) -> None:
-    """The background task ``linli serve`` (and ``linli worker``) starts when LINLI_RUN_PHOTOS is on."""
+    """The background task ``linli serve`` starts when LINLI_RUN_PHOTOS is on (the default)."""
     async with httpx.AsyncClient(timeout=20.0, headers={"User-Agent": "linli"}, follow_redirects=True) as client:
         await worker_for(runtime, client).run(runtime.settings.photos_poll_seconds)

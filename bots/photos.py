@@ -67,7 +67,8 @@ def _filed_by(session: Session, message: Message) -> int | None:
     if created is not None:
         return created
     return session.exec(select(TicketReporter.ticket_id).where(
-        TicketReporter.chat_key == message.chat_key, TicketReporter.message_id == message.message_id)).first()
+        TicketReporter.person_key == message.sender_key, TicketReporter.chat_key == message.chat_key,
+        TicketReporter.message_id == message.message_id)).first()
 
 
 def _conversation(session: Session, message: Message, now: datetime) -> int | None:
@@ -99,10 +100,12 @@ def attach(session: Session, message: Message, *, max_bytes: int, now: datetime 
     if message.kind is not MessageKind.MESSAGE:
         return []
     now = now or utcnow()
+    refs = image_refs(message, max_bytes)
+    if not refs and not core_photos.waiting(session, chat_key=message.chat_key, sender_key=message.sender_key, now=now):
+        return []  # most messages: one indexed look-up and done
     filed = _filed_by(session, message)
     if filed is not None:
         core_photos.adopt(session, filed, chat_key=message.chat_key, sender_key=message.sender_key, now=now)
-    refs = image_refs(message, max_bytes)
     if not refs:
         return []
     chat = session.get(Chat, message.chat_key)
@@ -163,7 +166,8 @@ class PhotoWorker:
         """Fetch and keep one claimed photo. True when stored; a failure is recorded on the row."""
         fetch = self.fetchers.get(row.platform)
         if fetch is None:
-            await run_in_threadpool(self._failed, row, f"no downloader for platform {row.platform!r} is configured", True)
+            reason = f"no downloader for platform {row.platform!r} is configured here; configure it, then 重试 in the console"
+            await run_in_threadpool(self._failed, row, reason, False)
             return False
         try:
             data = await fetch(row.ref, self.max_bytes)

@@ -116,6 +116,13 @@ def record(session: Session, *, platform: str, chat_key: str, sender_key: str, m
     return rows
 
 
+def waiting(session: Session, *, chat_key: str, sender_key: str, now: datetime) -> bool:
+    """Whether the person sent photos in this chat within :data:`ADOPT_WINDOW` that have no ticket yet."""
+    return session.exec(select(Photo.id).where(
+        Photo.sender_key == sender_key, Photo.ticket_id.is_(None), Photo.chat_key == chat_key,
+        Photo.created_at >= now - ADOPT_WINDOW).limit(1)).first() is not None
+
+
 def adopt(session: Session, ticket_id: int, *, chat_key: str, sender_key: str, now: datetime) -> int:
     """Give waiting photos (no ticket yet) the person sent in this chat just before to ``ticket_id``."""
     result = session.execute(

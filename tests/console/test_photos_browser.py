@@ -28,7 +28,7 @@ def _wait_fetched(runtime, timeout: float = 20) -> Photo:
     raise AssertionError("the photo worker did not fetch the photo in time")
 
 
-def test_a_residents_telegram_photo_is_shown_on_the_ticket_page(console_with, serve_app, browser):
+def test_a_residents_telegram_photo_is_shown_on_the_ticket_page(console_with, serve_app, browser, tmp_path):
     fake = FakeBotAPI(files={"leak": png(48, 36, (200, 30, 30))})
     with serve_app(fake.app()) as bot_api, console_with(
             telegram_token=TOKEN, telegram_webhook_secret=SECRET, telegram_api_base=bot_api.url,
@@ -53,5 +53,6 @@ def test_a_residents_telegram_photo_is_shown_on_the_ticket_page(console_with, se
             assert img.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [48, 36]  # the real picture, decoded
             assert "现场照片" in page.locator("#photos").inner_text()
             assert img.bounding_box()["width"] <= 390
+            page.screenshot(path=str(tmp_path / "ticket-photo-phone.png"), full_page=True)
         finally:
             context.close()

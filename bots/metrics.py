@@ -32,6 +32,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from core.models import InboxMessage, OutboxMessage, Ticket
+from core.photos import Photo
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 T = TypeVar("T")
@@ -152,7 +153,14 @@ def database_lines(engine: sa.Engine) -> list[str]:
     outbox = Family("linli_outbox_messages", "gauge",
                     "Outbox rows not yet delivered (pending, sending) and finally failed (failed), by platform.")
     inbox = Family("linli_inbox_unfinished", "gauge", "Inbound messages stored but not yet processed, by status.")
+    photos = Family("linli_photos", "gauge", "Photos of tickets not yet downloaded (pending, fetching) and given up on (failed), by platform.")
     with engine.connect() as conn:
+        for state, platform, n in conn.execute(
+            sa.select(Photo.state, Photo.platform, sa.func.count())
+            .where(Photo.state.in_(["pending", "fetching", "failed"]), Photo.ticket_id.is_not(None))
+            .group_by(Photo.state, Photo.platform)
+        ):
+            photos.set(n, state=state, platform=platform)
         for state, n in conn.execute(sa.select(Ticket.__table__.c.state, sa.func.count()).group_by(Ticket.__table__.c.state)):
             tickets.set(n, state=str(state))
         for status, platform, n in conn.execute(
@@ -166,7 +174,7 @@ def database_lines(engine: sa.Engine) -> list[str]:
             .where(InboxMessage.status.in_(["received", "processing"])).group_by(InboxMessage.status)
         ):
             inbox.set(n, status=status)
-    return tickets.lines() + outbox.lines() + inbox.lines()
+    return tickets.lines() + outbox.lines() + inbox.lines() + photos.lines()
 
 
 def render(engine: sa.Engine | None) -> str:

@@ -140,3 +140,16 @@ async def test_the_worker_stores_into_an_s3_compatible_bucket_when_one_is_config
         row = s.get(Photo, photo_id)
     assert row.state == "fetched" and store.get(row.sha256) == image
     assert store.get("0" * 64) is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_metrics_count_photos_waiting_and_given_up_on(runtime, make_message):
+    from bots import metrics
+
+    first, second = _pending(runtime, _ticket(runtime, make_message), 2)
+    with Session(runtime.engine, expire_on_commit=False) as s:
+        row = next(p for p in photos.claim_due(s) if p.id == second)
+        photos.mark_failed(s, row, "not an image", retryable=False)
+    text = metrics.render(runtime.engine)
+    assert 'linli_photos{platform="telegram",state="fetching"} 1' in text
+    assert 'linli_photos{platform="telegram",state="failed"} 1' in text

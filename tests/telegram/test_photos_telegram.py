@@ -140,3 +140,19 @@ async def test_a_grid_workers_photo_with_and_right_after_banjie_is_the_result_ph
     assert _ticket(svc.runtime).state.value == "resolved"
     assert [(r.ticket_id, r.role, r.state) for r in _photos(svc.runtime)] == [
         (number, "report", "fetched"), (number, "result", "fetched"), (number, "result", "fetched")]
+
+
+@SQLITE_ONLY
+async def test_a_later_photo_joins_a_ticket_only_as_a_reply_to_the_bots_message_about_it(photo_settings, bot_api, updates, start_service):
+    bot_api.files.update({"late": png(), "reply": png(7, 7)})
+    shift = [timedelta(0)]
+    async with start_service(photo_settings, clock=lambda: utcnow() + shift[0]) as svc:
+        await svc.post_update(updates.text(COMPLAINT))
+        assert await svc.runtime.deliver_due() == 1
+        (card,) = bot_api.sent()
+        shift[0] = timedelta(minutes=30)  # long after the words
+        await svc.post_update(updates.update(message=updates.message(photo=sizes(("late", 8, 6, 100)))))
+        await svc.post_update(updates.update(message=updates.message(photo=sizes(("reply", 7, 7, 100)), reply_to=card)))
+    late, reply = _photos(svc.runtime)
+    assert late.ticket_id is None  # a stray picture is nobody's ticket
+    assert reply.ticket_id == _ticket(svc.runtime).id

@@ -24,6 +24,7 @@ starting with 1[3-9], nor 15/18 digits, nor 10–12 digits starting with 0.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -202,9 +203,13 @@ def _person_names(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+@functools.lru_cache(maxsize=8192)
 def anonymise(text: str) -> str:
     """Text anyone may read (Open311 public reads): every digit of a phone or ID number becomes '*'
-    and people's names become 某某 (张阿姨 → 某阿姨, 李建国 → 某某); the rest is left as written."""
+    and people's names become 某某 (张阿姨 → 某阿姨, 李建国 → 某某); the rest is left as written.
+
+    Finding unknown full names takes jieba's HMM (a few ms per text), so results are cached:
+    a public list of a thousand requests is read again at the cost of the lookups."""
     hidden = _spans(text, whole=True) if len(_DECIMAL.findall(text)) >= _SHORTEST or _OTHER_DIGITS.search(text) else set()
     out = ["*" if i in hidden else ch for i, ch in enumerate(text)]
     for start, end in sorted(_person_names(text), key=lambda se: (se[0], -se[1])):

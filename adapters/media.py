@@ -79,10 +79,12 @@ def image_refs(message: Message, max_bytes: int) -> list[str]:
 # -- downloading ------------------------------------------------------------------------------------
 
 
-async def download(client: httpx.AsyncClient, url: str, max_bytes: int, **kwargs: Any) -> tuple[bytes, str]:
+async def download(client: httpx.AsyncClient, url: str, max_bytes: int, *, label: str | None = None,
+                   **kwargs: Any) -> tuple[bytes, str]:
     """GET ``url`` and read at most ``max_bytes``; (body, content type). A bigger body is refused
-    without reading the rest; 5xx, 429 and network trouble are retryable, other statuses are not."""
-    safe = url.split("?", 1)[0]
+    without reading the rest; 5xx, 429 and network trouble are retryable, other statuses are not.
+    Errors name ``label`` (default: the URL without its query), never a credential in the URL."""
+    safe = label or url.split("?", 1)[0]
     try:
         async with client.stream("GET", url, **kwargs) as response:
             if response.status_code >= 500 or response.status_code == 429:
@@ -123,7 +125,8 @@ def telegram_fetcher(client: httpx.AsyncClient, token: str, api_base: str | None
             raise MediaError(f"getFile answered HTTP {answer.status_code} {desc}".strip(), retryable=False)
         if int(result.get("file_size") or 0) > max_bytes:
             raise MediaError(f"too big: {result['file_size']} bytes, the limit is {max_bytes}", retryable=False)
-        body, _ = await download(client, f"{base}/file/bot{token}/{result['file_path']}", max_bytes)
+        body, _ = await download(client, f"{base}/file/bot{token}/{result['file_path']}", max_bytes,
+                                 label="the Telegram file download")  # the path holds the bot token
         return body
 
     return fetch
@@ -174,7 +177,7 @@ def wecom_bot_fetcher(client: httpx.AsyncClient, encoding_aes_key: str) -> Fetch
     """Bytes of an AI-bot image URL, decrypted."""
 
     async def fetch(url: str, max_bytes: int) -> bytes:
-        body, _ = await download(client, url, max_bytes + 64)  # padding and base64 add a little
+        body, _ = await download(client, url, max_bytes + 64, label="the AI bot's image URL")  # padding adds a little
         return wecom_bot_decrypt(body, encoding_aes_key)
 
     return fetch
@@ -191,11 +194,11 @@ class WxMedia:
 
     async def __call__(self, ref: str, max_bytes: int) -> bytes:
         if ref.startswith(("http://", "https://")):
-            return (await download(self.client, ref, max_bytes))[0]
+            return (await download(self.client, ref, max_bytes, label="PicUrl"))[0]
         for attempt in (1, 2):
             token = await self.token()
             body, ctype = await download(self.client, f"{self.api_base}/cgi-bin/media/get", max_bytes,
-                                         params={"access_token": token, "media_id": ref})
+                                         label="media/get", params={"access_token": token, "media_id": ref})
             if "json" not in ctype and not body.lstrip().startswith(b"{"):
                 return body
             error = _errcode(body)  # the platform answers errors as JSON with HTTP 200

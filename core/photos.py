@@ -10,13 +10,14 @@ A photo is a row first and bytes later, so nothing is lost when a download fails
   (``pending`` → ``fetching`` at the row's current attempt count), so two workers never
   fetch the same photo at once; a crashed fetcher's row is due again when its lease ends.
 - :func:`mark_fetched` records the content address (sha256), type and size;
-  :func:`mark_failed` retries with the outbox's backoff or gives up with the reason.
+  :func:`mark_failed` retries with backoff (:func:`backoff`) or gives up with the reason.
 
 Content is checked by its first bytes (:func:`sniff`), never by the name or header the sender gave.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -191,8 +192,6 @@ def mark_fetched(session: Session, row: Photo, *, sha256: str, content_type: str
 
 def mark_failed(session: Session, row: Photo, reason: str, *, retryable: bool, now: datetime | None = None) -> str:
     """Retry later with backoff, or give up (``failed``, the reason kept). Returns the new state. Commits."""
-    from core.outbox import backoff  # core.outbox imports core.models, which registers this module
-
     now = now or utcnow()
     give_up = not retryable or row.attempts >= MAX_ATTEMPTS
     state = "failed" if give_up else "pending"
@@ -202,6 +201,12 @@ def mark_failed(session: Session, row: Photo, reason: str, *, retryable: bool, n
         next_attempt_at=now + timedelta(seconds=backoff(row.attempts))))
     session.commit()
     return state
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds before retry ``attempts + 1``: 5, 15, 45 … (about half an hour over all attempts, so a
+    platform's short outage is ridden out), capped at an hour, plus up to 25 % jitter."""
+    return min(5.0 * 3 ** max(attempts - 1, 0), 3600.0) * (1 + 0.25 * (rng or random).random())
 
 
 def retry(session: Session, photo_id: int, now: datetime | None = None) -> bool:

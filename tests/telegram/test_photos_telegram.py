@@ -14,6 +14,7 @@ from bots.photo_store import LocalStore
 from core.models import Ticket, utcnow
 from core.photos import Photo
 from tests.photos.images import png
+from tests.telegram.conftest import TOKEN
 
 WORKER = 200000001  # 王芳, grid worker of the group's grid
 COMPLAINT = "3栋楼道的井盖坏了，小孩差点掉下去"
@@ -103,6 +104,7 @@ async def test_a_download_answered_500_is_retried_later_and_then_kept(photo_sett
         assert await fetch_all(svc.runtime) == 1
         (row,) = _photos(svc.runtime)
         assert row.state == "pending" and row.attempts == 1 and "HTTP 500" in row.last_error
+        assert TOKEN not in row.last_error and "/file/" not in row.last_error  # the console shows it: no token in it
         assert row.next_attempt_at > utcnow()
         assert await fetch_all(svc.runtime) == 0  # not due yet: backoff
         later = utcnow() + timedelta(minutes=1)

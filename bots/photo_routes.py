@@ -13,7 +13,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import APIRouter, Depends, Form, HTTPException, Path as PathParam, Request
+from fastapi import APIRouter, Form, HTTPException, Path as PathParam, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel

@@ -31,6 +31,7 @@ LEASE = timedelta(minutes=2)  # a fetch times out well before this (adapters use
 ADOPT_WINDOW = timedelta(minutes=5)  # a photo sent this long before the words joins their ticket
 RESULT_WINDOW = timedelta(minutes=5)  # a worker's photo this long after 办结 is the result photo
 STATES = ("pending", "fetching", "fetched", "failed")
+MAX_REF_CHARS = 2000
 ROLES = ("report", "result")
 
 
@@ -111,7 +112,9 @@ def record(session: Session, *, platform: str, chat_key: str, sender_key: str, m
         if i in known or not ref:
             continue
         row = Photo(ticket_id=ticket_id, role=role, platform=platform, chat_key=chat_key, sender_key=sender_key,
-                    message_id=message_id, ref_index=i, ref=ref[:2000], created_at=now, next_attempt_at=now)
+                    message_id=message_id, ref_index=i, ref=ref[:MAX_REF_CHARS], created_at=now, next_attempt_at=now)
+        if len(ref) > MAX_REF_CHARS:  # kept and shown as failed, never fetched from a cut-off address
+            row.state, row.last_error = "failed", f"refused: the platform's reference is over {MAX_REF_CHARS} characters"
         session.add(row)
         rows.append(row)
     return rows

@@ -153,3 +153,15 @@ def test_metrics_count_photos_waiting_and_given_up_on(runtime, make_message):
     text = metrics.render(runtime.engine)
     assert 'linli_photos{platform="telegram",state="fetching"} 1' in text
     assert 'linli_photos{platform="telegram",state="failed"} 1' in text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_reference_too_long_to_keep_is_recorded_as_failed_not_cut_and_fetched(runtime, make_message):
+    number = _ticket(runtime, make_message)
+    with db.session_scope(runtime.engine) as s:
+        (row,) = photos.record(s, platform="wecom-bot", chat_key="playground:demo", sender_key="playground:zhang",
+                               message_id="long", refs=["https://example.invalid/" + "a" * 3000], ticket_id=number)
+    with Session(runtime.engine) as s:
+        assert photos.claim_due(s) == []
+        (kept,) = photos.failed(s)
+        assert "over 2000 characters" in kept.last_error

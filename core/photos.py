@@ -138,8 +138,12 @@ def adopt(session: Session, ticket_id: int, *, chat_key: str, sender_key: str, n
 
 
 def of_ticket(session: Session, ticket_id: int) -> list[Photo]:
-    """A ticket's photos, oldest first."""
-    return list(session.exec(select(Photo).where(Photo.ticket_id == ticket_id).order_by(Photo.id)))
+    """A ticket's photos and those of the tickets merged into it, oldest first."""
+    from core.models import Ticket  # core.models imports this module at its end
+
+    merged = sa.select(Ticket.id).where(Ticket.master_id == ticket_id)
+    return list(session.exec(select(Photo).where(sa.or_(Photo.ticket_id == ticket_id, Photo.ticket_id.in_(merged)))
+                             .order_by(Photo.id)))
 
 
 def failed(session: Session, ticket_ids: sa.Select | None = None, limit: int = 200) -> list[Photo]:

@@ -100,3 +100,18 @@ def test_open311_public_reads_never_show_photos(console_with):
             text = httpx.get(console.url + path).text
             assert str(number) in text and "/photos/" not in text and "image/png" not in text
             assert '"media_url":null' in text if path.endswith(".json") else "<media_url>" not in text.replace("<media_url/>", "")
+
+
+@SQLITE_ONLY
+def test_photos_of_a_ticket_merged_into_another_show_on_the_one_it_joined(console):
+    master = console.report(LEAK)
+    child = console.report("3栋502楼上一直滴水下来", sender="li", name="李阿姨")
+    photo = add_photo(console.runtime, child, png(5, 4))
+    wang = console.client("wang")
+    page = wang.get(f"/console/tickets/{child}").text
+    r = wang.post(f"/console/tickets/{child}/action", data={"csrf": console.csrf(page), "action": "merge", "into": str(master),
+                                                           "seen_state": console.ticket(child).state.value})
+    assert r.status_code == 303 and console.ticket(child).master_id == master
+    html = wang.get(f"/console/tickets/{master}").text
+    assert f'src="/console/tickets/{child}/photos/{photo}"' in html
+    assert wang.get(f"/console/tickets/{child}/photos/{photo}").status_code == 200

@@ -29,24 +29,24 @@ class ChannelSpec:
 
 
 CHANNELS: list[ChannelSpec] = [
-    ChannelSpec("playground", "bots.channel_playground", lambda s: playground_mode(s) != "off"),
-    ChannelSpec("telegram", "bots.channel_telegram", lambda s: bool(s.telegram_token)),
-    ChannelSpec("wechat", "bots.channel_wechat", lambda s: bool(s.wechat_token and s.wechat_app_id)),
-    ChannelSpec("wecom", "bots.channel_wecom", lambda s: bool(s.wecom_corp_id and s.wecom_token and s.wecom_aes_key),
+    ChannelSpec("playground", "adapters.playground.channel", lambda s: playground_mode(s) != "off"),
+    ChannelSpec("telegram", "adapters.telegram.channel", lambda s: bool(s.telegram_token)),
+    ChannelSpec("wechat", "adapters.wechat.channel", lambda s: bool(s.wechat_token and s.wechat_app_id)),
+    ChannelSpec("wecom", "adapters.wecom.channel", lambda s: bool(s.wecom_corp_id and s.wecom_token and s.wecom_aes_key),
                 lambda s, chat_id: bool(s.wecom_secret and s.wecom_agent_id)),  # sending needs the app's secret
     # The AI bot answers only through the response_url of a message someone sent it in the last hour.
-    ChannelSpec("wecom-bot", "bots.channel_wecom_bot", lambda s: bool(s.wecom_bot_token and s.wecom_bot_aes_key),
+    ChannelSpec("wecom-bot", "adapters.wecom_bot.channel", lambda s: bool(s.wecom_bot_token and s.wecom_bot_aes_key),
                 lambda s, chat_id: False),
-    ChannelSpec("wecom-robot", "bots.channel_wecom_robot", lambda s: bool(s.wecom_robot_webhooks),
+    ChannelSpec("wecom-robot", "adapters.wecom_robot.channel", lambda s: bool(s.wecom_robot_webhooks),
                 lambda s, chat_id: chat_id in _robot_names(s)),
     # Answers reach a customer group through its owner (the grid worker), who posts them.
-    ChannelSpec("wecom-archive", "bots.channel_wecom_archive",
+    ChannelSpec("wecom-archive", "adapters.wecom_archive.channel",
                 lambda s: bool(s.wecom_archive_secret and s.wecom_archive_private_keys)),
 ]
 
 
 def _robot_names(settings: Settings) -> set[str]:
-    from adapters.wecom_robot import parse_webhooks  # only once the channel is configured
+    from adapters.wecom_robot.adapter import parse_webhooks  # only once the channel is configured
 
     return set(parse_webhooks(settings.wecom_robot_webhooks))
 

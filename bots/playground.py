@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from adapters import playground
+from adapters.playground import adapter as playground
 from adapters.base import InboundError
 from bots.console import auth
 from bots.runtime import Runtime

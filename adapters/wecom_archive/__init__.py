@@ -16,7 +16,7 @@ lives here:
 - :mod:`.relay` — the bot's answers to a group, delivered to the group's owner through the
   WeCom app as a ready-to-send message (or as a 企业群发 the owner confirms).
 
-Nothing here touches tickets; ``bots/channel_wecom_archive.py`` wires it.
+Nothing here touches tickets; ``.channel`` wires it.
 """
 
 PLATFORM = "wecom-archive"

@@ -20,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from adapters.wecom_archive.fake import FakeArchive
-from bots.channel_wecom_archive import ArchiveChannel
+from adapters.wecom_archive.channel import ArchiveChannel
 from bots.runtime import Runtime
 from config.settings import Settings
 

@@ -461,7 +461,7 @@ def test_every_record_is_stored_exactly_once_when_the_puller_is_killed_mid_pull(
 
 
 async def test_exactly_one_instance_pulls(arc, fake_archive):
-    from bots.channel_wecom_archive import ArchiveChannel
+    from adapters.wecom_archive.channel import ArchiveChannel
 
     fake_archive.add(consent_record(RESIDENT), publickey_ver=1)
     assert arc.pull().records == 1  # this instance now holds the archive lock

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, InboundError
-from adapters.wecom_bot import PLATFORM, RESPONSE_URL_TTL, WeComBotAdapter, WeComBotCallbacks, reply_payload, reply_url_key
+from adapters.wecom_bot.adapter import PLATFORM, RESPONSE_URL_TTL, WeComBotAdapter, WeComBotCallbacks, reply_payload, reply_url_key
 from adapters.wx_common import new_nonce
 from bots.wx_wiring import add_url_verification, answer_inline, nonce_store, refused, verified
 from core.access_tokens import DatabaseTokenStore

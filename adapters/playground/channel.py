@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from adapters.playground import PlaygroundAdapter
+from adapters.playground.adapter import PlaygroundAdapter
 from bots import playground
 from bots.channels import playground_mode
 

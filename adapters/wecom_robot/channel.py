@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from adapters.base import ChannelAdapter
-from adapters.wecom_robot import WeComRobotAdapter, parse_webhooks
+from adapters.wecom_robot.adapter import WeComRobotAdapter, parse_webhooks
 
 
 def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:

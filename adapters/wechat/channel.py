@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, InboundError
-from adapters.wechat import DEFAULT_API_BASE, PLATFORM, WeChatAdapter, WeChatConfig, WeChatOfficialAccount
+from adapters.wechat.adapter import DEFAULT_API_BASE, PLATFORM, WeChatAdapter, WeChatConfig, WeChatOfficialAccount
 from adapters.wx_common import new_nonce
 from bots.wx_wiring import add_url_verification, answer_inline, nonce_store, refused, token_store, verified
 from core.message import MessageKind

@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from adapters.base import ChannelAdapter, InboundError
-from adapters.wecom import DEFAULT_API_BASE, PLATFORM, WeComAdapter, WeComCallbacks, WeComConfig
+from adapters.wecom.adapter import DEFAULT_API_BASE, PLATFORM, WeComAdapter, WeComCallbacks, WeComConfig
 from bots.wx_wiring import add_url_verification, nonce_store, refused, token_store, verified
 
 log = logging.getLogger("linli.wecom")

@@ -20,7 +20,7 @@ import logging
 import re
 
 from adapters.base import InboundError
-from adapters.telegram import TelegramAdapter, parse_update
+from adapters.telegram.adapter import TelegramAdapter, parse_update
 from bots.fast_path import Answer, LinliApp
 from config.settings import Settings
 from core import json_input

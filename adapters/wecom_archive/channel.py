@@ -29,7 +29,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import InboundError
-from adapters.wecom import DEFAULT_API_BASE
+from adapters.wecom.adapter import DEFAULT_API_BASE
 from adapters.wecom_archive import PLATFORM
 from adapters.wecom_archive.callback import ArchiveCallbacks
 from adapters.wecom_archive.records import NEUTRAL_NAME, BadRecord, Dropped, parse

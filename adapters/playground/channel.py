@@ -1,15 +1,14 @@
-"""Wires the web playground channel: its page and API routes, and its adapter."""
+"""Wires the web playground channel: the page and its API (served by the host), and its adapter."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
-from adapters.playground.adapter import PlaygroundAdapter
-from bots import playground
-from bots.channels import playground_mode
+from adapters.base import Host, Wiring
+from adapters.playground import PLATFORM
+from adapters.playground.adapter import PlaygroundAdapter, parse
 
 
-def mount(app: FastAPI, runtime) -> list:
-    signed_in = playground_mode(runtime.settings) == "signed-in"
-    app.include_router(playground.router(runtime, signed_in=signed_in))
-    return [PlaygroundAdapter()]
+def mount(host: Host) -> Wiring:
+    from adapters.registry import playground_mode
+
+    signed_in = playground_mode(host.settings) == "signed-in"
+    return Wiring([PlaygroundAdapter()], [host.page(PLATFORM, signed_in=signed_in, parse=parse, platform=PLATFORM)])

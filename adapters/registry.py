@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from adapters import playground, telegram, wechat, wecom, wecom_archive, wecom_bot, wecom_robot
+from adapters import (
+    playground,
+    telegram,
+    wechat,
+    wecom,
+    wecom_archive,
+    wecom_bot,
+    wecom_robot,
+)
 from adapters.base import ChannelSpec
 from core.message import split_chat_key
 

@@ -17,7 +17,12 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, Route
-from adapters.registry import enabled_channels, notice_receiver, playground_mode, real_channels
+from adapters.registry import (
+    enabled_channels,
+    notice_receiver,
+    playground_mode,
+    real_channels,
+)
 from core import outbox
 from core.access_tokens import DatabaseTokenStore, RedisTokenStore
 from core.message import Message, OutgoingReply

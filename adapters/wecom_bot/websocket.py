@@ -36,9 +36,22 @@ from typing import Any
 
 import websockets
 
-from adapters.base import ChannelAdapter, Delivered, DeliveryError, Host, MalformedPayload, SingletonLock, Wiring
+from adapters.base import (
+    ChannelAdapter,
+    Delivered,
+    DeliveryError,
+    Host,
+    MalformedPayload,
+    SingletonLock,
+    Wiring,
+)
 from adapters.wecom_bot import CHANNEL, PLATFORM
-from adapters.wecom_bot.adapter import card_reply, parse_callback, reply_payload, to_message
+from adapters.wecom_bot.adapter import (
+    card_reply,
+    parse_callback,
+    reply_payload,
+    to_message,
+)
 from adapters.wx_common import edit_skipped
 from core.message import Message, MessageKind, OutgoingReply
 

@@ -17,7 +17,9 @@ class WeComRobotSettings(BaseModel):
 
 
 def _robot_names(settings) -> set[str]:
-    from adapters.wecom_robot.adapter import parse_webhooks  # only once the channel is configured
+    from adapters.wecom_robot.adapter import (
+        parse_webhooks,  # only once the channel is configured
+    )
 
     return set(parse_webhooks(settings.wecom_robot_webhooks))
 

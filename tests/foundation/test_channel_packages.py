@@ -4,6 +4,7 @@ channel's settings declared once in its package and documented in README."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -88,10 +89,10 @@ def test_the_registry_and_the_settings_load_no_platform_sdk():
 
 
 def test_linli_channels_says_which_are_on_and_how_to_set_up_the_others(tmp_path):
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("LINLI_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
     env |= {"LINLI_WECOM_BOT_MODE": "websocket", "LINLI_WECOM_BOT_ID": "b", "LINLI_WECOM_BOT_SECRET": "s"}
     out = subprocess.run([sys.executable, "-m", "bots.cli", "channels"], capture_output=True, text=True, env=env,
-                         cwd=tmp_path, timeout=60)
+                         cwd=tmp_path, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert "[on ] wecom-bot (企业微信群)" in lines and "[off] telegram (Telegram)" in lines

@@ -6,10 +6,13 @@ Adapters parse and verify platform payloads into :class:`core.message.Message` a
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from core.message import OutgoingReply
+from core.message import Message, OutgoingReply
 
 
 class InboundError(Exception):
@@ -84,3 +87,134 @@ class ChannelAdapter(ABC):
 
     async def stop(self) -> None:  # noqa: B027 - optional hook
         """Called once on shutdown."""
+
+
+# -- the channel contract: what a platform package declares, and the port bots/ hands it ----------
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform can do; the outbox, the fallback notes and the docs read it from here."""
+
+    edit: bool = False  # replies can edit an earlier message (a card's text after a button press)
+    buttons: bool = False  # inline buttons that come back as MessageKind.ACTION
+    threads: bool = False  # replies can go into a topic/thread
+    # deliver() can message one person by user id (OutgoingReply.recipient_id) even in a chat they
+    # never opened (e.g. the WeCom app); used to reach grid workers directly.
+    one_to_one: bool = False
+    rate_limit: RateLimit = RateLimit()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A fast webhook's response: status, JSON body, and work to do after it is sent."""
+
+    status: int
+    body: dict
+    after: Callable[[], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route a channel serves.
+
+    ``fast=True``: served before FastAPI sees the request (no routing, validation or OpenAPI),
+    for the hottest webhooks; ``endpoint(headers, body) -> Answer`` and only POST. Otherwise
+    ``endpoint`` is an ordinary FastAPI endpoint (e.g. ``async def (request: Request) -> Response``)."""
+
+    path: str
+    endpoint: Callable[..., Any]
+    methods: tuple[str, ...] = ("POST",)
+    fast: bool = False
+
+
+class Ingested(Protocol):
+    """What the host says about one message it took (bots.runtime.IngestResult)."""
+
+    inbox_id: int
+    duplicate: bool
+
+    @property
+    def replies(self) -> list[OutgoingReply]: ...
+
+
+class SingletonLock(Protocol):
+    """A database lock only one instance holds (PostgreSQL advisory lock, or a file lock on SQLite)."""
+
+    def acquire(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+class Host(Protocol):
+    """The port ``bots/`` hands a channel: how it gives messages over, and the shared services it may use.
+
+    One way of wiring inbound for every platform: a webhook route, a polling loop or a long
+    connection parses the platform's payload into a :class:`~core.message.Message` and calls
+    :meth:`ingest` (replies leave through the outbox and the channel's adapter), or
+    :meth:`answer_inline` when the platform wants the answer in its own response."""
+
+    settings: Any
+
+    async def ingest(self, message: Message, *, defer: bool | None = None) -> Ingested:
+        """Store and (unless deferred) process one message; a platform retry comes back ``duplicate``."""
+        ...
+
+    async def answer_inline(self, message: Message, *, deadline: float | None = None) -> list[OutgoingReply]:
+        """Ingest ``message`` now and take the replies to its chat out of the outbox (marked sent), to
+        carry them in the platform's own response; [] when they were not ready before ``deadline``."""
+        ...
+
+    def render(self, name: str, **values: Any) -> str:
+        """One reply template (config/templates.yaml)."""
+        ...
+
+    def token_store(self) -> Any:
+        """Access tokens shared by every instance (Redis when configured, else the database)."""
+        ...
+
+    def nonce_store(self) -> Any:
+        """Callback nonces seen by any instance (where the access tokens are)."""
+        ...
+
+    def database_store(self) -> Any:
+        """Short-lived values in the shared database, always (things taken once, e.g. response_urls)."""
+        ...
+
+    def singleton_lock(self, name: str, key: int) -> SingletonLock:
+        """A lock that exactly one instance holds, for a connection or a puller that must be single."""
+        ...
+
+    def page(self, name: str, **options: Any) -> Any:
+        """A web page the host serves for a channel (the playground's), as an APIRouter."""
+        ...
+
+
+@dataclass
+class Wiring:
+    """What mounting a channel gives the host: its senders, its routes, objects to expose on ``app.state``."""
+
+    adapters: list[ChannelAdapter] = field(default_factory=list)
+    routes: list[Any] = field(default_factory=list)  # Route, or a FastAPI APIRouter
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One platform, declared once in its package's ``__init__`` (which imports no SDK).
+
+    ``module`` is imported only when ``enabled(settings)``; its ``mount(host) -> Wiring`` adds the
+    platform's routes and senders. ``settings`` is the pydantic model of its ``LINLI_*`` variables,
+    composed into config.settings.Settings."""
+
+    name: str  # the chat-key prefix: telegram, wecom-bot …
+    title: str  # how people call it (微信公众号, 企业微信 …)
+    module: str
+    settings: type
+    enabled: Callable[[Any], bool]
+    capabilities: Capabilities = Capabilities()
+    # Whether the enabled channel can post a notice nobody asked for into chat ``chat_id``.
+    notices: Callable[[Any, str], bool] = lambda settings, chat_id: True
+    setup: str = ""  # how to set it up, for `linli channels` and the docs
+
+    def mount(self, host: Host) -> Wiring:
+        return importlib.import_module(self.module).mount(host)

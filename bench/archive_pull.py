@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.wecom_archive.fake import FakeArchive, new_private_key_pem, public_key_of  # noqa: E402
 from bench.common import TEXTS, machine  # noqa: E402
-from bots.channel_wecom_archive import ArchiveChannel  # noqa: E402
+from adapters.wecom_archive.channel import ArchiveChannel  # noqa: E402
+from bots.channels import ChannelHost  # noqa: E402
 from bots.runtime import Runtime, warm_classifier  # noqa: E402
 from config.settings import Settings  # noqa: E402
 
@@ -50,7 +51,7 @@ def main() -> None:
         runtime = Runtime(settings)
         runtime.prepare()
         warm_classifier()
-        channel = ArchiveChannel(runtime, fake)
+        channel = ArchiveChannel(ChannelHost(runtime), fake)
         started = time.perf_counter()
         for record in fake.records:
             channel.item(record)

@@ -1,95 +1,146 @@
-"""Which channels run, and how each is wired into the app.
+"""Wires the configured channels (adapters.registry) into the app through one port, :class:`ChannelHost`.
 
-A channel module is imported only when its platform is configured, so an unused SDK
-(aiogram, wechatpy) costs nothing at start-up. Each module exposes
-``mount(app: FastAPI, runtime: Runtime) -> list[ChannelAdapter]``: it adds its webhook
-routes and returns the adapters that deliver its replies.
+A channel's ``channel`` module is imported only when its platform is configured, so an unused
+SDK (aiogram, wechatpy) costs nothing at start-up. Mounting one gives a
+:class:`~adapters.base.Wiring`: its senders are registered with the runtime, its routes added
+(a route that declares ``fast=True`` is served by :class:`bots.fast_path.LinliApp` before FastAPI),
+and its state exposed on ``app.state``.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+import time
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
-from config.settings import Settings
-from core.message import split_chat_key
+from adapters.base import ChannelAdapter, Route
+from adapters.registry import (
+    enabled_channels,
+    notice_receiver,
+    playground_mode,
+    real_channels,
+)
+from core import outbox
+from core.access_tokens import DatabaseTokenStore, RedisTokenStore
+from core.message import Message, OutgoingReply
+from core.models import OutboxMessage
+from core.nonces import DatabaseNonceStore, RedisNonceStore
 
+__all__ = ["ChannelHost", "enabled_channels", "mount_channels", "notice_receiver", "playground_mode", "real_channels"]
 
-@dataclass(frozen=True)
-class ChannelSpec:
-    name: str
-    module: str
-    enabled: Callable[[Settings], bool]
-    # Whether the enabled channel can post a notice nobody asked for into chat ``chat_id``.
-    notices: Callable[[Settings, str], bool] = lambda settings, chat_id: True
-
-
-CHANNELS: list[ChannelSpec] = [
-    ChannelSpec("playground", "bots.channel_playground", lambda s: playground_mode(s) != "off"),
-    ChannelSpec("telegram", "bots.channel_telegram", lambda s: bool(s.telegram_token)),
-    ChannelSpec("wechat", "bots.channel_wechat", lambda s: bool(s.wechat_token and s.wechat_app_id)),
-    ChannelSpec("wecom", "bots.channel_wecom", lambda s: bool(s.wecom_corp_id and s.wecom_token and s.wecom_aes_key),
-                lambda s, chat_id: bool(s.wecom_secret and s.wecom_agent_id)),  # sending needs the app's secret
-    # The AI bot answers only through the response_url of a message someone sent it in the last hour.
-    ChannelSpec("wecom-bot", "bots.channel_wecom_bot", lambda s: bool(s.wecom_bot_token and s.wecom_bot_aes_key),
-                lambda s, chat_id: False),
-    ChannelSpec("wecom-robot", "bots.channel_wecom_robot", lambda s: bool(s.wecom_robot_webhooks),
-                lambda s, chat_id: chat_id in _robot_names(s)),
-    # Answers reach a customer group through its owner (the grid worker), who posts them.
-    ChannelSpec("wecom-archive", "bots.channel_wecom_archive",
-                lambda s: bool(s.wecom_archive_secret and s.wecom_archive_private_keys)),
-]
+INLINE_DEADLINE_SECONDS = 4.0
+"""WeChat waits 5 s for an answer; replies ready later go out through the outbox instead."""
 
 
-def _robot_names(settings: Settings) -> set[str]:
-    from adapters.wecom_robot import parse_webhooks  # only once the channel is configured
+class ChannelHost:
+    """The port every channel gets (:class:`adapters.base.Host`): hands its messages to the runtime
+    and lends it the shared stores and locks. Channels never see tickets, only this."""
 
-    return set(parse_webhooks(settings.wecom_robot_webhooks))
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.engine = runtime.engine  # a channel's own records (the chat archive's cursor and records)
+        # a test or a demo may set runtime.archive_source to replace the chat archive's Finance SDK
+        self.archive_source = getattr(runtime, "archive_source", None)
+
+    async def ingest(self, message: Message, *, defer: bool | None = None):
+        return await self.runtime.ingest(message, defer=defer)
+
+    def process(self, inbox_id: int):
+        """Process one stored inbox row now (a channel that stores in bulk, like the chat archive)."""
+        return self.runtime.process(inbox_id)
+
+    def notify_changed(self) -> None:
+        self.runtime.changed.set()
+
+    def adapter(self, platform: str) -> ChannelAdapter | None:
+        """Another channel's sender (the chat archive relays through the WeCom app)."""
+        return self.runtime.adapters.get(platform)
+
+    def render(self, name: str, **values: Any) -> str:
+        return self.runtime.templates.render(name, **values)
+
+    def token_store(self):
+        """Access tokens in Redis when LINLI_REDIS_URL is set, else in the shared database."""
+        if self.settings.redis_url:
+            return RedisTokenStore(self.settings.redis_url)
+        return DatabaseTokenStore(self.engine)
+
+    def nonce_store(self):
+        """Callback nonces where the access tokens are: Redis when LINLI_REDIS_URL is set, else the database."""
+        if self.settings.redis_url:
+            return RedisNonceStore(self.settings.redis_url)
+        return DatabaseNonceStore(self.engine)
+
+    def database_store(self):
+        return DatabaseTokenStore(self.engine)
+
+    def singleton_lock(self, name: str, key: int):
+        from bots.scheduler import SweepLock
+
+        return SweepLock(self.engine, key=key, name=name)
+
+    def page(self, name: str, **options: Any) -> APIRouter:
+        if name != "playground":
+            raise ValueError(f"no page named {name!r} for a channel")
+        from bots import playground
+
+        return playground.router(self.runtime, **options)
+
+    async def answer_inline(self, message: Message, *, deadline: float | None = None) -> list[OutgoingReply]:
+        """Ingest ``message``; return the replies to put in the platform's answer (already marked sent).
+
+        An "inline answer" is a reply carried in the platform's own response (WeChat's passive reply,
+        the WeCom AI bot's encrypted answer or its long connection's stream). The replies addressed
+        back to the message's chat are taken from the outbox and marked sent, so the outbox worker
+        does not send them again. A platform retry of the same message gets the same answer again."""
+        started = time.monotonic()
+        result = await self.runtime.ingest(message, defer=False)  # the answer goes in the platform's response
+        if result.duplicate:  # a platform retry: repeat what the first attempt answered, if it finished
+            rows = await run_in_threadpool(self._earlier_inline_answers, result.inbox_id)
+            return [outbox.reply_of(r) for r in rows]
+        rows = [r for r in result.outbox if _answers(r, message)]
+        if not rows or time.monotonic() - started > (INLINE_DEADLINE_SECONDS if deadline is None else deadline):
+            return []  # too late for the platform's window: the outbox worker sends them
+        marked = set(await run_in_threadpool(self.runtime.mark_passive_delivered, [r.id for r in rows]))
+        return [outbox.reply_of(r) for r in rows if r.id in marked]
+
+    def _earlier_inline_answers(self, inbox_id: int) -> list[OutboxMessage]:
+        with Session(self.engine) as session:
+            return list(session.exec(
+                select(OutboxMessage).where(OutboxMessage.inbox_id == inbox_id, OutboxMessage.platform_message_id == "passive")
+                .order_by(OutboxMessage.id)
+            ))
 
 
-def real_channels(settings: Settings) -> list[str]:
-    """The configured channels that reach real people (every one but the playground)."""
-    return [c.name for c in CHANNELS if c.name != "playground" and c.enabled(settings)]
+def _answers(row: OutboxMessage, message: Message) -> bool:
+    reply = outbox.reply_of(row)
+    return reply.chat_key == message.chat_key and reply.recipient_id in (None, message.sender_id)
 
 
-def playground_mode(settings: Settings) -> Literal["open", "signed-in", "off"]:
-    """How the playground runs: ``open`` (anyone picks an identity) only while nothing real is
-    configured; with a real channel it is off unless LINLI_PLAYGROUND=true, and then each post
-    speaks as the signed-in console account's person (``signed-in``)."""
-    if settings.playground is False:
-        return "off"
-    if not real_channels(settings):
-        return "open"
-    return "signed-in" if settings.playground else "off"
-
-
-def enabled_channels(settings: Settings) -> list[ChannelSpec]:
-    return [c for c in CHANNELS if c.enabled(settings)]
-
-
-def notice_receiver(settings: Settings) -> Callable[[str], bool]:
-    """``can_receive(chat_key)``: whether a configured channel can post a notice into that chat now
-    (the playground when it is on, Telegram with a token, a named group robot …)."""
-    specs = {c.name: c for c in enabled_channels(settings)}
-
-    def can_receive(chat_key: str) -> bool:
-        platform, chat_id = split_chat_key(chat_key)
-        spec = specs.get(platform)
-        return spec is not None and spec.notices(settings, chat_id)
-
-    return can_receive
+def _add_route(app: FastAPI, route: Route | APIRouter) -> None:
+    if isinstance(route, APIRouter):
+        app.include_router(route)
+    elif route.fast:
+        app.add_fast_route(route.path, route.endpoint)
+    else:
+        app.add_api_route(route.path, route.endpoint, methods=list(route.methods), include_in_schema=False)
 
 
 def mount_channels(app: FastAPI, runtime) -> list[str]:
-    """Import and mount every configured channel; returns their names."""
+    """Mount every configured channel; returns their names."""
+    host = ChannelHost(runtime)
     names = []
     for spec in enabled_channels(runtime.settings):
-        module = importlib.import_module(spec.module)
-        for adapter in module.mount(app, runtime):
+        wiring = spec.mount(host)
+        for adapter in wiring.adapters:
             runtime.register(adapter)
+        for route in wiring.routes:
+            _add_route(app, route)
+        for key, value in wiring.state.items():
+            setattr(app.state, key, value)
         names.append(spec.name)
     return names

@@ -127,6 +127,18 @@ def demo() -> None:
 
 
 @app.command()
+def channels() -> None:
+    """List the channels: which are configured by the current settings, and how to set each one up."""
+    from adapters.registry import CHANNELS
+    from config.settings import get_settings
+
+    settings = get_settings()
+    for spec in CHANNELS:
+        state = "on " if spec.enabled(settings) else "off"
+        typer.echo(f"[{state}] {spec.name} ({spec.title})\n      {spec.setup}")
+
+
+@app.command()
 def report(
     period: Annotated[str, typer.Option(help="day, week or month: the last complete one.")] = "day",
     grid: Annotated[str | None, typer.Option(help="A grid id of the grids file (default: everything).")] = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from adapters.registry import title
 from bots.templates import Templates
 from core import outbox, tickets
 from core.grids import Audience, ancestors
@@ -19,7 +20,6 @@ from core.message import OutgoingReply, split_chat_key
 from core.models import Chat, OutboxMessage, Ticket
 from core.people import workers_for
 
-CHANNEL_NAMES = {"wechat": "微信公众号", "wecom": "企业微信", "wecom-bot": "企业微信群", "telegram": "Telegram"}
 
 
 def _targets(session: Session, ticket: Ticket, failed: str, adapters: dict) -> list[OutgoingReply]:
@@ -47,7 +47,7 @@ def tell_grid_worker(session: Session, row: OutboxMessage, reason: str, template
     reply = outbox.reply_of(row)
     tickets.record(session, ticket, tickets.SYSTEM, "note", f"无法送达 {row.chat_key}：{reason}",
                    data={"outbox_id": row.id, "recipient": reply.recipient_id, "undeliverable": True})
-    channel = CHANNEL_NAMES.get(row.platform, row.platform)
+    channel = title(row.platform)
     text = templates.render("recipient_unreachable", number=ticket.id, channel=channel, reason=reason, text=reply.text)
     enqueued = 0
     for target in _targets(session, ticket, row.platform, adapters):

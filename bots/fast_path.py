@@ -2,13 +2,14 @@
 
 A platform's webhook is the one endpoint that takes every message of every group, and its
 handler needs none of what FastAPI adds per request (validation, dependencies, exception
-middleware): it reads the body, checks a secret, stores the message and answers. Served
-from :class:`LinliApp` before FastAPI sees the request, ``POST /webhooks/telegram`` costs
+middleware): it reads the body, checks a secret, stores the message and answers. A channel's
+route declares ``fast=True`` (:class:`adapters.base.Route`) to be served from :class:`LinliApp`
+before FastAPI sees the request; so served, ``POST /webhooks/telegram`` costs
 about a third less CPU, which is what lets one process accept at over half the rate of an
 empty FastAPI endpoint (bench/webhook.py, BENCHMARKS.md).
 
 A handler gets the request's headers (lower-case names) and body and returns an
-:class:`Answer`; its ``after`` coroutine runs once the response is sent, as Starlette's
+:class:`adapters.base.Answer`; its ``after`` coroutine runs once the response is sent, as Starlette's
 background tasks do. Bodies go through :class:`BodyLimitMiddleware`, the limiter every other
 route gets too (``LINLI_MAX_BODY_BYTES``); a handler that raises answers 500 without a trace
 and is logged.
@@ -19,21 +20,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from adapters.base import Answer
+
 log = logging.getLogger("linli.http")
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A webhook's response: status, JSON body, and work to do after it is sent."""
-
-    status: int
-    body: dict
-    after: Callable[[], Awaitable[None]] | None = None
 
 
 Handler = Callable[[dict[str, str], bytes], Awaitable[Answer]]

@@ -15,16 +15,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from adapters import playground
 from adapters.base import InboundError
 from bots.console import auth
 from bots.runtime import Runtime
@@ -32,6 +32,7 @@ from bots.throttle import Throttle, retry_after
 from core import json_input
 from core.grids import Role
 from core.masking import mask
+from core.message import Message
 from core.models import Chat, Grid, InboxMessage, OutboxMessage, Person
 from core.people import accounts_of
 from core.tickets import MAX_NUMBER
@@ -114,8 +115,9 @@ def walkthrough_start(rooms: list[dict], people: list[dict]) -> dict:
     return {"as": who["id"], "room": room["id"]}
 
 
-def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
-    """The playground's routes; ``signed_in``: every call needs a console session (see the module)."""
+def router(runtime: Runtime, *, parse: Callable[[Any], Message], platform: str, signed_in: bool = False) -> APIRouter:
+    """The playground's routes; ``signed_in``: every call needs a console session (see the module).
+    The playground channel (adapters/playground) asks for them with its ``parse`` and platform name."""
     r = APIRouter(include_in_schema=False)
     settings = runtime.settings
     # Per process: each instance counts on its own, so behind N instances a client gets up to N
@@ -136,10 +138,10 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
                 raise HTTPException(401, "sign in to the console first (/console/login): with a real channel "
                                          "configured, the playground speaks as your console account")
             person = session.exec(select(Person).where(Person.key == viewer.scope.person_key)).one()
-            key = accounts_of(session, person).get(playground.PLATFORM)
+            key = accounts_of(session, person).get(platform)
             if key is None:
                 raise HTTPException(403, f"{viewer.scope.person_name} has no playground account: add "
-                                         f"'{playground.PLATFORM}:<id>' to their accounts in the grids file")
+                                         f"'{platform}:<id>' to their accounts in the grids file")
             return Speaker(key.split(":", 1)[1], person.name, person.role, person.grid_id, viewer.csrf)
 
     def room_known(room: str) -> bool:
@@ -150,7 +152,7 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
         if room_known(room):
             return True
         with Session(runtime.engine) as session:
-            chat = session.get(Chat, f"{playground.PLATFORM}:{room}")
+            chat = session.get(Chat, f"{platform}:{room}")
             found = chat is not None and chat.grid_id is not None and chat.active
         if found:
             rooms_seen[room] = time.monotonic() + ROOM_CACHE_SECONDS
@@ -184,7 +186,7 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
             # residents' groups first, then the staff rooms where 催办, 督办 and emergencies arrive
             rooms = [
                 {"id": c.chat_id, "title": c.title or c.chat_id, "grid_id": c.grid_id, "grid": grids.get(c.grid_id, ""), "audience": c.audience}
-                for c in session.exec(select(Chat).where(Chat.platform == playground.PLATFORM, Chat.grid_id.is_not(None))
+                for c in session.exec(select(Chat).where(Chat.platform == platform, Chat.grid_id.is_not(None))
                                       .order_by(Chat.audience, Chat.key))
             ]
             if me is not None:
@@ -195,7 +197,7 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
             people = [
                 {"id": p.key.split(":", 1)[1], "grid_id": p.grid_id, "name": p.name, "role": p.role,
                  "role_label": ROLE_LABELS.get(Role(p.role), p.role), "grid": grids.get(p.grid_id, "")}
-                for p in session.exec(select(Person).where(Person.key.startswith(playground.PLATFORM + ":"), Person.declared)
+                for p in session.exec(select(Person).where(Person.key.startswith(platform + ":"), Person.declared)
                                       .order_by(Person.id)).all()
             ]
         order = [Role.RESIDENT, Role.GRID_WORKER, Role.CARE_CENTER, Role.VOLUNTEER, Role.ADMIN]
@@ -216,7 +218,7 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
                 raise HTTPException(403, "sender_id is decided by your console sign-in; leave it out")
             payload = {**payload, "sender_id": me.sender_id, "sender_name": me.name}
         try:
-            message = playground.parse(payload)
+            message = parse(payload)
         except InboundError as exc:
             raise HTTPException(exc.status, str(exc)) from None
         if not room_known(message.chat_id):
@@ -233,13 +235,13 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
     def messages(request: Request, room: str, after_in: CURSOR = 0, after_out: CURSOR = 0) -> dict:
         reader(request, room)
         with Session(runtime.engine) as session:
-            return {"items": transcript(session, f"{playground.PLATFORM}:{room}", after_in, after_out)}
+            return {"items": transcript(session, f"{platform}:{room}", after_in, after_out)}
 
     @r.get("/playground/api/rooms/{room}/stream")
     async def stream(room: str, request: Request) -> StreamingResponse:
         """Server-sent events: every message in the room as it appears (polls the database, so any instance works)."""
         await run_in_threadpool(reader, request, room)
-        chat_key = f"{playground.PLATFORM}:{room}"
+        chat_key = f"{platform}:{room}"
 
         def read(after_in: int, after_out: int) -> list[dict]:
             with Session(runtime.engine) as session:

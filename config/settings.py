@@ -1,6 +1,7 @@
 """Settings from environment variables ``LINLI_*`` (and an optional ``.env`` file).
 
-Every variable is documented in README.md. Defaults give a working local service:
+Every variable is documented in README.md. Each channel declares its own variables in its
+package (e.g. ``adapters/telegram/__init__.py``); :class:`Settings` composes them. Defaults give a working local service:
 embedded SQLite under ``./data`` and the web playground.
 """
 
@@ -12,11 +13,15 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.registry import settings_models
+
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_SECRET_KEY = "change-me-in-production"
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, *settings_models()):  # type: ignore[misc]
+    """linli's settings; each channel's own (LINLI_TELEGRAM_* …) come from its package (adapters.registry)."""
+
     model_config = SettingsConfigDict(env_prefix="LINLI_", env_file=".env", extra="ignore")
 
     # Storage
@@ -32,11 +37,6 @@ class Settings(BaseSettings):
     # Web
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = DEFAULT_SECRET_KEY  # `linli serve` refuses a non-loopback --host while it is this
-    # None: on exactly when no real channel (Telegram, WeChat, WeCom) is configured, open to anyone;
-    # true with a real channel configured: on, but only for signed-in console accounts.
-    playground: bool | None = None
-    playground_posts_per_minute: int = Field(30, ge=0)  # per client address; 0: no limit
-    playground_room_posts_per_minute: int = Field(120, ge=0)  # per room; 0: no limit
     max_body_bytes: int = 1_000_000
     timezone: str = "Asia/Shanghai"
 
@@ -52,51 +52,6 @@ class Settings(BaseSettings):
     survey_timeout_hours: float = 72.0
     ask_to_file_per_hour: int = 3  # 「需要登记为诉求吗？」 at most this often per person; beyond it the classifier decides alone
     question_expiry_hours: float = 2.0  # a follow-up question (where? file it? same flat?) unanswered this long is forgotten
-
-    # Telegram (issue 4)
-    telegram_token: str | None = None
-    telegram_webhook_secret: str | None = None
-    telegram_api_base: str | None = None
-    telegram_mode: str = Field("webhook", pattern="^(webhook|polling)$")
-
-    # WeChat Official Account (issue 5)
-    wechat_token: str | None = None
-    wechat_aes_key: str | None = None
-    wechat_app_id: str | None = None
-    wechat_app_secret: str | None = None
-    wechat_api_base: str | None = None
-
-    # WeCom self-built app
-    wecom_corp_id: str | None = None
-    wecom_agent_id: str | None = None
-    wecom_secret: str | None = None
-    wecom_token: str | None = None
-    wecom_aes_key: str | None = None
-    wecom_api_base: str | None = None
-
-    # WeCom AI bot (group @-mentions)
-    wecom_bot_token: str | None = None
-    wecom_bot_aes_key: str | None = None
-
-    # WeCom group robot webhooks: comma-separated name=url pairs
-    wecom_robot_webhooks: str | None = None
-
-    # WeCom customer groups through the chat archive (会话内容存档), issue 16
-    wecom_archive_secret: str | None = None  # the chat-archive Secret; with private keys turns the channel on
-    wecom_archive_corp_id: str | None = None  # default: LINLI_WECOM_CORP_ID
-    wecom_archive_private_keys: dict[int, str] = Field(default_factory=dict)  # publickey_ver → PEM text or file path
-    wecom_archive_token: str | None = None  # the archive's event callback Token / EncodingAESKey (optional)
-    wecom_archive_aes_key: str | None = None
-    wecom_archive_pull_interval_seconds: float = 60.0  # fallback pull when no callback arrives
-    wecom_archive_batch_size: int = Field(1000, ge=1, le=1000)
-    wecom_archive_timeout_seconds: int = Field(10, ge=1, le=60)
-    wecom_archive_proxy: str | None = None  # e.g. socks5://10.0.0.1:8081, for the SDK's own connections
-    wecom_archive_proxy_password: str | None = None  # user:password for that proxy
-    wecom_archive_require_consent: bool = True
-    wecom_archive_contact_secret: str | None = None  # customer-contact Secret: residents' names from externalcontact/get
-    wecom_archive_mass_message: bool = False  # also submit answers as 企业群发 the group owner confirms
-    wecom_archive_mass_daily_limit: int = Field(1, ge=0)
-    wecom_archive_mass_monthly_limit: int = Field(4, ge=0)
 
     # Photos (issue 15): images sent with requests, fetched by a background worker into the data
     # directory (photos/ by sha256) or, when photos_s3_bucket is set, an S3-compatible store

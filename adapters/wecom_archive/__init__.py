@@ -16,7 +16,45 @@ lives here:
 - :mod:`.relay` — the bot's answers to a group, delivered to the group's owner through the
   WeCom app as a ready-to-send message (or as a 企业群发 the owner confirms).
 
-Nothing here touches tickets; ``bots/channel_wecom_archive.py`` wires it.
+Nothing here touches tickets; ``.channel`` wires it.
 """
 
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from adapters.base import Capabilities, ChannelSpec, RateLimit
+
 PLATFORM = "wecom-archive"
+
+
+class WeComArchiveSettings(BaseModel):
+    """LINLI_WECOM_ARCHIVE_*: the secret with private keys turns the channel on."""
+
+    wecom_archive_secret: str | None = None  # the chat-archive Secret; with private keys turns the channel on
+    wecom_archive_corp_id: str | None = None  # default: LINLI_WECOM_CORP_ID
+    wecom_archive_private_keys: dict[int, str] = Field(default_factory=dict)  # publickey_ver → PEM text or file path
+    wecom_archive_token: str | None = None  # the archive's event callback Token / EncodingAESKey (optional)
+    wecom_archive_aes_key: str | None = None
+    wecom_archive_pull_interval_seconds: float = 60.0  # fallback pull when no callback arrives
+    wecom_archive_batch_size: int = Field(1000, ge=1, le=1000)
+    wecom_archive_timeout_seconds: int = Field(10, ge=1, le=60)
+    wecom_archive_proxy: str | None = None  # e.g. socks5://10.0.0.1:8081, for the SDK's own connections
+    wecom_archive_proxy_password: str | None = None  # user:password for that proxy
+    wecom_archive_require_consent: bool = True
+    wecom_archive_contact_secret: str | None = None  # customer-contact Secret: residents' names from externalcontact/get
+    wecom_archive_mass_message: bool = False  # also submit answers as 企业群发 the group owner confirms
+    wecom_archive_mass_daily_limit: int = Field(1, ge=0)
+    wecom_archive_mass_monthly_limit: int = Field(4, ge=0)
+
+
+CHANNEL = ChannelSpec(
+    name=PLATFORM, title="企业微信客户群", module="adapters.wecom_archive.channel", settings=WeComArchiveSettings,
+    enabled=lambda s: bool(s.wecom_archive_secret and s.wecom_archive_private_keys),
+    # Answers reach a customer group through its owner (the grid worker), who posts them; the app
+    # may send a member 30 messages a minute.
+    capabilities=Capabilities(rate_limit=RateLimit(per_chat_per_minute=30)),
+    setup="Enable 会话内容存档 for the corp, set LINLI_WECOM_ARCHIVE_SECRET and LINLI_WECOM_ARCHIVE_PRIVATE_KEYS "
+          "(and the WeCom app's settings, through which answers reach the group owners).",
+)

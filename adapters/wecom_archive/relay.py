@@ -21,8 +21,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from adapters.base import ChannelAdapter, Delivered, DeliveryError, RateLimit
-from adapters.wecom_archive import PLATFORM
+from adapters.base import ChannelAdapter, Delivered, DeliveryError
+from adapters.wecom_archive import CHANNEL, PLATFORM
 from adapters.wx_common import button_hints, post_with_token
 from core.message import OutgoingReply
 
@@ -50,7 +50,8 @@ class ArchiveRelay(ChannelAdapter):
     """Delivers ``wecom-archive`` replies through the WeCom app adapter (``app()``)."""
 
     platform = PLATFORM
-    rate_limit = RateLimit(per_chat_per_minute=30)  # the app may send a member 30 messages a minute
+    rate_limit = CHANNEL.capabilities.rate_limit
+    direct_messages = CHANNEL.capabilities.one_to_one
 
     def __init__(self, *, app: Callable[[], ChannelAdapter | None], owner_of: Callable[[str], GroupOwner | None],
                  render: Callable[..., str], record: Callable[[HandedOver], None],

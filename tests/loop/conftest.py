@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from adapters.playground import PlaygroundAdapter
+from adapters.playground.adapter import PlaygroundAdapter
 from bots.runtime import Runtime
 from core import tickets
 from core.db import upgrade

@@ -87,7 +87,7 @@ def test_a_care_centre_relays_only_into_chats_of_its_own_grids(hood):
 def test_an_unreachable_residents_update_reaches_a_group_masked(hood):
     """When a 1:1 update cannot be delivered (WeChat's 48 hours) and the grid has no channel that
     messages workers directly, the note goes to the nearest staff room: masked, like everything in a group."""
-    from adapters.playground import PlaygroundAdapter
+    from adapters.playground.adapter import PlaygroundAdapter
     from bots.fallback import tell_grid_worker
     from core import db, outbox
     from core.message import OutgoingReply

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.base import MalformedPayload, PayloadTooLarge
-from adapters.telegram import parse_update
+from adapters.telegram.adapter import parse_update
 from core.message import AttachmentKind, MessageKind
 
 BOT_ID = 123456789

@@ -178,7 +178,7 @@ def test_without_a_token_the_service_starts_and_never_imports_aiogram(tmp_path):
             assert client.get("/healthz").status_code == 200
             assert client.post("/webhooks/telegram", json={{}}).status_code == 404
         assert "aiogram" not in sys.modules, "aiogram was imported"
-        assert "bots.channel_telegram" not in sys.modules
+        assert "adapters.telegram.channel" not in sys.modules
         print("ok")
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
@@ -189,7 +189,7 @@ def test_without_a_token_the_service_starts_and_never_imports_aiogram(tmp_path):
 
 
 def test_webhook_secret_must_be_one_telegram_accepts_and_defaults_to_one_derived_from_the_token():
-    from bots.channel_telegram import webhook_secret
+    from adapters.telegram.channel import webhook_secret
     from config.settings import Settings
 
     token = "123456789:AAE-linli-test-token"

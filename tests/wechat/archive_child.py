@@ -20,7 +20,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from adapters.wecom_archive.fake import FakeArchive
-from bots.channel_wecom_archive import ArchiveChannel
+from adapters.wecom_archive.channel import ArchiveChannel
+from bots.channels import ChannelHost
 from bots.runtime import Runtime
 from config.settings import Settings
 
@@ -30,7 +31,7 @@ def main() -> None:
     kill_at = int(sys.argv[3])
     runtime = Runtime(settings)
     runtime.prepare()
-    channel = ArchiveChannel(runtime, FakeArchive.load(Path(sys.argv[2])))
+    channel = ArchiveChannel(ChannelHost(runtime), FakeArchive.load(Path(sys.argv[2])))
     channel.link_members()
     commits = count(1)
 

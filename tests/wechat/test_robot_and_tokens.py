@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from adapters.wecom_robot import parse_webhooks
+from adapters.wecom_robot.adapter import parse_webhooks
 from adapters.wx_common import AccessTokens
 from core import outbox
 from core.access_tokens import DatabaseTokenStore, RedisTokenStore

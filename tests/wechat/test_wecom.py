@@ -7,7 +7,7 @@ import time
 import pytest
 
 from adapters.base import MalformedPayload, SignatureError
-from adapters.wecom import WeComCallbacks, WeComConfig
+from adapters.wecom.adapter import WeComCallbacks, WeComConfig
 from adapters.wx_common import Envelope
 from core.message import OutgoingReply
 

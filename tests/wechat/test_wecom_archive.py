@@ -461,11 +461,12 @@ def test_every_record_is_stored_exactly_once_when_the_puller_is_killed_mid_pull(
 
 
 async def test_exactly_one_instance_pulls(arc, fake_archive):
-    from bots.channel_wecom_archive import ArchiveChannel
+    from adapters.wecom_archive.channel import ArchiveChannel
+    from bots.channels import ChannelHost
 
     fake_archive.add(consent_record(RESIDENT), publickey_ver=1)
     assert arc.pull().records == 1  # this instance now holds the archive lock
-    other = ArchiveChannel(arc.runtime, fake_archive)  # another instance on the same database
+    other = ArchiveChannel(ChannelHost(arc.runtime), fake_archive)  # another instance on the same database
     fake_archive.add(text_record(RESIDENT, "楼道灯坏了"), publickey_ver=1)
     assert other.pull_once() is None and arc.cursor() == 1
     arc.channel.lock.release()  # the first instance stops

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from adapters.base import MalformedPayload
-from adapters.wecom_bot import parse_callback, to_message
+from adapters.wecom_bot.adapter import parse_callback, to_message
 from core.message import MessageKind
 from core.models import Ticket
 

@@ -19,9 +19,8 @@ import hmac
 import logging
 import re
 
-from adapters.base import InboundError
-from adapters.telegram import TelegramAdapter, parse_update
-from bots.fast_path import Answer, LinliApp
+from adapters.base import Answer, Host, InboundError, Route, Wiring
+from adapters.telegram.adapter import TelegramAdapter, parse_update
 from config.settings import Settings
 from core import json_input
 from core.message import Message, MessageKind
@@ -45,9 +44,9 @@ def webhook_secret(settings: Settings) -> str:
 class TelegramChannel:
     """One bot token: parses updates, hands them to the runtime, answers button presses."""
 
-    def __init__(self, runtime, *, poll_timeout: int = 25):
-        settings: Settings = runtime.settings
-        self.runtime = runtime
+    def __init__(self, host: Host, *, poll_timeout: int = 25):
+        settings: Settings = host.settings
+        self.host = host
         self.settings = settings
         self.secret = webhook_secret(settings)
         self.adapter = TelegramAdapter(
@@ -60,7 +59,7 @@ class TelegramChannel:
         message = parse_update(payload, bot_id=self.adapter.bot_id)
         if message is None:
             return None
-        return message, await self.runtime.ingest(message)
+        return message, await self.host.ingest(message)
 
     async def acknowledge(self, message: Message, result) -> None:
         """Stop the button's spinner, unless the bot answers this press itself (an alert)."""
@@ -94,7 +93,7 @@ class TelegramChannel:
             log.error("could not set the Telegram webhook to %s: %s", url, exc)
 
     async def webhook(self, headers: dict[str, str], body: bytes) -> Answer:
-        """``POST /webhooks/telegram``, served on the fast path (:mod:`bots.fast_path`)."""
+        """``POST /webhooks/telegram``, a fast route (served before FastAPI sees the request)."""
         given = headers.get(SECRET_HEADER.lower(), "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             return Answer(403, {"detail": f"wrong or missing {SECRET_HEADER}"})
@@ -112,10 +111,8 @@ class TelegramChannel:
         return Answer(200, {"ok": True}, after=lambda: self.acknowledge(*taken))
 
 
-def mount(app: LinliApp, runtime) -> list:
-    """Add the webhook route (webhook mode) and return the Telegram adapter."""
-    channel = TelegramChannel(runtime)
-    app.state.telegram = channel
-    if runtime.settings.telegram_mode == "webhook":
-        app.add_fast_route(WEBHOOK_PATH, channel.webhook)
-    return [channel.adapter]
+def mount(host: Host) -> Wiring:
+    """The webhook route (webhook mode, on the fast path) and the Telegram adapter."""
+    channel = TelegramChannel(host)
+    routes = [Route(WEBHOOK_PATH, channel.webhook, fast=True)] if host.settings.telegram_mode == "webhook" else []
+    return Wiring([channel.adapter], routes, state={"telegram": channel})

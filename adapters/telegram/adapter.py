@@ -34,12 +34,12 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParam
 from aiogram.utils.token import TokenValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, PayloadTooLarge, RateLimit
+from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, PayloadTooLarge
+from adapters.telegram import CHANNEL, PLATFORM
 from core.message import Attachment, AttachmentKind, Message, MessageKind, MessageTooLong, OutgoingReply
 
 log = logging.getLogger("linli.telegram")
 
-PLATFORM = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 MAX_SEND_CHARS = 4096  # Bot API limit for sendMessage / editMessageText
 MAX_ALERT_CHARS = 200  # Bot API limit for answerCallbackQuery text
@@ -337,8 +337,8 @@ class TelegramAdapter(ChannelAdapter):
     """
 
     platform = PLATFORM
-    # Telegram's documented limits: about 20 messages a minute in one group, 30 a second overall.
-    rate_limit = RateLimit(per_chat_per_minute=20, global_per_second=30)
+    rate_limit = CHANNEL.capabilities.rate_limit
+    direct_messages = CHANNEL.capabilities.one_to_one
 
     def __init__(
         self, token: str, *, api_base: str | None = None, request_timeout: float = 15.0,

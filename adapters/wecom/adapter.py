@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from adapters.base import ChannelAdapter, Delivered, DeliveryError, RateLimit
+from adapters.base import ChannelAdapter, Delivered, DeliveryError
+from adapters.wecom import CHANNEL, DEFAULT_API_BASE, PLATFORM
 from adapters.wx_common import (
     edit_skipped,
     AccessTokens,
@@ -34,8 +35,6 @@ from adapters.wx_common import (
 )
 from core.message import Message, OutgoingReply
 
-PLATFORM = "wecom"
-DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,8 @@ class WeComAdapter(ChannelAdapter):
     """Sends as the app: to one member (``message/send``) or to an app group chat (``appchat/send``)."""
 
     platform = PLATFORM
-    # WeCom: an app may send a member at most 30 messages a minute.
-    rate_limit = RateLimit(per_chat_per_minute=30)
-    direct_messages = True
+    rate_limit = CHANNEL.capabilities.rate_limit
+    direct_messages = CHANNEL.capabilities.one_to_one
 
     def __init__(self, config: WeComConfig, store: TokenStore):
         if not (config.secret and config.agent_id):

@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from adapters.base import ChannelAdapter, Delivered, MalformedPayload, RateLimit
+from adapters.base import ChannelAdapter, Delivered, MalformedPayload
+from adapters.playground import CHANNEL, PLATFORM
 from core.message import Message, MessageKind, MessageTooLong, OutgoingReply
 
-PLATFORM = "playground"
 
 
 class PlaygroundPost(BaseModel):
@@ -60,7 +60,8 @@ def parse(payload: Any) -> Message:
 
 class PlaygroundAdapter(ChannelAdapter):
     platform = PLATFORM
-    rate_limit = RateLimit()
+    rate_limit = CHANNEL.capabilities.rate_limit
+    direct_messages = CHANNEL.capabilities.one_to_one
 
     async def deliver(self, reply: OutgoingReply) -> Delivered:
         # The page reads sent outbox rows; the id lets later replies thread on this one.

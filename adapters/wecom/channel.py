@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
 
-from adapters.base import ChannelAdapter, InboundError
-from adapters.wecom import DEFAULT_API_BASE, PLATFORM, WeComAdapter, WeComCallbacks, WeComConfig
-from bots.wx_wiring import add_url_verification, nonce_store, refused, token_store, verified
+from adapters.base import Host, InboundError, Route, Wiring
+from adapters.wecom.adapter import DEFAULT_API_BASE, PLATFORM, WeComAdapter, WeComCallbacks, WeComConfig
+from adapters.wx_http import refused, url_verification, verified
 
 log = logging.getLogger("linli.wecom")
 
@@ -31,26 +31,22 @@ def config_of(settings) -> WeComConfig:
     )
 
 
-def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
-    config = config_of(runtime.settings)
+def mount(host: Host) -> Wiring:
+    config = config_of(host.settings)
     callbacks = WeComCallbacks(config)
-    nonces = nonce_store(runtime)
-    router = APIRouter()
+    nonces = host.nonce_store()
 
-    add_url_verification(router, PATH, callbacks.verify_url)
-
-    @router.post(PATH, include_in_schema=False)
     async def receive(request: Request) -> Response:
         try:
             _, message, _ = await verified(request, PLATFORM, callbacks.parse, nonces)
         except InboundError as exc:
             return refused(request, exc)
         if message is not None:
-            await runtime.ingest(message, defer=False)  # WeChat-family channels process inline
+            await host.ingest(message, defer=False)  # WeChat-family channels process inline
         return PlainTextResponse("")
 
-    app.include_router(router)
+    routes = [url_verification(PATH, callbacks.verify_url), Route(PATH, receive)]
     if not (config.secret and config.agent_id):
         log.warning("LINLI_WECOM_SECRET / LINLI_WECOM_AGENT_ID not set: WeCom messages are received but nothing is sent")
-        return []
-    return [WeComAdapter(config, token_store(runtime))]
+        return Wiring(routes=routes)
+    return Wiring([WeComAdapter(config, host.token_store())], routes)

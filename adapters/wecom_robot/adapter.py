@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from adapters.base import ChannelAdapter, Delivered, DeliveryError, RateLimit
+from adapters.base import ChannelAdapter, Delivered, DeliveryError
+from adapters.wecom_robot import CHANNEL, PLATFORM
 from adapters.wx_common import edit_skipped, call_json, http_client, raise_for_errcode, with_hints
 from core.message import OutgoingReply
 
-PLATFORM = "wecom-robot"
-PER_MINUTE = 20
 
 
 def parse_webhooks(spec: str | None) -> dict[str, str]:
@@ -35,7 +34,8 @@ def parse_webhooks(spec: str | None) -> dict[str, str]:
 
 class WeComRobotAdapter(ChannelAdapter):
     platform = PLATFORM
-    rate_limit = RateLimit(per_chat_per_minute=PER_MINUTE)
+    rate_limit = CHANNEL.capabilities.rate_limit
+    direct_messages = CHANNEL.capabilities.one_to_one
 
     def __init__(self, webhooks: dict[str, str]):
         self.webhooks = webhooks

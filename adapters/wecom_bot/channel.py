@@ -8,29 +8,29 @@ response_url is kept for an hour so later replies to that chat can use it.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from adapters.base import ChannelAdapter, InboundError
-from adapters.wecom_bot import PLATFORM, RESPONSE_URL_TTL, WeComBotAdapter, WeComBotCallbacks, reply_payload, reply_url_key
+from adapters.base import Host, InboundError, Route, Wiring
+from adapters.wecom_bot.adapter import PLATFORM, RESPONSE_URL_TTL, WeComBotAdapter, WeComBotCallbacks, reply_payload, reply_url_key
 from adapters.wx_common import new_nonce
-from bots.wx_wiring import add_url_verification, answer_inline, nonce_store, refused, verified
-from core.access_tokens import DatabaseTokenStore
+from adapters.wx_http import refused, url_verification, verified
 
 PATH = "/webhooks/wecom-bot"
 
 
-def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
-    settings = runtime.settings
+def mount(host: Host) -> Wiring:
+    """Callback mode; LINLI_WECOM_BOT_MODE=websocket wires the long connection instead."""
+    settings = host.settings
+    if settings.wecom_bot_mode == "websocket":
+        from adapters.wecom_bot.websocket import mount_websocket
+
+        return mount_websocket(host)
     callbacks = WeComBotCallbacks(settings.wecom_bot_token, settings.wecom_bot_aes_key)
-    urls = DatabaseTokenStore(runtime.engine)  # response_urls are taken once: always the shared database
-    nonces = nonce_store(runtime)
-    router = APIRouter()
+    urls = host.database_store()  # response_urls are taken once: always the shared database
+    nonces = host.nonce_store()
 
-    add_url_verification(router, PATH, callbacks.verify_url)
-
-    @router.post(PATH, include_in_schema=False)
     async def receive(request: Request) -> Response:
         try:
             query, (callback, message), repeated = await verified(request, PLATFORM, callbacks.parse, nonces)
@@ -41,12 +41,11 @@ def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
                                     callback.response_url, RESPONSE_URL_TTL)
         if message is None:
             return PlainTextResponse("")
-        replies = await answer_inline(runtime, message)
+        replies = await host.answer_inline(message)
         if not replies:
             return PlainTextResponse("")  # an empty answer: nothing is shown
         payload = reply_payload("\n\n".join(r.text for r in replies), [row for r in replies for row in r.buttons])
         sealed = await run_in_threadpool(callbacks.seal, payload, query.get("nonce") or new_nonce())
         return JSONResponse(sealed)
 
-    app.include_router(router)
-    return [WeComBotAdapter(urls)]
+    return Wiring([WeComBotAdapter(urls)], [url_verification(PATH, callbacks.verify_url), Route(PATH, receive)])

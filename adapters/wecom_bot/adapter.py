@@ -22,7 +22,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, RateLimit
+from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload
+from adapters.wecom_bot import CHANNEL, PLATFORM
 from adapters.wx_common import (
     edit_skipped,
     Envelope,
@@ -37,7 +38,6 @@ from adapters.wx_common import (
 from core import json_input
 from core.message import Attachment, AttachmentKind, Button, Message, MessageKind, OutgoingReply
 
-PLATFORM = "wecom-bot"
 RESPONSE_URL_TTL = timedelta(minutes=55)  # the platform says one hour; keep a margin
 STREAM_MAX_BYTES = 20480
 _LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
@@ -249,7 +249,8 @@ class WeComBotAdapter(ChannelAdapter):
     """
 
     platform = PLATFORM
-    rate_limit = RateLimit(per_chat_per_minute=20)
+    rate_limit = CHANNEL.capabilities.rate_limit
+    direct_messages = CHANNEL.capabilities.one_to_one
 
     def __init__(self, urls: ReplyUrls):
         self.urls = urls

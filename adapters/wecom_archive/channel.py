@@ -23,20 +23,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from adapters.base import InboundError
+from adapters.base import Host, InboundError, Route, Wiring
 from adapters.wecom import DEFAULT_API_BASE
 from adapters.wecom_archive import PLATFORM
 from adapters.wecom_archive.callback import ArchiveCallbacks
 from adapters.wecom_archive.records import NEUTRAL_NAME, BadRecord, Dropped, parse
 from adapters.wecom_archive.relay import ArchiveRelay, GroupOwner, HandedOver
 from adapters.wecom_archive.source import ArchiveError, ArchiveSource, EncryptedRecord, PrivateKeys, RecordError, open_record
-from bots.scheduler import SweepLock
-from bots.wx_wiring import add_url_verification, query_of, refused
+from adapters.wx_http import query_of, refused, url_verification
 from core import archive, db
 from core.grids import read_grids_file
 
@@ -67,9 +66,9 @@ class PullReport:
 class ArchiveChannel:
     """One archive (one corp): pulls, decrypts, parses and stores; relays answers."""
 
-    def __init__(self, runtime, source: ArchiveSource | None = None):
-        settings = runtime.settings
-        self.runtime = runtime
+    def __init__(self, host: Host, source: ArchiveSource | None = None):
+        settings = host.settings
+        self.host = host
         self.settings = settings
         self.corp_id = settings.wecom_archive_corp_id or settings.wecom_corp_id
         if not self.corp_id:
@@ -77,7 +76,7 @@ class ArchiveChannel:
         self.keys = PrivateKeys.load(settings.wecom_archive_private_keys)
         # The SDK is created now, at mount time: it must load before OpenCC does (see adapters.wecom_archive.sdk).
         self.source = source or self.make_source()
-        self.lock = SweepLock(runtime.engine, key=LOCK_KEY, name="wecom-archive")
+        self.lock = host.singleton_lock("wecom-archive", LOCK_KEY)
         self.names = self._names()
         self.wakeup = asyncio.Event()
         self._busy = threading.Lock()
@@ -143,14 +142,14 @@ class ArchiveChannel:
         limit = self.settings.wecom_archive_batch_size
         try:
             for _ in range(MAX_BATCHES_PER_PULL):
-                with Session(self.runtime.engine) as session:
+                with Session(self.host.engine) as session:
                     seq = archive.cursor(session, self.corp_id)
                 records = sorted(self.source.pull(seq, limit), key=lambda r: r.seq)
                 if not records:
                     break
                 items = [(r.seq, i) for r in records if (i := self.item(r)) is not None]
                 report.ignored += len(records) - len(items)
-                with Session(self.runtime.engine) as session:
+                with Session(self.host.engine) as session:
                     result = archive.commit_batch(session, self.corp_id, items, records[-1].seq,
                                                   require_consent=self.settings.wecom_archive_require_consent)
                 report.records += len(records)
@@ -178,20 +177,20 @@ class ArchiveChannel:
         to others (LINLI_RUN_INBOX=false): then their inbox workers take them like any deferred message."""
         if self.settings.run_inbox:
             for inbox_id in inbox_ids:
-                self.runtime.process(inbox_id)
+                self.host.process(inbox_id)
 
     def retry_bad_records(self) -> PullReport:
         """Read again the kept bad records whose key version is now configured (a key added after
         they arrived): the ones that open now reach the inbox like any pulled message, the others
         stay kept with their current reason. The cursor does not move. Blocking."""
         report = PullReport()
-        with Session(self.runtime.engine) as session:
+        with Session(self.host.engine) as session:
             rows = archive.bad_records_to_retry(session, self.keys.versions)
         records = [EncryptedRecord(**r.record) for r in rows if r.record]
         if not records:
             return report
         items = [(r.seq, i) for r in records if (i := self.item(r)) is not None]
-        with Session(self.runtime.engine) as session:
+        with Session(self.host.engine) as session:
             result = archive.commit_batch(session, self.corp_id, items, 0, retried=frozenset(r.msgid for r in records),
                                           require_consent=self.settings.wecom_archive_require_consent)
         report.records, report.stored, report.kept, report.inbox_ids = len(records), len(result.inbox_ids), result.kept, result.inbox_ids
@@ -205,7 +204,7 @@ class ArchiveChannel:
             try:
                 report = await run_in_threadpool(self.pull_once)
                 if report and report.inbox_ids:
-                    self.runtime.changed.set()
+                    self.host.notify_changed()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -232,18 +231,18 @@ class ArchiveChannel:
         """Grid workers' ``wecom:`` accounts also name them in the archive (see core.archive.link_members)."""
         spec = read_grids_file(self.settings.grids_file)
         explicit = frozenset(a for p in spec.people for a in p.accounts if a.startswith(f"{PLATFORM}:"))
-        with db.session_scope(self.runtime.engine) as session:
+        with db.session_scope(self.host.engine) as session:
             return archive.link_members(session, source=APP_PLATFORM, target=PLATFORM, explicit=explicit)
 
     # -- answering ---------------------------------------------------------------------------
 
     def owner_of(self, chat_key: str) -> GroupOwner | None:
-        with Session(self.runtime.engine) as session:
+        with Session(self.host.engine) as session:
             found = archive.group_owners(session, chat_key, platform=APP_PLATFORM)
         return GroupOwner(*found) if found else None
 
     def record(self, handed: HandedOver) -> None:
-        with Session(self.runtime.engine) as session:
+        with Session(self.host.engine) as session:
             archive.record_answer(session, chat_key=handed.chat_key, group_title=handed.title, text=handed.text,
                                   owners=handed.owners, via=handed.via)
 
@@ -252,7 +251,7 @@ class ArchiveChannel:
         s = self.settings
         local = datetime.now(ZoneInfo(s.timezone))
         day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        with Session(self.runtime.engine) as session:
+        with Session(self.host.engine) as session:
             today = archive.mass_messages_since(session, chat_key, day)
             month = archive.mass_messages_since(session, chat_key, day.replace(day=1))
         if today >= s.wecom_archive_mass_daily_limit:
@@ -262,27 +261,23 @@ class ArchiveChannel:
         return None
 
     def relay(self) -> ArchiveRelay:
-        runtime = self.runtime
+        host = self.host
         return ArchiveRelay(
-            app=lambda: runtime.adapters.get(APP_PLATFORM), owner_of=self.owner_of,
-            render=lambda name, **values: runtime.templates.render(name, **values), record=self.record,
+            app=lambda: host.adapter(APP_PLATFORM), owner_of=self.owner_of, render=host.render, record=self.record,
             mass_over_limit=self.mass_over_limit if self.settings.wecom_archive_mass_message else None,
             on_start=self.start, on_stop=self.stop,
         )
 
 
-def mount(app: FastAPI, runtime) -> list:
+def mount(host: Host) -> Wiring:
     """The relay adapter (which starts the puller) and, when configured, the event callback.
-    ``runtime.archive_source``, when a test or a demo sets it, replaces the Finance SDK."""
-    channel = ArchiveChannel(runtime, getattr(runtime, "archive_source", None))
-    app.state.wecom_archive = channel
-    settings = runtime.settings
+    ``host.archive_source``, when a test or a demo sets it, replaces the Finance SDK."""
+    channel = ArchiveChannel(host, host.archive_source)
+    wiring = Wiring([channel.relay()], state={"wecom_archive": channel})
+    settings = host.settings
     if settings.wecom_archive_token and settings.wecom_archive_aes_key:
         callbacks = ArchiveCallbacks(channel.corp_id, settings.wecom_archive_token, settings.wecom_archive_aes_key)
-        router = APIRouter()
-        add_url_verification(router, PATH, callbacks.verify_url)
 
-        @router.post(PATH, include_in_schema=False)
         async def notify(request: Request) -> Response:
             try:
                 if await run_in_threadpool(callbacks.is_notify, query_of(request), await request.body()):
@@ -291,8 +286,8 @@ def mount(app: FastAPI, runtime) -> list:
                 return refused(request, exc)
             return PlainTextResponse("")
 
-        app.include_router(router)
+        wiring.routes += [url_verification(PATH, callbacks.verify_url), Route(PATH, notify)]
     if not (settings.wecom_agent_id and settings.wecom_secret):
         log.warning("the WeCom app is not configured to send (LINLI_WECOM_AGENT_ID / LINLI_WECOM_SECRET): customer groups "
                     "are read, but answers cannot reach the group owners and stay as failed deliveries")
-    return [channel.relay()]
+    return wiring

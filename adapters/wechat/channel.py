@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import time
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from adapters.base import ChannelAdapter, InboundError
-from adapters.wechat import DEFAULT_API_BASE, PLATFORM, WeChatAdapter, WeChatConfig, WeChatOfficialAccount
+from adapters.base import Host, InboundError, Route, Wiring
+from adapters.wechat.adapter import DEFAULT_API_BASE, PLATFORM, WeChatAdapter, WeChatConfig, WeChatOfficialAccount
 from adapters.wx_common import new_nonce
-from bots.wx_wiring import add_url_verification, answer_inline, nonce_store, refused, token_store, verified
+from adapters.wx_http import refused, url_verification, verified
 from core.message import MessageKind
 
 log = logging.getLogger("linli.wechat")
@@ -34,15 +34,11 @@ def config_of(settings) -> WeChatConfig:
     )
 
 
-def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
-    config = config_of(runtime.settings)
+def mount(host: Host) -> Wiring:
+    config = config_of(host.settings)
     account = WeChatOfficialAccount(config)
-    nonces = nonce_store(runtime)
-    router = APIRouter()
+    nonces = host.nonce_store()
 
-    add_url_verification(router, PATH, account.verify_url)
-
-    @router.post(PATH, include_in_schema=False)
     async def receive(request: Request) -> Response:
         try:
             _, callback, _ = await verified(request, PLATFORM, account.parse, nonces)
@@ -52,20 +48,20 @@ def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
         if message is None:
             return PlainTextResponse(SUCCESS)
         if message.kind is MessageKind.EVENT:
-            await runtime.ingest(message, defer=False)  # kept for the record; the bot does not answer events
+            await host.ingest(message, defer=False)  # kept for the record; the bot does not answer events
             if message.event != "subscribe":
                 return PlainTextResponse(SUCCESS)
-            texts = [runtime.templates.render("wechat_welcome")]
+            texts = [host.render("wechat_welcome")]
         else:
-            texts = [reply.text for reply in await answer_inline(runtime, message)]
+            texts = [reply.text for reply in await host.answer_inline(message)]
         if not texts:
             return PlainTextResponse(SUCCESS)
         xml = await run_in_threadpool(account.passive_reply, callback, "\n\n".join(texts),
                                       timestamp=str(int(time.time())), nonce=new_nonce())
         return Response(xml, media_type="application/xml")
 
-    app.include_router(router)
+    routes = [url_verification(PATH, account.verify_url), Route(PATH, receive)]
     if not config.app_secret:
         log.warning("LINLI_WECHAT_APP_SECRET is not set: only passive replies reach residents, no later updates")
-        return []
-    return [WeChatAdapter(config, token_store(runtime))]
+        return Wiring(routes=routes)
+    return Wiring([WeChatAdapter(config, host.token_store())], routes)

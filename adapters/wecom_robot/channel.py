@@ -6,11 +6,9 @@ there (announcements, reminders); nothing is ever received from these groups.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
-from adapters.base import ChannelAdapter
-from adapters.wecom_robot import WeComRobotAdapter, parse_webhooks
+from adapters.base import Host, Wiring
+from adapters.wecom_robot.adapter import WeComRobotAdapter, parse_webhooks
 
 
-def mount(app: FastAPI, runtime) -> list[ChannelAdapter]:
-    return [WeComRobotAdapter(parse_webhooks(runtime.settings.wecom_robot_webhooks))]
+def mount(host: Host) -> Wiring:
+    return Wiring([WeComRobotAdapter(parse_webhooks(host.settings.wecom_robot_webhooks))])

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, RateLimit, SignatureError
+from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, SignatureError
+from adapters.wechat import CHANNEL, PLATFORM
 from adapters.wx_common import (
     edit_skipped,
     AccessTokens,
@@ -35,7 +36,6 @@ from adapters.wx_common import (
 )
 from core.message import Message, MessageKind, OutgoingReply
 
-PLATFORM = "wechat"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 PASSIVE_REPLY_MAX_BYTES = 2000  # WeChat drops passive text replies much over 2 KB
 
@@ -148,7 +148,8 @@ class WeChatAdapter(ChannelAdapter):
     """
 
     platform = PLATFORM
-    rate_limit = RateLimit(global_per_second=20)
+    rate_limit = CHANNEL.capabilities.rate_limit
+    direct_messages = CHANNEL.capabilities.one_to_one
 
     def __init__(self, config: WeChatConfig, store: TokenStore):
         if not config.app_secret:

@@ -106,7 +106,7 @@ def _ticket_action(name: str, words: tuple[str, ...], usage: str, *, who: str = 
     action = ACTIONS[name]
     when = "、".join(s.label for s in TicketState if s in action.states) if len(action.states) < len(TicketState) else ""
     doc = who or WHO_DOC[action.who]
-    ROUTER.add(Command(name, words, usage, roles=action.who.roles, who=doc + (f"; when {when}" if when else ""),
+    ROUTER.add(Command(name, words, usage, roles=action.who.roles, who=doc + (f"; when the ticket is {when}" if when else ""),
                        handler=act, **declared))
 
 

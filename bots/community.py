@@ -164,8 +164,9 @@ class CommunityBot:
         if not action:
             return
         name, number, target = action
-        if not all(1 <= n <= tickets.MAX_NUMBER for n in (number, target or 1)):
-            turn.refuse(self.text(turn, "ticket_not_found", number=number), f"notfound:{number}")
+        wrong = next((n for n in (number, target) if n is not None and not 1 <= n <= tickets.MAX_NUMBER), None)
+        if wrong is not None:  # forged or garbled button data: no ticket (or question) can have that number
+            turn.refuse(self.text(turn, "ticket_not_found", number=wrong), f"notfound:{wrong}")
             return
         if self.followups.press(turn, name, number, target):
             return

@@ -128,6 +128,7 @@ TABLE: tuple[TicketAction, ...] = (
     _A("info", "补充", frozenset(S), Who.ANYONE, note="info_needs_text", desk=False),
 )
 ACTIONS: dict[str, TicketAction] = {a.name: a for a in TABLE}
+DESK_ACTIONS: tuple[str, ...] = tuple(a.name for a in TABLE if a.desk)  # what the console and the API offer
 
 # Legal moves no person's action makes: the system (or the resident's survey answer) makes them.
 SYSTEM_MOVES: dict[Move, str] = {

@@ -41,7 +41,6 @@ class TicketOut(BaseModel):
     number: int
     state: TicketState
     state_label: str
-    available: list[str] = Field(default_factory=list, description="the actions you may do to the ticket now")
     open: bool
     colour: Literal["green", "blue", "yellow", "red", "done"]
     category: Category
@@ -83,6 +82,7 @@ class Refusal(BaseModel):
     number: int
     state: TicketState
     state_label: str
+    available: list[str] = Field(default_factory=list, description="the actions you may do to the ticket now")
 
 
 class EventOut(BaseModel):

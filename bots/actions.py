@@ -10,6 +10,9 @@ in the outbox in the same transaction::
     bots.replies.enqueue(session, replies, prefix=f"console:{request_id}")
 
 Not-allowed or illegal requests raise an :class:`ActionError` subclass and change nothing.
+Who may do what in which state, and what each action needs, is the table in
+core/ticket_actions.py; this module checks requests against it and does the work
+(:attr:`Actions.handlers`: one method per action of the table).
 
 Every action first locks the ticket (:func:`core.tickets.lock`) and then checks and changes it,
 so concurrent actions on one ticket take turns. One that asked to move the ticket while
@@ -160,7 +163,7 @@ class Actions:
         the console passes None. Arguments by action: merge ``into``; reclassify
         ``category`` (code or 中文名); urgency ``urgency`` (code or 紧急/加急/一般); assign
         ``department`` and/or ``assignee`` (account key or name; both empty: the routing
-        table's default); reject/resolve/progress/info need ``note``.
+        table's default); the actions whose table row names a ``note`` template need a note.
         A move is refused as a :class:`Conflict` when someone else moved the ticket first: when
         its state is no longer ``expected`` (the state the actor saw, e.g. on the console page),
         or no longer the one read when this call began, or when another actor moved it after

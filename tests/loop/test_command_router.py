@@ -23,7 +23,7 @@ def test_readme_command_table_is_the_routers_table():
     text = README.read_text(encoding="utf-8")
     assert README_START in text and README_END in text, "README lost its generated command table"
     block = text[text.index(README_START):text.index(README_END) + len(README_END)]
-    assert block == readme_table(), "README's command table is stale: run `python -m bots.chat_commands` and paste it"
+    assert block == readme_table(), "README's command table is stale: run `python -m bots.chat_commands --write README.md`"
 
 
 def test_the_readme_check_fails_when_a_command_is_added_to_the_table():
@@ -61,11 +61,17 @@ def test_every_ticket_action_command_is_an_action_of_the_table_and_takes_its_rol
 def test_help_shows_a_person_only_the_commands_their_role_may_use(hood, who, shown, hidden):
     (page,) = hood.say(who, "帮助")
     lines = page.text.splitlines()[1:]
-    words = {line.lstrip("· ").split(" ")[0].split("（")[0] for line in lines}
+    words = {line.lstrip("· ").split()[0].split("（")[0].split("，")[0] for line in lines}
+    assert len(words) == len(lines) == len(ROUTER.for_role(hood_role(hood, who)))
     for word in shown:
         assert word in page.text, (who, word, page.text)
     for word in hidden:
         assert word not in words, (who, word, page.text)
+
+
+def hood_role(hood, who: str) -> str:
+    with Session(hood.runtime.engine) as s:
+        return s.exec(select(Person).where(Person.key == f"playground:{who}")).one().role
 
 
 def test_help_in_traditional_lists_the_same_commands(hood):

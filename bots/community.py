@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from bots.actions import SURVEY_BUTTONS, ActionError, Actions
-from bots.chat_commands import ROUTER, act, perform
+from bots.chat_commands import ROUTER, perform
 from bots.chat_events import handle_event
 from bots.commands import Command, ParsedCommand, action_data, parse_action
 from bots.followup import FollowUps, chat_place
@@ -35,6 +35,7 @@ from core.people import ensure_chat, ensure_person, titled_name, workers_for
 from core.routing import RoutingTable, load_routing
 from core.sla import SlaPolicies
 from core.taxonomy import Urgency
+from core.ticket_actions import ACTIONS as TICKET_ACTIONS
 from core.ticket_states import TicketState
 
 __all__ = ["BotReply", "COMMANDS", "CommunityBot", "Turn"]
@@ -180,7 +181,7 @@ class CommunityBot:
                 self._survey(turn, ticket, score)
             return
         command = ROUTER.get(name)
-        if command is None or command.handler is not act:
+        if command is None or name not in TICKET_ACTIONS:
             return  # not a button of ours: only ticket actions have buttons
         ROUTER.dispatch(self, turn, ParsedCommand(name, number, "" if target is None else f"到 {target}", command.words[0]))
 

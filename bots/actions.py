@@ -10,6 +10,9 @@ in the outbox in the same transaction::
     bots.replies.enqueue(session, replies, prefix=f"console:{request_id}")
 
 Not-allowed or illegal requests raise an :class:`ActionError` subclass and change nothing.
+Who may do what in which state, and what each action needs, is the table in
+core/ticket_actions.py; this module checks requests against it and does the work
+(:attr:`Actions.handlers`: one method per action of the table).
 
 Every action first locks the ticket (:func:`core.tickets.lock`) and then checks and changes it,
 so concurrent actions on one ticket take turns. One that asked to move the ticket while
@@ -19,7 +22,6 @@ out of the same state.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,40 +36,24 @@ from bots.templates import Templates, call_text
 from core import dialogue, tickets
 from core.chinese import to_simplified
 from core.masking import mask
-from core.grids import LEVEL_ORDER, Level, Role, ancestors
+from core.grids import LEVEL_ORDER, Level, ancestors
 from core.message import Button
 from core.models import Grid, Person, Ticket, TicketEvent, TicketReporter, utcnow
 from core.people import can_manage, display_name, titled_name, workers_for
 from core.routing import Route, RoutingTable
 from core.sla import SlaPolicies
 from core.taxonomy import Category, Urgency, category_from_label_or_code
+from core.ticket_actions import TABLE, TicketAction, Who, available, card_buttons, permitted
+from core.ticket_actions import ACTIONS as ACTION_TABLE
 from core.ticket_states import IllegalTransition, TicketState, check_move
 from core.timefmt import spoken_deadline
 
 S = TicketState
 
-# Action names (stable: the console and button data use them) and the words people see.
-ACTION_LABELS: dict[str, str] = {
-    "confirm": "确认", "reject": "驳回", "merge": "合并", "reclassify": "改类", "urgency": "定级",
-    "assign": "派单", "accept": "接单", "progress": "进展", "resolve": "办结", "reopen": "重启",
-    "refer": "上报", "claim": "认领", "withdraw": "撤回", "info": "补充",
-}
+# The actions, who may do them and in which states: core.ticket_actions.TABLE. Names are stable
+# (the console, the API and button data use them); labels are the words people see.
+ACTION_LABELS: dict[str, str] = {a.name: a.label for a in TABLE}
 ACTIONS = frozenset(ACTION_LABELS)
-# Only grid workers of the ticket's grid or a level above it (and admins).
-WORKER_ACTIONS = frozenset({"confirm", "reject", "merge", "reclassify", "urgency", "assign", "reopen", "refer"})
-# Grid workers, or the person the ticket is assigned to.
-ASSIGNEE_ACTIONS = frozenset({"accept", "progress", "resolve"})
-_OPEN = frozenset(st for st in S if st.is_open)
-# The states each action applies to. On any other state it is refused before anything changes,
-# with the state and what to do instead (「#12 已办结，无需认领」): the state table alone would let
-# 接单/认领 move a resolved ticket back to 处理中.
-ACTION_STATES: dict[str, frozenset[S]] = {
-    "confirm": frozenset({S.PENDING}), "reject": frozenset({S.PENDING, S.CONFIRMED, S.ASSIGNED}),
-    "merge": _OPEN, "reclassify": _OPEN, "urgency": _OPEN, "assign": _OPEN,
-    "accept": frozenset({S.CONFIRMED, S.ASSIGNED}), "progress": _OPEN, "resolve": _OPEN,
-    "reopen": frozenset({S.RESOLVED, S.CLOSED}), "refer": _OPEN, "claim": frozenset({S.CONFIRMED, S.ASSIGNED}),
-    "withdraw": frozenset({S.PENDING}), "info": frozenset(S),
-}
 SURVEY_SCORES = {1: "满意", 2: "基本满意", 3: "不满意"}
 SURVEY_BUTTONS = {1: "rate_good", 2: "rate_fair", 3: "rate_bad"}
 
@@ -158,6 +144,9 @@ class Actions:
         # None: every chat can. Staff notices go only where it says yes.
         self.can_receive = can_receive
         self.survey_ttl = survey_ttl  # how long a reporter's words are taken as the survey answer
+        unhandled = set(ACTION_TABLE) ^ set(self.handlers)
+        if unhandled:
+            raise RuntimeError(f"core.ticket_actions.TABLE and Actions.handlers disagree on: {sorted(unhandled)}")
 
     # -- the entry point ------------------------------------------------------------------
 
@@ -174,7 +163,7 @@ class Actions:
         the console passes None. Arguments by action: merge ``into``; reclassify
         ``category`` (code or 中文名); urgency ``urgency`` (code or 紧急/加急/一般); assign
         ``department`` and/or ``assignee`` (account key or name; both empty: the routing
-        table's default); reject/resolve/progress/info need ``note``.
+        table's default); the actions whose table row names a ``note`` template need a note.
         A move is refused as a :class:`Conflict` when someone else moved the ticket first: when
         its state is no longer ``expected`` (the state the actor saw, e.g. on the console page),
         or no longer the one read when this call began, or when another actor moved it after
@@ -182,7 +171,8 @@ class Actions:
         Raises :class:`ActionError` (UnknownTicket, UnknownAction, NotAllowed, IllegalMove,
         Conflict, BadArguments) and changes nothing in that case.
         """
-        if action not in ACTIONS:
+        spec = ACTION_TABLE.get(action)
+        if spec is None:
             raise self._error(UnknownAction, "unknown_action", action=action, actions="、".join(ACTION_LABELS.values()))
         for number in (ticket_number, into):
             if number is not None and not 1 <= number <= tickets.MAX_NUMBER:
@@ -192,20 +182,36 @@ class Actions:
         ticket = tickets.lock(session, ticket_number, *([into] if action == "merge" and into is not None else []))
         if ticket is None:
             raise self._error(UnknownTicket, "ticket_not_found", number=ticket_number)
-        self._check_allowed(session, ticket, action, actor_person)
+        self._check_allowed(session, ticket, spec, actor_person)
         ctx = _Ctx(session, ticket, actor_person, (note or "").strip(), origin, now or self.clock(), action,
                    seen=seen_state, since=since)
         self._check_state(ctx)
+        given = {k: v for k, v in {"into": into, "category": category, "urgency": urgency, "department": department,
+                                   "assignee": assignee}.items() if v is not None}
+        extra = sorted(set(given) - set(spec.arguments))
+        if extra:
+            raise self._error(BadArguments, "action_extra_arguments", action=spec.label, names="、".join(extra))
+        if spec.note is not None and not ctx.note:
+            raise self._error(BadArguments, spec.note, number=ticket.id)
         if origin is not None:
             ctx.told.add(origin.identity)
-        handler: Callable[..., None] = getattr(self, f"_do_{action}")
-        kwargs = {"into": into, "category": category, "urgency": urgency, "department": department, "assignee": assignee}
-        given = {k: v for k, v in kwargs.items() if v is not None}
-        extra = sorted(set(given) - set(inspect.signature(handler).parameters))
-        if extra:
-            raise self._error(BadArguments, "action_extra_arguments", action=ACTION_LABELS[action], names="、".join(extra))
-        handler(ctx, **given)
+        self.handlers[action](ctx, **given)
         return ctx.replies
+
+    @property
+    def handlers(self) -> dict[str, Callable[..., None]]:
+        """Each action of core.ticket_actions.TABLE and the method that does it (the table's arguments as keywords)."""
+        return {
+            "confirm": self._do_confirm, "reject": self._do_reject, "merge": self._do_merge, "assign": self._do_assign,
+            "accept": self._do_accept, "progress": self._do_progress, "resolve": self._do_resolve,
+            "reclassify": self._do_reclassify, "urgency": self._do_urgency, "refer": self._do_refer,
+            "transfer": self._do_transfer, "reopen": self._do_reopen, "claim": self._do_claim,
+            "withdraw": self._do_withdraw, "info": self._do_info,
+        }
+
+    def available(self, session: Session, ticket: Ticket, person: Person, *, desk: bool = False) -> list[str]:
+        """The names of the actions ``person`` may do to ``ticket`` now (core.ticket_actions.available)."""
+        return [a.name for a in available(session, ticket, person, desk=desk)]
 
     # -- permissions and errors ------------------------------------------------------------
 
@@ -215,30 +221,14 @@ class Actions:
     def may_manage(self, session: Session, person: Person, ticket: Ticket) -> bool:
         return can_manage(session, person, ticket.grid_id)
 
-    def _check_allowed(self, session: Session, ticket: Ticket, action: str, actor: Person) -> None:
-        label = ACTION_LABELS[action]
-        manager = self.may_manage(session, actor, ticket)
-        if action in WORKER_ACTIONS:
-            allowed = manager
-        elif action in ASSIGNEE_ACTIONS:
-            allowed = manager or (ticket.assignee is not None and ticket.assignee == actor.key)
-        elif action == "claim":
-            allowed = manager or (
-                actor.role == Role.VOLUNTEER and any(g.id == actor.grid_id for g in ancestors(session, ticket.grid_id))
-            )
-            if allowed and ticket.category is not Category.ELDERLY_CARE:
-                raise self._error(BadArguments, "claim_only_elderly", number=ticket.id, category=ticket.category.spoken)
-        elif action == "withdraw":
-            allowed = actor.key == ticket.created_by
-            if not allowed:
+    def _check_allowed(self, session: Session, ticket: Ticket, action: TicketAction, actor: Person) -> None:
+        """Refuse unless the action table lets ``actor`` do ``action`` to ``ticket``, saying who may."""
+        if not permitted(session, action, ticket, actor):
+            if action.who is Who.REPORTER:
                 raise self._error(NotAllowed, "withdraw_not_yours", number=ticket.id)
-        else:  # info: anyone in a chat of the grid may add what they know
-            allowed = True
-        if not allowed:
-            who = "本网格的网格员或承办人" if action in ASSIGNEE_ACTIONS else "本网格的网格员"
-            if action == "claim":
-                who = "本网格的志愿者或网格员"
-            raise self._not_allowed(session, ticket, actor, label, who)
+            raise self._not_allowed(session, ticket, actor, action.label, action.who.spoken)
+        if action.category not in (None, ticket.category):
+            raise self._error(BadArguments, "claim_only_elderly", number=ticket.id, category=ticket.category.spoken)
 
     def _not_allowed(self, session: Session, ticket: Ticket, actor: Person, command: str, who: str) -> NotAllowed:
         """Who may do it, and whom to ask instead: the grid worker of the ticket's grid."""
@@ -247,14 +237,14 @@ class Actions:
         return self._error(NotAllowed, "not_allowed", name=display_name(actor), command=command, who=who, contact=contact)
 
     def _check_state(self, ctx: _Ctx) -> None:
-        """Refuse an action the ticket's state does not allow (ACTION_STATES), saying why and what to do;
+        """Refuse an action the ticket's state does not allow (its states in the action table), saying why and what to do;
         when someone else moved it since the actor looked, say that instead (the race's loser)."""
         ticket, action, actor = ctx.ticket, ctx.action, ctx.actor
         state = S(ticket.state)
         if action == "claim" and state is S.IN_PROGRESS and ticket.assignee and ticket.assignee != actor.key:
             self._check_not_overtaken(ctx)
             raise self._error(BadArguments, "already_claimed", number=ticket.id, assignee=self.who(ctx.session, ticket.assignee))
-        if state not in ACTION_STATES[action]:
+        if state not in ACTION_TABLE[action].states:
             self._check_not_overtaken(ctx)
             raise self._wrong_state(ticket, action)
 
@@ -303,10 +293,6 @@ class Actions:
             raise self._wrong_state(ctx.ticket, ctx.action) from None
         for target in targets:
             tickets.move(ctx.session, ctx.ticket, target, ctx.actor.key, ctx.note, at=ctx.now, data=data)
-
-    def _need_note(self, ctx: _Ctx, template: str) -> None:
-        if not ctx.note:
-            raise self._error(BadArguments, template, number=ctx.ticket.id)
 
     # -- rendering and telling ---------------------------------------------------------------
 
@@ -412,17 +398,11 @@ class Actions:
                     f"{key}:missed", ticket_id=ticket.id)
 
     def worker_buttons(self, ticket: Ticket, script: str = "simplified") -> list[list[Button]]:
-        """The buttons a grid worker needs next for this ticket's state."""
-        # (action, label template): on a new ticket 派单 reads 转派 — hand it on to the department.
-        buttons = {
-            S.PENDING: (("confirm", "button_confirm"), ("reject", "button_reject"),
-                        ("merge", "button_merge"), ("assign", "button_dispatch")),
-            S.CONFIRMED: (("assign", "button_assign"), ("accept", "button_accept")),
-            S.ASSIGNED: (("accept", "button_accept"),),
-        }.get(S(ticket.state), ())
+        """The buttons a grid worker needs next for this ticket's state (core.ticket_actions.card_buttons)."""
+        buttons = card_buttons(ticket)
         if not buttons:
             return []
-        return [[Button(label=self.templates.render(label, script), data=action_data(name, ticket.id)) for name, label in buttons]]
+        return [[Button(label=self.templates.render(label, script), data=action_data(a.name, ticket.id)) for a, label in buttons]]
 
     # -- routing and deadlines --------------------------------------------------------------
 
@@ -449,7 +429,6 @@ class Actions:
         self.announce(ctx, "ticket_confirmed", f"confirm:{ctx.ticket.id}", origin_buttons=buttons)
 
     def _do_reject(self, ctx: _Ctx) -> None:
-        self._need_note(ctx, "reject_needs_reason")
         self._moves(ctx, S.REJECTED)
         self.announce(ctx, "ticket_rejected", f"reject:{ctx.ticket.id}")
 
@@ -563,12 +542,10 @@ class Actions:
         self.announce(ctx, "ticket_accepted", f"accept:{ctx.ticket.id}")
 
     def _do_progress(self, ctx: _Ctx) -> None:
-        self._need_note(ctx, "progress_needs_note")
         tickets.record(ctx.session, ctx.ticket, ctx.actor.key, "note", ctx.note, at=ctx.now)
         self.announce(ctx, "ticket_progress", f"progress:{ctx.ticket.id}:{ctx.now.timestamp():.0f}")
 
     def _do_resolve(self, ctx: _Ctx) -> None:
-        self._need_note(ctx, "resolve_needs_note")
         chain = (S.CONFIRMED, S.RESOLVED) if S(ctx.ticket.state) is S.PENDING else (S.RESOLVED,)
         self._moves(ctx, *chain)
         self.announce(ctx, "ticket_resolved", f"resolve:{ctx.ticket.id}")
@@ -591,7 +568,6 @@ class Actions:
                          now=ctx.now, ttl=self.survey_ttl, ticket_id=ticket.id)
 
     def _do_reopen(self, ctx: _Ctx) -> None:
-        self._need_note(ctx, "reopen_needs_reason")
         self._reopen(ctx, "ticket_reopened")
 
     def _reopen(self, ctx: _Ctx, template: str) -> None:
@@ -617,6 +593,11 @@ class Actions:
         ctx.replies += self.escalate(ctx.session, ctx.ticket, target, ctx.actor.key, ctx.note, now=ctx.now,
                                      origin=ctx.origin, told=ctx.told)
 
+    def _do_transfer(self, ctx: _Ctx) -> None:
+        """转办: the request is outside the community's remit; the note says to whom it went (12345热线、派出所 …)."""
+        self._moves(ctx, S.REFERRED)
+        self.announce(ctx, "ticket_transferred", f"transfer:{ctx.ticket.id}")
+
     def _do_claim(self, ctx: _Ctx) -> None:
         ticket = ctx.ticket
         self._moves(ctx, S.IN_PROGRESS, data={"assignee": ctx.actor.key})
@@ -632,7 +613,6 @@ class Actions:
         self.announce(ctx, "ticket_withdrawn", f"withdraw:{ctx.ticket.id}")
 
     def _do_info(self, ctx: _Ctx) -> None:
-        self._need_note(ctx, "info_needs_text")
         tickets.record(ctx.session, ctx.ticket, ctx.actor.key, "info", ctx.note, at=ctx.now)
         if ctx.origin is not None:
             text = self.render("info_added", ctx.origin, **self.values(ctx.session, ctx.ticket))

@@ -10,11 +10,22 @@ their ASCII forms.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from core import models as _models  # noqa: F401  (before core.grids: models completes a cycle through it)
 from core.chinese import traditional_forms
+from core.grids import Role
+from core.people import display_name
+from core.tickets import MAX_NUMBER as MAX_TICKET_NUMBER
+
+# A handler gets (the bot, the turn, the parsed command); a check gets (the bot, the turn) and
+# returns None to go on, or the refusal's template name. Typed loosely: bots.community imports this.
+Handler = Callable[[Any, Any, "ParsedCommand"], None]
+Check = Callable[[Any, Any], "str | None"]
 
 # Full-width ASCII letters, digits and the signs commands use, and the ideographic space: read
 # as ASCII. Full-width Chinese punctuation is left alone, so a note keeps 「已修好！」 as written.
@@ -29,19 +40,50 @@ def fold_width(text: str) -> str:
     return text.translate(_FOLD)
 
 
+class Grammar(StrEnum):
+    """What follows a command's word."""
+
+    BARE = "bare"  # nothing: 我的诉求, 帮助
+    TICKET = "ticket"  # a ticket number, then the rest (a note, a target): 确认 12, 合并 15 到 12
+    TEXT = "text"  # free text: 代办 张大爷 …, 通知 明天停水
+
+
 @dataclass(frozen=True)
-class CommandWord:
-    name: str  # internal name, e.g. "status"
-    words: tuple[str, ...]  # Chinese words, e.g. ("查询", "查")
-    slash: str  # slash form without the slash, e.g. "status"
-    takes_number: bool = True
-    usage: str = ""
-    takes_text: bool = False  # free text follows instead of a number (代办 张大爷 …)
+class Command:
+    """One chat command, declared once (see bots.chat_commands): its Simplified words (Traditional and
+    full-width forms are derived), slash form and further slash aliases, grammar, the roles whose help
+    lists it, its help line, an optional filter run before the handler, and the handler."""
+
+    name: str  # internal name, e.g. "status"; a ticket action's command has the action's name
+    words: tuple[str, ...]  # Chinese words, e.g. ("查询", "查进度")
+    usage: str = ""  # the help line: 「查询 编号，如「查询 12」」
+    grammar: Grammar = Grammar.TICKET
+    roles: frozenset[Role] = frozenset(Role)
+    slash: str = ""  # slash form without the slash; default: the name
+    aliases: tuple[str, ...] = ()  # more slash forms (/escalate for /refer)
+    who: str = ""  # who may use it, for README (English)
+    handler: Handler | None = field(default=None, compare=False, repr=False)
+    check: Check | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.slash:
+            object.__setattr__(self, "slash", self.name)
+
+    @property
+    def takes_number(self) -> bool:
+        return self.grammar is Grammar.TICKET
+
+    @property
+    def takes_text(self) -> bool:
+        return self.grammar is Grammar.TEXT
 
     @cached_property
     def forms(self) -> tuple[str, ...]:
         """The declared words and their Traditional forms, longest first (查询, 查詢 …)."""
         return tuple(sorted({f for w in self.words for f in (w, *traditional_forms(w))}, key=len, reverse=True))
+
+
+CommandWord = Command  # the name this had before the router
 
 
 @dataclass(frozen=True)
@@ -57,8 +99,9 @@ _SLASH = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 _LEADING_MENTIONS = re.compile(r"^(?:@\S+\s*)+")
 
 
-def parse_command(text: str, table: list[CommandWord]) -> ParsedCommand | None:
-    """Return the command in ``text``, or None when it is ordinary speech."""
+def parse_command(text: str, table: list[Command]) -> ParsedCommand | None:
+    """Return the command in ``text``, or None when it is ordinary speech (an unknown slash
+    word is ``unknown``; a slash alias is read as its command)."""
     text = _LEADING_MENTIONS.sub("", fold_width(text).strip()).strip()
     if not text:
         return None
@@ -66,7 +109,7 @@ def parse_command(text: str, table: list[CommandWord]) -> ParsedCommand | None:
     if slash:
         word, rest = slash.group(1).lower(), (slash.group(2) or "").strip()
         for cmd in table:
-            if word == cmd.slash:
+            if word == cmd.slash or word in cmd.aliases:
                 return _with_number(cmd, rest, "/" + word, strict=False)
         return ParsedCommand("unknown", None, rest, "/" + word)
     for cmd in sorted(table, key=lambda c: -len(c.forms[0])):
@@ -78,7 +121,7 @@ def parse_command(text: str, table: list[CommandWord]) -> ParsedCommand | None:
     return None
 
 
-def _with_number(cmd: CommandWord, rest: str, spoken: str, *, strict: bool) -> ParsedCommand | None:
+def _with_number(cmd: Command, rest: str, spoken: str, *, strict: bool) -> ParsedCommand | None:
     if cmd.takes_text:
         # 「代办 张大爷 …」 and 「通知：明天停水」 are commands; 「代办跑腿有人吗」 and 「通知一下大家」 are speech.
         if strict and rest and not (rest[0].isspace() or rest[0] in ":："):
@@ -94,6 +137,69 @@ def _with_number(cmd: CommandWord, rest: str, spoken: str, *, strict: bool) -> P
     if strict:
         return None
     return ParsedCommand(cmd.name, None, rest.strip(), spoken)
+
+
+class Router:
+    """The chat commands, each declared once with its handler (aiogram's ``Router``: handlers are
+    registered with a decorator; the declaration carries the filters).
+
+    ``router.parse(text)`` finds the command in a message; ``router.dispatch(bot, turn, parsed)``
+    checks what every command needs (its filter, a ticket number, a number a ticket can have) and
+    calls the handler; ``router.for_role(role)`` lists what a help page shows to that role.
+    """
+
+    def __init__(self, fallback: str = "help"):
+        self._commands: dict[str, Command] = {}
+        self.fallback = fallback  # the command an unknown slash word gets
+
+    def command(self, name: str, words: tuple[str, ...], usage: str, **declared: Any) -> Callable[[Handler], Handler]:
+        """Declare a command and register the decorated function as its handler."""
+        def register(handler: Handler) -> Handler:
+            self.add(Command(name, words, usage, handler=handler, **declared))
+            return handler
+        return register
+
+    def add(self, command: Command) -> None:
+        """Add a declared command; its name, slash forms and words must be new."""
+        taken = {w for c in self._commands.values() for w in (c.name, c.slash, *c.aliases)}
+        clash = {command.name, command.slash, *command.aliases} & taken
+        words = {f for c in self._commands.values() for f in c.forms} & set(command.forms)
+        if clash or words:
+            raise ValueError(f"command {command.name}: already declared: {sorted(clash | words)}")
+        self._commands[command.name] = command
+
+    @property
+    def commands(self) -> list[Command]:
+        return list(self._commands.values())
+
+    def get(self, name: str) -> Command | None:
+        return self._commands.get(name)
+
+    def parse(self, text: str) -> ParsedCommand | None:
+        """The command in ``text``, or None when it is ordinary speech."""
+        return parse_command(text, self.commands)
+
+    def for_role(self, role: str | None) -> list[Command]:
+        """The commands a person of ``role`` may use, in declaration order."""
+        return [c for c in self._commands.values() if role in c.roles]
+
+    def dispatch(self, bot: Any, turn: Any, parsed: ParsedCommand) -> None:
+        """Run ``parsed``: its filter first (a refusal saying why), then what its grammar needs
+        (a number; one out of range gets the not-found answer), then its handler."""
+        command = self._commands.get(parsed.name) or self._commands[self.fallback]
+        if command.check is not None:
+            refusal = command.check(bot, turn)
+            if refusal is not None:
+                turn.refuse(bot.text(turn, refusal, name=display_name(turn.person)), f"{command.name}-refused")
+                return
+        if command.takes_number and parsed.number is None:
+            turn.say(bot.text(turn, "command_usage", command=parsed.spoken, usage=command.usage), f"usage:{command.name}")
+            return
+        if command.takes_number and not 1 <= (parsed.number or 0) <= MAX_TICKET_NUMBER:
+            turn.say(bot.text(turn, "ticket_not_found", number=parsed.number), f"notfound:{parsed.number}")
+            return
+        assert command.handler is not None, f"command {command.name} has no handler"
+        command.handler(bot, turn, parsed)
 
 
 class ButtonAction(NamedTuple):

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from bots.actions import ACTION_LABELS, SURVEY_BUTTONS, ActionError, Actions, find_person
+from bots.actions import SURVEY_BUTTONS, ActionError, Actions
+from bots.chat_commands import ROUTER, perform
 from bots.chat_events import handle_event
-from bots.notices import NoticeRefused, send_notice, sent_text
-from bots.commands import CommandWord, ParsedCommand, action_data, parse_action, parse_command, parse_relay
+from bots.commands import Command, ParsedCommand, action_data, parse_action
 from bots.followup import FollowUps, chat_place
 from bots.replies import BotReply, Destination, origin_of
 from bots.residence import as_seen_by, declare_residence
@@ -27,16 +27,16 @@ from config.settings import CONFIG_DIR
 from core import tickets
 from core.classify import Classification, classify
 from core.duplicates import Report, Verdict, emergency_kind, find_duplicate, objects_of, place_of, same_object
-from core.grids import Role, ancestors
+from core.grids import Role
 from core.masking import mask
 from core.message import Button, Message, MessageKind, OutgoingReply
 from core.models import Chat, OutboxMessage, Person, Ticket, TicketReporter, utcnow
-from core.people import can_manage, can_read, display_name, ensure_chat, ensure_person, titled_name, workers_for
+from core.people import ensure_chat, ensure_person, titled_name, workers_for
 from core.routing import RoutingTable, load_routing
 from core.sla import SlaPolicies
-from core.taxonomy import Category, Urgency
+from core.taxonomy import Urgency
+from core.ticket_actions import ACTIONS as TICKET_ACTIONS
 from core.ticket_states import TicketState
-from core.timefmt import spoken
 
 __all__ = ["BotReply", "COMMANDS", "CommunityBot", "Turn"]
 
@@ -83,31 +83,8 @@ class Turn:
         ))
 
 
-def _cmd(name: str, words: tuple[str, ...], usage: str, **kw) -> CommandWord:
-    return CommandWord(name, words, kw.pop("slash", name), usage=usage, **kw)
-
-
-COMMANDS: list[CommandWord] = [
-    _cmd("status", ("查询", "查进度", "进度"), "查询 编号，如「查询 12」"),
-    _cmd("mine", ("我的诉求", "我的工单"), "我的诉求", takes_number=False),
-    _cmd("withdraw", ("撤回", "撤销"), "撤回 编号（只能撤回自己登记、尚未确认的诉求）"),
-    _cmd("confirm", ("确认", "受理"), "确认 编号"),
-    _cmd("reject", ("驳回", "不予受理"), "驳回 编号 原因"),
-    _cmd("merge", ("合并",), "合并 编号 到 编号，如「合并 15 到 12」"),
-    _cmd("reclassify", ("改类", "改为"), "改类 编号 类别，如「改类 12 物业服务」"),
-    _cmd("urgency", ("定级",), "定级 编号 紧急/加急/一般"),
-    _cmd("assign", ("派单", "交办"), "派单 编号 [部门或人]，不写则按路由表派给默认承办"),
-    _cmd("accept", ("接单",), "接单 编号"),
-    _cmd("progress", ("进展", "备注"), "进展 编号 说明"),
-    _cmd("resolve", ("办结",), "办结 编号 处理结果"),
-    _cmd("reopen", ("重启", "重新办理"), "重启 编号 原因"),
-    _cmd("refer", ("上报",), "上报 编号 说明", slash="refer"),
-    _cmd("claim", ("我来", "认领"), "我来 编号（志愿者认领助老服务诉求）"),
-    _cmd("relay", ("代办",), "代办 姓名 楼栋房号 [电话] 需求", takes_number=False, takes_text=True),
-    _cmd("notice", ("通知",), "通知 内容，如「通知 明天上午停水，请提前储水」", takes_number=False, takes_text=True),
-    _cmd("help", ("帮助", "使用说明"), "帮助", takes_number=False),
-]
-SLASH_ALIASES = {"escalate": "refer", "note": "progress"}
+# The chat commands (bots.chat_commands.ROUTER), for callers that want the list.
+COMMANDS: list[Command] = ROUTER.commands
 
 
 class CommunityBot:
@@ -167,13 +144,9 @@ class CommunityBot:
 
     def handle_text(self, turn: Turn) -> None:
         text = turn.message.content
-        command = parse_command(text, COMMANDS)
+        command = ROUTER.parse(text)
         if command is not None:
-            if command.name == "unknown" and command.spoken[1:] in SLASH_ALIASES:
-                name = SLASH_ALIASES[command.spoken[1:]]
-                spec = next(c for c in COMMANDS if c.name == name)
-                command = parse_command(f"/{spec.slash} {command.rest}", COMMANDS)
-            self.run_command(turn, command)
+            ROUTER.dispatch(self, turn, command)
             return
         # A pending follow-up question hears the person's next message first (bots/followup.py).
         if self.answer_survey(turn, text) or self.followups.answer(turn, text) or self.add_info(turn, text):
@@ -192,6 +165,10 @@ class CommunityBot:
         if not action:
             return
         name, number, target = action
+        wrong = next((n for n in (number, target) if n is not None and not 1 <= n <= tickets.MAX_NUMBER), None)
+        if wrong is not None:  # forged or garbled button data: no ticket (or question) can have that number
+            turn.refuse(self.text(turn, "ticket_not_found", number=wrong), f"notfound:{wrong}")
+            return
         if self.followups.press(turn, name, number, target):
             return
         if name == "merge" and target is None:
@@ -203,8 +180,10 @@ class CommunityBot:
             if ticket is not None:
                 self._survey(turn, ticket, score)
             return
-        spoken = next((c.words[0] for c in COMMANDS if c.name == name), name)  # 确认, not "confirm"
-        self.run_command(turn, ParsedCommand(name, number, "" if target is None else f"到 {target}", spoken))
+        command = ROUTER.get(name)
+        if command is None or name not in TICKET_ACTIONS:
+            return  # not a button of ours: only ticket actions have buttons
+        ROUTER.dispatch(self, turn, ParsedCommand(name, number, "" if target is None else f"到 {target}", command.words[0]))
 
     def offer_merge_targets(self, turn: Turn, number: int) -> None:
         """The 合并 button: offer the open tickets of the same grid it could join, newest first, same category first."""
@@ -212,7 +191,7 @@ class CommunityBot:
         if ticket is None:
             return
         if not self.actions.may_manage(turn.session, turn.person, ticket):
-            self.run_command(turn, ParsedCommand("merge", number, "", "合并"))  # the usual refusal
+            perform(self, turn, number, "merge")  # the usual refusal
             return
         candidates = merge_candidates(turn.session, ticket)
         if not candidates:
@@ -378,112 +357,8 @@ class CommunityBot:
             return False
         if len(text) < 4 or any(text.startswith(a) for a in ACKS):
             return True  # a thank-you under the bot's message: nothing to add, nothing to say
-        self._perform(turn, ticket.id, "info", note=text)
+        perform(self, turn, ticket.id, "info", note=text)
         return True
-
-    # -- commands ----------------------------------------------------------------------
-
-    def run_command(self, turn: Turn, cmd: ParsedCommand) -> None:
-        spec = next((c for c in COMMANDS if c.name == cmd.name), None)
-        if spec is None or spec.name == "help":
-            worker = turn.person.role in (Role.GRID_WORKER, Role.ADMIN)
-            text = self.text(turn, "help") + ("\n" + self.text(turn, "help_worker") if worker else "")
-            turn.say(text, "help")
-            return
-        if spec.name == "mine":
-            self.cmd_mine(turn)
-            return
-        if spec.name == "relay":
-            self.cmd_relay(turn, cmd)
-            return
-        if spec.name == "notice":
-            self.cmd_notice(turn, cmd)
-            return
-        if spec.takes_number and cmd.number is None:
-            turn.say(self.text(turn, "command_usage", command=cmd.spoken, usage=spec.usage), f"usage:{spec.name}")
-            return
-        if spec.name == "status":
-            ticket = tickets.get(turn.session, cmd.number)
-            if ticket is None or not can_read(turn.session, turn.person, ticket, turn.chat):
-                turn.say(self.text(turn, "ticket_not_found", number=cmd.number), f"notfound:{cmd.number}")
-            else:
-                turn.say(self.status_text(turn, ticket), f"status:{ticket.id}", ticket_id=ticket.id)
-            return
-        args: dict = {}
-        note = cmd.rest
-        if spec.name == "merge":
-            into, note = _merge_target(cmd.rest)
-            args["into"] = into
-        elif spec.name == "reclassify":
-            args["category"], _, note = cmd.rest.partition(" ")
-        elif spec.name == "urgency":
-            args["urgency"], _, note = cmd.rest.partition(" ")
-        elif spec.name == "assign" and cmd.rest:
-            target, _, note = cmd.rest.partition(" ")
-            person = find_person(turn.session, target)
-            args["assignee" if person else "department"] = person.key if person else target
-        self._perform(turn, cmd.number, spec.name, note=note, **args)
-
-    def _perform(self, turn: Turn, number: int, action: str, note: str = "", **args) -> None:
-        try:
-            turn.replies += self.actions.perform(turn.session, number, action, turn.person, note,
-                                                 origin=turn.origin, now=turn.now, since=turn.message.received_at, **args)
-        except ActionError as exc:
-            template = exc.template
-            if turn.message.kind is MessageKind.ACTION and template == "not_allowed":
-                template = "action_not_allowed"
-            turn.refuse(self.text(turn, template, **exc.values), f"refused:{action}:{number}", ticket_id=None)
-
-    def status_text(self, turn: Turn, ticket: Ticket) -> str:
-        values = self.actions.values(turn.session, ticket, now=turn.now)
-        deadline = ""
-        if ticket.resolve_due_at and S(ticket.state).is_open:
-            deadline = self.text(turn, "ticket_status_deadline", due=values["due"])
-        return self.text(turn, "ticket_status", **{**values, "created": spoken(ticket.created_at, turn.now), "deadline": deadline})
-
-    def cmd_mine(self, turn: Turn) -> None:
-        """The person's tickets (reported by them or filed for them) that may be shown in this chat."""
-        mine = [t for t in tickets.tickets_concerning(turn.session, turn.person)
-                if can_read(turn.session, turn.person, t, turn.chat)]
-        if not mine:
-            turn.say(self.text(turn, "mine_none"), "mine")
-            return
-        lines = "\n".join(self.text(turn, "mine_line", **self.actions.values(turn.session, t)) for t in mine)
-        turn.say(self.text(turn, "mine", lines=lines), "mine")
-
-    def cmd_relay(self, turn: Turn, cmd: ParsedCommand) -> None:
-        """A care centre files for an elder: 代办 姓名 楼栋房号 [电话] 需求."""
-        person = turn.person
-        if person.role != Role.CARE_CENTER and not can_manage(turn.session, person, turn.chat.grid_id):
-            turn.refuse(self.text(turn, "relay_not_allowed", name=display_name(person)), "relay-refused")
-            return
-        if person.role == Role.CARE_CENTER and not any(g.id == person.grid_id for g in ancestors(turn.session, turn.chat.grid_id)):
-            turn.refuse(self.text(turn, "relay_other_grid", name=display_name(person)), "relay-refused")
-            return
-        relay = parse_relay(cmd.rest)
-        if relay is None:
-            turn.say(self.text(turn, "relay_usage"), "usage:relay")
-            return
-        result = self.classify(relay.need)
-        if not result.is_request or result.category in (Category.CHATTER, Category.OTHER):
-            result = Classification(True, Category.ELDERLY_CARE, result.urgency, result.confidence)
-        on_behalf = relay.name + (f" {relay.phone}" if relay.phone else "")
-        self.file_request(turn, result, text=f"{relay.name}（{relay.location}）：{relay.need}",
-                          on_behalf_of=on_behalf, location=relay.location, elder=relay.name)
-
-
-    def cmd_notice(self, turn: Turn, cmd: ParsedCommand) -> None:
-        """A grid worker's notice to every residents' group of their grid and below: 通知 内容."""
-        person = turn.person
-        own = person.role in (Role.GRID_WORKER, Role.ADMIN) and person.grid_id
-        try:
-            sent = send_notice(turn.session, self.templates, sender=person, grid_id=person.grid_id if own else turn.chat.grid_id,
-                               text=cmd.rest, via=turn.chat.key, now=turn.now, can_receive=self.actions.can_receive)
-        except NoticeRefused as exc:
-            turn.refuse(self.text(turn, exc.template, **exc.values), f"notice-refused:{exc.template}")
-            return
-        turn.replies += sent.replies
-        turn.say(sent_text(self.templates, turn.script, sent), f"notice-sent:{sent.notice.id}")
 
 
 def _rethread(origin: Destination, message_id: str) -> Destination:
@@ -510,15 +385,3 @@ def _short(text: str, limit: int = 12) -> str:
 
     text = " ".join(mask(text).split())
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _merge_target(rest: str) -> tuple[int | None, str]:
-    """「到 12 重复反映」 / 「12」 / 「#12」 → (12, "重复反映")."""
-    import re
-
-    match = re.match(r"^\s*(?:到|至|进|入|into|->)?\s*[#＃]?(\d{1,12})\s*(.*)$", rest, re.S)
-    return (int(match.group(1)), match.group(2).strip()) if match else (None, rest)
-
-
-# The Chinese word of each action, for help pages and the console.
-ACTION_WORDS = {c.name: c.words[0] for c in COMMANDS if c.name in ACTION_LABELS}

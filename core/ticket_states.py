@@ -70,14 +70,15 @@ S = TicketState
 _SIDE_EXITS = frozenset({S.REJECTED, S.DUPLICATE, S.REFERRED})
 
 # The whole state machine: from-state -> states it may move to. Nothing else is legal.
+# Every move here is made by an action of core.ticket_actions or by the system (checked there).
 LEGAL_MOVES: dict[TicketState, frozenset[TicketState]] = {
     S.PENDING: frozenset({S.CONFIRMED, S.WITHDRAWN}) | _SIDE_EXITS,
     S.CONFIRMED: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.RESOLVED}) | _SIDE_EXITS,
-    S.ASSIGNED: frozenset({S.IN_PROGRESS, S.RESOLVED, S.CONFIRMED}) | _SIDE_EXITS,
+    S.ASSIGNED: frozenset({S.IN_PROGRESS, S.RESOLVED}) | _SIDE_EXITS,
     S.IN_PROGRESS: frozenset({S.RESOLVED, S.ASSIGNED, S.REFERRED, S.DUPLICATE}),
     S.RESOLVED: frozenset({S.CLOSED, S.IN_PROGRESS}),  # reopen -> in_progress
     S.CLOSED: frozenset({S.IN_PROGRESS}),  # reopen
-    S.REJECTED: frozenset({S.PENDING}),  # a rejection may be reconsidered
+    S.REJECTED: frozenset(),
     S.DUPLICATE: frozenset(),
     S.REFERRED: frozenset(),
     S.WITHDRAWN: frozenset(),

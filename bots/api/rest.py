@@ -21,6 +21,7 @@ from core.message import MAX_TEXT_CHARS
 from core.models import Grid, Person, Ticket, utcnow
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import Category, Urgency
+from core.ticket_actions import DESK_ACTIONS, available
 from core.ticket_states import TicketState
 
 TicketNumber = Annotated[int, Path(ge=1, le=tickets.MAX_NUMBER, description="the ticket's number (#12 → 12)")]
@@ -69,6 +70,9 @@ class ReporterOut(BaseModel):
     joined_at: str
 
 
+DeskAction = Literal[DESK_ACTIONS]  # type: ignore[valid-type]  # the actions of core.ticket_actions the API offers
+
+
 class Refusal(BaseModel):
     """Why an action changed nothing, with the ticket's state as it is now."""
 
@@ -78,6 +82,7 @@ class Refusal(BaseModel):
     number: int
     state: TicketState
     state_label: str
+    available: list[str] = Field(default_factory=list, description="the actions you may do to the ticket now")
 
 
 class EventOut(BaseModel):
@@ -110,8 +115,7 @@ class NewTicket(BaseModel):
 
 
 class Transition(BaseModel):
-    action: Literal["confirm", "reject", "merge", "reclassify", "urgency", "assign", "accept", "progress",
-                    "resolve", "reopen", "refer"]
+    action: DeskAction
     note: str = Field("", max_length=2000, description="reason (reject), result (resolve), progress text…")
     into: int | None = Field(None, ge=1, le=tickets.MAX_NUMBER, description="merge: the ticket to merge into")
     category: Category | None = Field(None, description="reclassify: the new category")
@@ -243,7 +247,7 @@ def router(runtime) -> APIRouter:
     @r.post("/tickets/{number}/transition", response_model=TicketDetail,
             summary="Act on a ticket exactly as the chat command does (needs write); announced in the chat",
             responses={409: {"model": Refusal, "description": "refused by the ticket's state, or another actor "
-                             "moved the ticket first (code ticket_taken); nothing changed"}})
+                             "moved the ticket first (code ticket_taken); nothing changed; lists the actions available now"}})
     def transition(number: TicketNumber, body: Transition, scope: Actor) -> dict:
         from bots.actions import ActionError, NotAllowed, UnknownTicket
         from bots.replies import enqueue
@@ -265,9 +269,13 @@ def router(runtime) -> APIRouter:
             raise HTTPException(403, str(exc)) from None
         except ActionError as exc:
             with Session(runtime.engine) as s:
-                state = TicketState(s.get(Ticket, number).state)
+                ticket = s.get(Ticket, number)
+                person = s.exec(select(Person).where(Person.key == scope.person_key)).one()
+                offered = [a.name for a in available(s, ticket, person, desk=True)]
+                state = TicketState(ticket.state)
             return JSONResponse(status_code=409, content=Refusal(
-                detail=str(exc), code=exc.template, number=number, state=state, state_label=state.label).model_dump())
+                detail=str(exc), code=exc.template, number=number, state=state, state_label=state.label,
+                available=offered).model_dump())
         runtime.changed.set()
         return out
 

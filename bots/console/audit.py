@@ -26,7 +26,8 @@ ENTERED = {
 SLA_WARNINGS = {"confirm": "超时未受理提醒", "blue": "到期前提醒（蓝灯）", "yellow": "催办（黄灯）", "red": "超时督办（红灯）"}
 SIMPLE = {
     "reporter": "又有人反映同一问题", "note": "进展", "comment": "备注", "edited": "修改诉求内容",
-    "chat_migrated": "群已升级，改在新群通知", "survey": "回访",
+    "chat_migrated": "群已升级，改在新群通知", "survey": "回访", "location": "补充位置",
+    "survey_unclear": "回访答复未能识别为评分",
 }
 
 

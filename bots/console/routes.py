@@ -35,6 +35,7 @@ from core.models import Chat, Grid, Person, Ticket, utcnow
 from core.people import accounts_of, display_name
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import REQUEST_CATEGORIES, Urgency
+from core.ticket_actions import TABLE, available
 from core.ticket_states import TicketState
 from core.timefmt import duration, local
 
@@ -44,17 +45,6 @@ PAGE_SIZE = 50
 TICKET_CSV_COLUMNS = ["number", "state", "state_label", "colour", "category", "category_label", "urgency", "grid",
                       "text", "on_behalf_of", "location", "department", "assignee", "created_at", "confirmed_at",
                       "resolve_due_at", "resolved_at", "closed_at"]
-# Which actions the ticket page offers in each state (the actions module decides what is really allowed).
-ACTIONS_BY_STATE = {
-    TicketState.PENDING: ["confirm", "reject", "assign", "merge", "reclassify", "urgency", "refer"],
-    TicketState.CONFIRMED: ["assign", "accept", "progress", "resolve", "reject", "merge", "reclassify", "urgency", "refer"],
-    TicketState.ASSIGNED: ["accept", "assign", "progress", "resolve", "merge", "reclassify", "urgency", "refer"],
-    TicketState.IN_PROGRESS: ["progress", "resolve", "assign", "merge", "reclassify", "urgency", "refer"],
-    TicketState.RESOLVED: ["reopen"],
-    TicketState.CLOSED: ["reopen"],
-}
-
-
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     env.filters["local"] = lambda dt: local(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"
@@ -236,7 +226,8 @@ def router(runtime) -> APIRouter:
                 request, "ticket.html", v, t=ticket, row=ticket_json(ticket, now, grid_names(s), runtime.bot.actions), state=state,
                 reporters=reps, people=people, events=audit_lines(events, {k: p.name for k, p in people.items()}),
                 lines=conversation(s, ticket), msg=msg, ok=ok,
-                actions=ACTIONS_BY_STATE.get(state, []) if v.scope.can_act else [], action_labels=_action_labels(),
+                actions=offered(s, ticket, people.get(v.scope.person_key or "")) if v.scope.can_act else [],
+                action_labels=_action_labels(), needs_note={a.name for a in TABLE if a.note},
                 categories=REQUEST_CATEGORIES, urgencies=list(Urgency),
                 master=s.get(Ticket, ticket.master_id) if ticket.master_id else None,
                 photos=ticket_photos(s, ticket.id),
@@ -534,6 +525,11 @@ def _safe_next(target: str) -> str:
     """Only redirect within the console (or back to the playground) after sign-in, never to another site."""
     inside = target.startswith("/console") or target in ("/playground", "/playground/")
     return target if inside and not target.startswith("//") else "/console/tickets"
+
+
+def offered(s: Session, ticket: Ticket, person: Person | None) -> list[str]:
+    """The actions the signed-in person may do to the ticket now (core.ticket_actions.available, as in the chat and the API)."""
+    return [a.name for a in available(s, ticket, person, desk=True)] if person is not None else []
 
 
 def _action_labels() -> dict[str, str]:

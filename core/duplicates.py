@@ -414,17 +414,19 @@ class Match:
 
 def find_duplicate(
     session: Session, *, grid_id: str | None, report: Report, window: timedelta,
-    kind_of: Callable[[Ticket], str | None] = lambda ticket: None,
+    kind_of: Callable[[Ticket], str | None] = lambda ticket: None, exclude: int | None = None,
 ) -> Match | None:
     """The open ticket of the same grid, raised within ``window`` before the report, that it joins
     (newest first), else one to ask about; None if none. ``kind_of(ticket)`` gives an emergency
-    ticket's kind (the bot classifies its text again; only emergencies of the last 30 minutes ask)."""
+    ticket's kind (the bot classifies its text again; only emergencies of the last 30 minutes ask).
+    ``exclude``: a ticket that is the report itself (checked again once its place is known)."""
     if grid_id is None or not report.category.is_request:
         return None
     candidates = session.exec(
         select(Ticket)
         .where(Ticket.grid_id == grid_id, Ticket.state.in_(OPEN_STATES),
-               Ticket.created_at >= report.at - window, Ticket.created_at <= report.at)
+               Ticket.created_at >= report.at - window, Ticket.created_at <= report.at,
+               Ticket.id != (-1 if exclude is None else exclude))
         .order_by(Ticket.id.desc())
         .limit(100)
     ).all()

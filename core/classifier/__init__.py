@@ -116,7 +116,8 @@ class JiebaClassifier:
 
     def probabilities(self, text: str) -> list[float]:
         norm = self.normalize(text)
-        return softmax(self.model.scores(self.tokens(norm), norm.compact))
+        cue_words = em.features(norm.simplified, em.cue_names(norm.simplified)) if self.emergency is not None else []
+        return softmax(self.model.scores(self.tokens(norm) + cue_words, norm.compact))
 
     # -- the public entry point -----------------------------------------------------
     def classify(self, text: str) -> Classification:

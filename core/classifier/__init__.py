@@ -186,7 +186,7 @@ class JiebaClassifier:
     def _rule_chatter(s: str, fl: list[str]) -> bool:
         """Notices, "fixed, thanks" and acknowledgement-led messages without a complaint
         (``fl``: the message's flags, see ``features.flags``)."""
-        if "__fixed__" in fl:
+        if "__fixed__" in fl or rules.thanks_for_help(s):
             return True
         if "__notice__" in fl and "__cue__" not in fl:
             return True

@@ -28,7 +28,16 @@ from bots.commands import action_data
 from core import dialogue, tickets
 from core.classify import Classification
 from core.dialogue import PendingQuestion, QuestionKind, SurveyAnswer
-from core.duplicates import Report, Verdict, emergency_kind, find_duplicate, objects_of, place_of, same_object, same_place
+from core.duplicates import (
+    Report,
+    Verdict,
+    emergency_kind,
+    find_duplicate,
+    objects_of,
+    place_of,
+    same_object,
+    same_place,
+)
 from core.message import Button
 from core.models import Chat, Ticket
 from core.people import can_manage

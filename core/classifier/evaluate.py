@@ -141,9 +141,9 @@ def format_kinds(k: dict, show_errors: int = 0) -> list[str]:
         f"emergency kinds     {k['n_positive']} kind lines, {k['n_hard_negative']} hard negatives",
         f"recognised          {_pct(k['recall'])} (min over kinds {_pct(k['min_recall'])}; emergency or possible danger), "
         f"right kind {_pct(k['right_kind'])}",
-        f"false alarms        {_pct(k['false_alarm'])} of hard negatives called an emergency; "
-        f"{_pct(k['flagged_negative'])} flagged at all (emergency or possible danger); "
-        f"{_pct(k.get('filed_negative'))} filed as a ticket",
+        (f"false alarms        {_pct(k['false_alarm'])} of hard negatives called an emergency; "
+         f"{_pct(k['flagged_negative'])} flagged at all (emergency or possible danger); "
+         f"{_pct(k.get('filed_negative'))} filed as a ticket"),
         "recall by kind (recognised / right kind / emergency tier):",
     ]
     for kind, v in k["kinds"].items():

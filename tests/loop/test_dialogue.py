@@ -264,7 +264,7 @@ def test_a_place_answer_elsewhere_keeps_the_ticket_apart(real):
     real.say("wu", "3栋电梯坏了，停在五楼不动", room="anle")
     real.say("zhou", "电梯坏了", room="anle")
     replies = real.say("zhou", "5栋", room="anle")
-    first, second = real.tickets()
+    _first, second = real.tickets()
     assert second.state is not S.DUPLICATE and second.location == "5栋"
     assert not any("已并入" in t or "是同一处吗" in t for t in texts(replies))
 

@@ -28,7 +28,16 @@ from bots.commands import action_data
 from core import dialogue, tickets
 from core.classify import Classification
 from core.dialogue import PendingQuestion, QuestionKind, SurveyAnswer
-from core.duplicates import objects_of, place_of, same_object
+from core.duplicates import (
+    Report,
+    Verdict,
+    emergency_kind,
+    find_duplicate,
+    objects_of,
+    place_of,
+    same_object,
+    same_place,
+)
 from core.message import Button
 from core.models import Chat, Ticket
 from core.people import can_manage
@@ -93,6 +102,16 @@ class FollowUps:
             return not same_object(said, objects_of(ticket.text))
         return not (unless_unhappy and dialogue.leans_unhappy(text))
 
+    def _elsewhere(self, turn: Turn, text: str, ticket: Ticket) -> bool:
+        """A report of its own at another place than ``ticket``'s (even about the same object), so
+        not an answer about ``ticket``: it names a place that is not the ticket's, and an object or a request."""
+        said = place_of(text)
+        if not said.known:
+            return False
+        if same_place(said, place_of(ticket.text, ticket.location)) is not False:
+            return False
+        return bool(objects_of(text)) or self._own_request(turn, text)
+
     def _settle(self, turn: Turn, question: PendingQuestion, outcome: str = "answered") -> None:
         dialogue.settle(turn.session, question, outcome, turn.now)
 
@@ -130,6 +149,7 @@ class FollowUps:
                 self._settle(turn, question, "dropped")
                 return False  # something else: handled as the new message it is
         place = text.strip()[:LOCATION_MAX]
+        ticket = tickets.lock(turn.session, ticket.id)
         ticket.location = place
         ticket.updated_at = turn.now
         turn.session.add(ticket)
@@ -137,7 +157,32 @@ class FollowUps:
         self._settle(turn, question)
         turn.say(self.bot.text(turn, "place_noted", number=ticket.id, place=place), f"place-noted:{ticket.id}",
                  ticket_id=ticket.id)
+        self._duplicate_at_place(turn, ticket)
         return True
+
+    def _duplicate_at_place(self, turn: Turn, ticket: Ticket) -> None:
+        """Once a ticket's place is known it is checked again like a new report that said it: the
+        same problem there joins the open ticket (merged), a home that may be the same is asked about."""
+        result = self.bot.classify(ticket.text)
+        report = Report(ticket.text, Category(ticket.category), turn.person.key, ticket.created_at,
+                        emergency_kind(result) if ticket.urgency is Urgency.EMERGENCY else None, ticket.location)
+        match = find_duplicate(turn.session, grid_id=ticket.grid_id, report=report, window=self.bot.duplicate_window,
+                               kind_of=lambda t: emergency_kind(self.bot.classify(t.text)), exclude=ticket.id)
+        if match is None:
+            return
+        if match.verdict is Verdict.ASK:
+            self.ask_same_place(turn, ticket, match.ticket)
+            return
+        ticket, master = tickets.lock(turn.session, ticket.id, match.ticket.id), turn.session.get(Ticket, match.ticket.id)
+        if ticket is None or master is None or not S(master.state).is_open or not S(ticket.state).is_open:
+            return
+        try:
+            turn.replies += self.bot.actions.merge_as_reporter(turn.session, ticket, master, turn.person, now=turn.now,
+                                                               origin=turn.origin)
+        except ActionError:
+            return  # e.g. someone else's report: it stays a ticket of its own
+        turn.say(self.bot.text(turn, "same_place_joined", number=ticket.id, master=master.id), f"place-joined:{ticket.id}",
+                 ticket_id=master.id)
 
     # -- 需要登记为诉求吗？ -------------------------------------------------------------------
 
@@ -183,6 +228,8 @@ class FollowUps:
         if ticket is None or S(ticket.state) is not S.RESOLVED:
             self._settle(turn, question, "dropped")
             return False
+        if self._elsewhere(turn, text, ticket):
+            return False  # 「5栋路灯也坏了」 while 3栋's lamp is surveyed: a new report; the survey waits
         answer = dialogue.survey_answer(text)
         if answer is SurveyAnswer.UNCLEAR:
             if dialogue.small_talk(text):

@@ -239,6 +239,11 @@ UNSURE_REQUEST_CONFIDENCE = 0.3
 UNSURE_CHATTER_CONFIDENCE = 0.8
 
 
+# A message dropped as chatter that asks who handles something is asked about below this P(chatter).
+UNSURE_WHO_HANDLES_CONFIDENCE = 0.97
+_WHO_HANDLES = re.compile(r"找谁|谁管|归谁|哪个部门|找哪里|找哪个|该找|去哪里办|去哪办")
+
+
 def unsure(result: Classification, text: str) -> bool:
     """Whether to ask 「需要登记为诉求吗？」 rather than file or drop: the classifier said so
     (``needs_confirmation``), or it is in the middle band: a request filed with low confidence,
@@ -251,7 +256,11 @@ def unsure(result: Classification, text: str) -> bool:
         return True
     if result.is_request:
         return result.confidence < UNSURE_REQUEST_CONFIDENCE
-    return result.confidence < UNSURE_CHATTER_CONFIDENCE and names_problem(text)
+    if result.confidence < UNSURE_CHATTER_CONFIDENCE and names_problem(text):
+        return True
+    # 「这个事情找谁」: asking who handles something is a plea for help even when the model,
+    # which has learned that 请问-questions to neighbours are chatter, is fairly sure.
+    return result.confidence < UNSURE_WHO_HANDLES_CONFIDENCE and bool(_WHO_HANDLES.search(to_simplified(text or "")))
 
 
 _PROBLEM = re.compile(

@@ -60,35 +60,43 @@ _FILLER = re.compile(r"怎么|为什么|什么|一下|一直|已经|还是|好�
 # Order matters: a longer, more specific name is taken out before a shorter one can match inside it
 # (下水道盖子 is a 井盖, not a 下水道; 下水管 is a 下水道, not a 水管).
 OBJECTS: dict[str, tuple[str, ...]] = {
-    "井盖": ("窨井盖", "下水井盖", "下水道盖", "井盖", "井盖子", r"井[^，。,!！?？]{0,3}盖"),
+    "井盖": ("窨井盖", "下水井盖", "下水道盖", "井盖", "井盖子", r"井[^，。,!！?？]{0,3}盖", "水沟盖", "沟盖", "人孔盖"),
     "楼道灯": ("楼道灯", "声控灯", "感应灯", "楼梯灯", "走廊灯", "楼道的灯", "楼梯的灯"),
     "路灯": ("路灯", "街灯", "路登", "灯杆", "路灯杆"),
-    "电梯": ("电梯", "电悌", "升降梯", "直梯", "轿厢"),
+    "电梯": ("电梯", "电悌", "升降梯", "升降机", "𨋢", "直梯", "轿厢"),
     "门禁": ("门禁", "单元门", "门禁卡", "门铃"),
-    "道闸": ("道闸杆", "道闸", "栏杆", "挡车杆", "起落杆", "抬杆"),
+    "卷帘门": ("卷帘门", "铁卷门", "卷闸门", "卷门"),
+    "道闸": ("道闸杆", "道闸", "挡车杆", "起落杆", "抬杆", "闸机", "闸口", r"(?<![电水])闸(?![门刀])"),
+    "护栏": ("护栏", "围栏", "扶手"),
+    "栏杆": ("栏杆",),  # a barrier at a gate or a railing: either (see _GENERIC)
     "下水道": ("下水道", "下水管", "排水管", "排水沟", "阴沟", "污水井", "化粪池", "下水井", "地漏", "水沟",
-               "污水", "脏水", "臭水", "反水"),
+               "污水", "脏水", "臭水", "反水", r"渠(?!道)"),
     "水管": ("自来水管", "水管", "管道", "管子", "爆管", "水龙头"),
     "垃圾": ("装修垃圾", "建筑垃圾", "垃圾桶", "垃圾箱", "垃圾站", "垃圾房", "垃圾堆", "垃圾", "水泥块", "烂木板",
              "碎砖", "渣土", "废木板", "大件杂物"),
     "树": ("树枝", "树杈", "树木", "大树", "枯树", "槐树", "柳树", "树"),
-    "积水": ("积水", "一滩水", "一摊水", "一大滩水", "淹水", "水淹", "被淹", "水坑", "蓄水", "汪着水"),
+    "积水": ("积水", "一滩水", "一摊水", "一大滩水", "淹水", "水淹", "被淹", "水坑", "蓄水", "汪着水", "进水",
+             r"积了[^，。,!！?？]{0,3}水", "水浸"),
     "路面": ("路面", "坑洼", "大坑", "塌陷", "地砖", "人行道", "陷下去", "凹下去", "下陷", "塌了一块", r"坑(?!位|人|钱)"),
     "座椅": ("长椅", "座椅", "椅子", "凳子"),
     "水箱": ("水箱", "水塔"),
-    "健身器材": ("健身器材", "健身器", "单杠", "秋千", "滑梯"),
-    "外墙": ("外墙", "墙皮", "瓷砖", "墙面"),
+    "健身器材": ("健身器材", "健身器械", "健身器", "单杠", "秋千", "滑梯", "漫步机", "扭腰器", "太空漫步"),
+    "外墙": ("外墙", "墙皮", "瓷砖", "墙面", "墙砖", r"墙上的?砖"),
+    "台阶": ("台阶",),
+    "监控": ("监控", "摄像头", "探头"),
+    "动物尸体": ("动物尸体", r"死[猫狗鸟鼠]", r"死了[一只条个]*[猫狗鸟]"),
     "窗户": ("窗户", "玻璃", "窗子"),
-    "广场舞": ("广场舞",),
-    "音响": ("音响", "音箱", "喇叭", "放歌", "放音乐", "外放"),
-    "摊贩": ("摆摊", "摊贩", "小摊", "流动摊", "占道经营", "小贩", "商贩", r"(?<![一大])摊(?!水)"),
+    "广场舞": ("广场舞", "跳舞"),
+    "音响": ("音响", "音箱", "喇叭", "放歌", "放音乐", "外放", "音乐"),
+    "摊贩": ("摆摊", "摊贩", "小摊", "流动摊", "占道经营", "小贩", "商贩", r"(?<![一大])摊(?!水)", "卖早点", "早点摊",
+             r"卖(?:菜|水果|早餐|炸)"),
     "消防通道": ("消防通道", "消防车道", "生命通道"),
     "施工": ("施工", "工地", "装修"),
     "车辆": ("僵尸车", "乱停车", "乱停", r"停车(?!场|位|库)"),
     "电动车": ("电动车", "电瓶车", "充电"),
     "油烟": ("油烟", "烧烤"),
     "狗叫": ("狗叫", "犬吠", r"狗[^，。,!！?？]{0,8}叫"),
-    "流浪狗": ("流浪狗", "野狗", r"狗[^，。,!！?？]{0,6}咬"),
+    "流浪狗": ("流浪狗", "野狗", r"狗[^，。,!！?？]{0,6}(?:咬|追|窜|扑)", r"[大黑黄白花]狗"),
     "狗粪": ("狗屎", "狗粪", "狗便"),
     "流浪猫": ("流浪猫", "野猫"),
     "漏水": ("漏水", "渗水", "滴水", "漏了", "在漏"),
@@ -115,10 +123,12 @@ OBJECTS: dict[str, tuple[str, ...]] = {
 _CONDITIONS = frozenset({"漏水", "停电", "停水", "噪音", "异味", "黑"})
 # Things a community has one of (or that are heard all over it): the same one even where no place is said.
 SHARED_OBJECTS = frozenset({"广场舞", "施工", "摊贩", "油烟"})
-_GENERIC = {"灯": frozenset({"路灯", "楼道灯"}), "黑": frozenset({"灯", "路灯", "楼道灯"})}
+_GENERIC = {"灯": frozenset({"路灯", "楼道灯"}), "黑": frozenset({"灯", "路灯", "楼道灯"}),
+            "栏杆": frozenset({"道闸", "护栏"})}
 _OBJECT_RES = tuple((name, re.compile("|".join(words))) for name, words in OBJECTS.items())
 
-_HOME_RE = re.compile(r"我家|我们家|咱家|俺家|俺们家|我屋|家里|家中|屋里|屋子里|我房间|卧室|客厅|我们屋")
+_HOME_RE = re.compile(r"我家|我们家|咱家|俺家|俺们家|我屋|家里|家中|屋里|屋子里|我房间|卧室|客厅|我们屋"
+                      r"|[爷奶婆公伯叔姨姐哥妈爸嫂]家")  # 「王爷爷家」: someone's home
 
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUM = r"(\d{1,4}|[一二两三四五六七八九十]{1,3})"
@@ -135,9 +145,13 @@ _SIDES = {"门口": "前", "门前": "前", "楼前": "前", "前面": "前", "�
           "南侧": "南", "北边": "北", "北侧": "北"}
 # Landmarks inside a community, with the names residents use for them.
 SPOTS: dict[str, tuple[str, ...]] = {
-    "广场": ("中心广场", "广场"), "篮球场": ("篮球场", "球场"), "停车场": ("停车场",),
+    "广场": ("中心广场", "广场"), "篮球场": ("篮球场", r"(?<![羽足网排])球场"), "羽毛球场": ("羽毛球场",),
+    "足球场": ("足球场",), "网球场": ("网球场",), "停车场": ("停车场",),
     "车库": ("地下车库", "车库", "地库"), "花园": ("小花园", "花园"), "幼儿园": ("幼儿园",), "菜市场": ("菜市场", "菜场"),
     "楼顶": ("楼顶", "天台"), "地下室": ("地下室",), "健身区": ("健身区",), "小学": ("小学",),
+    "快递柜": ("快递柜", "丰巢", "快递站", "驿站"), "活动室": ("活动室", "活动中心"), "车棚": ("车棚",),
+    "公园": ("公园",), "河边": ("河边", "河道", "小河", "河里", "湖边"), "巷口": ("巷口",),
+    "物业办公室": ("物业办公室", "物业办", "物业门口"),
 }
 _SPOT_RES = tuple((name, re.compile("|".join(words))) for name, words in SPOTS.items())
 _ROAD_END = re.compile(r"(?:路|街|大道|胡同|巷|弄|里)(?:\d{1,4}(?:号|弄|巷)(?:\d{1,4}号)?)?$")
@@ -414,17 +428,19 @@ class Match:
 
 def find_duplicate(
     session: Session, *, grid_id: str | None, report: Report, window: timedelta,
-    kind_of: Callable[[Ticket], str | None] = lambda ticket: None,
+    kind_of: Callable[[Ticket], str | None] = lambda ticket: None, exclude: int | None = None,
 ) -> Match | None:
     """The open ticket of the same grid, raised within ``window`` before the report, that it joins
     (newest first), else one to ask about; None if none. ``kind_of(ticket)`` gives an emergency
-    ticket's kind (the bot classifies its text again; only emergencies of the last 30 minutes ask)."""
+    ticket's kind (the bot classifies its text again; only emergencies of the last 30 minutes ask).
+    ``exclude``: a ticket that is the report itself (checked again once its place is known)."""
     if grid_id is None or not report.category.is_request:
         return None
     candidates = session.exec(
         select(Ticket)
         .where(Ticket.grid_id == grid_id, Ticket.state.in_(OPEN_STATES),
-               Ticket.created_at >= report.at - window, Ticket.created_at <= report.at)
+               Ticket.created_at >= report.at - window, Ticket.created_at <= report.at,
+               Ticket.id != (-1 if exclude is None else exclude))
         .order_by(Ticket.id.desc())
         .limit(100)
     ).all()

@@ -116,7 +116,8 @@ class JiebaClassifier:
 
     def probabilities(self, text: str) -> list[float]:
         norm = self.normalize(text)
-        return softmax(self.model.scores(self.tokens(norm), norm.compact))
+        cue_words = em.features(norm.simplified, em.cue_names(norm.simplified)) if self.emergency is not None else []
+        return softmax(self.model.scores(self.tokens(norm) + cue_words, norm.compact))
 
     # -- the public entry point -----------------------------------------------------
     def classify(self, text: str) -> Classification:
@@ -185,7 +186,7 @@ class JiebaClassifier:
     def _rule_chatter(s: str, fl: list[str]) -> bool:
         """Notices, "fixed, thanks" and acknowledgement-led messages without a complaint
         (``fl``: the message's flags, see ``features.flags``)."""
-        if "__fixed__" in fl:
+        if "__fixed__" in fl or rules.thanks_for_help(s):
             return True
         if "__notice__" in fl and "__cue__" not in fl:
             return True

@@ -121,10 +121,31 @@ def load_examples(path: str | Path) -> list[Example]:
     return parse_sections(text.splitlines())
 
 
+# Hard-negative groups of emergency_train.txt that are chatter, not requests: figurative
+# speech, fake videos and rumours, drills and notices, past or handled events, news, hearsay,
+# procedure and "what if" questions, tips, cooking, games and TV, everyday scenes. The category
+# model learns them as chatter too (a past fire or a game is no ticket); the emergency model
+# keeps them as "none" in its own group folds. A group is named ``ng-<stem>[-more|-N|-…]``.
+CHATTER_NEGATIVE_STEMS = frozenset(
+    "fig fake rumour drill notice past news hearsay procedure hypothetical hypo tips cooking not game "
+    "everyday minor traditional voice media misc rescue safety trad pass height mixed".split()
+)
+
+
+def chatter_negative(ex: Example) -> bool:
+    """A hard negative of one of the :data:`CHATTER_NEGATIVE_STEMS` groups."""
+    g = ex.group or ""
+    return ex.kind == "none" and g.startswith("ng-") and g[3:].split("-", 1)[0] in CHATTER_NEGATIVE_STEMS
+
+
 def training_examples() -> list[Example]:
+    """The category model's hand-written lines: the training files, plus the emergency file's
+    chatter hard negatives labelled ``chatter`` (their ``kind`` stays ``none``)."""
     out: list[Example] = []
     for name in TRAIN_FILES:
         out += load_examples(CORPUS_DIR / name)
+    out += [replace(ex, category=Category.CHATTER.value, urgency=Urgency.NORMAL.value)
+            for ex in load_examples(EMERGENCY_TRAIN_FILE) if chatter_negative(ex)]
     return out
 
 

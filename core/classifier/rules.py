@@ -93,3 +93,12 @@ _STILL_BAD_RE = re.compile(r"还没|又坏|还是不|没有修好|没修好|还�
 
 def thanks_for_fix(simplified: str) -> bool:
     return bool(_FIXED_RE.search(simplified) and _THANKS_RE.search(simplified) and not _STILL_BAD_RE.search(simplified))
+
+
+# 「谢谢网格员帮忙」, 「感谢大家的关心」: thanks for help already given, nothing asked.
+_THANKS_FOR_HELP_RE = re.compile(
+    r"^(?:谢谢|感谢|多谢|感恩)[^，,。!！?？；;]{0,10}(?:帮忙|帮助|照顾|关心|关照|费心|辛苦)[了啦呀啊哈哦喔!！。~～\s]*$")
+
+
+def thanks_for_help(simplified: str) -> bool:
+    return bool(_THANKS_FOR_HELP_RE.match(simplified.strip()))

@@ -250,6 +250,25 @@ def test_an_emergency_without_a_place_gets_the_number_then_the_question(real):
     assert real.tickets()[0].location == "8栋楼下"
 
 
+def test_a_place_answer_that_matches_an_open_ticket_there_joins_it(real):
+    real.say("wu", "3栋电梯坏了，停在五楼不动", room="anle")
+    real.say("zhou", "电梯坏了", room="anle")  # no place: asked where, a ticket of its own for now
+    first, second = real.tickets()
+    replies = real.say("zhou", "3栋", room="anle")
+    assert any(f"#{second.id} 已并入 #{first.id}" in t for t in texts(replies))
+    assert real.ticket(second.id).state is S.DUPLICATE and real.ticket(second.id).master_id == first.id
+    assert [e.note for e in real.events(first.id, "merged")] == [f"#{second.id}"]
+
+
+def test_a_place_answer_elsewhere_keeps_the_ticket_apart(real):
+    real.say("wu", "3栋电梯坏了，停在五楼不动", room="anle")
+    real.say("zhou", "电梯坏了", room="anle")
+    replies = real.say("zhou", "5栋", room="anle")
+    _first, second = real.tickets()
+    assert second.state is not S.DUPLICATE and second.location == "5栋"
+    assert not any("已并入" in t or "是同一处吗" in t for t in texts(replies))
+
+
 # -- the survey in words -----------------------------------------------------------------------
 
 
@@ -333,6 +352,25 @@ def test_a_new_request_during_the_survey_is_filed_and_the_survey_still_waits(rea
     assert len(real.tickets()) == 2
     real.say("zhang", "电梯好了，谢谢")
     assert real.ticket(number).state is S.CLOSED
+
+
+@pytest.mark.parametrize("text", ["5栋电梯又坏了", "5栋的电梯也停了，还是不行"])
+def test_the_same_object_elsewhere_during_the_survey_is_a_new_report_not_an_answer(real, text):
+    number = _resolved(real)  # 3栋's lift, in the 3栋 group
+    replies = real.say("zhang", text)
+    assert real.ticket(number).state is S.RESOLVED  # not reopened
+    new = [t for t in real.tickets() if t.id != number]
+    assert len(new) == 1 and new[0].location == "5栋"
+    assert any(f"#{new[0].id}" in t for t in texts(replies))
+    real.say("zhang", "3栋电梯好了，谢谢")
+    assert real.ticket(number).state is S.CLOSED  # the survey still waited for its answer
+
+
+def test_the_same_object_at_the_same_place_during_the_survey_is_still_an_answer(real):
+    number = _resolved(real)
+    real.say("zhang", "3栋电梯又坏了")
+    assert real.ticket(number).state is S.IN_PROGRESS
+    assert len(real.tickets()) == 1
 
 
 def test_only_the_reporter_answers_the_survey_in_words(real):

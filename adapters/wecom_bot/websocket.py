@@ -252,6 +252,8 @@ class LongConnection:
             log.debug("ignoring a WeCom AI-bot frame: cmd=%s", cmd)
 
     async def _handle(self, data: dict[str, Any]) -> None:
+        if self.on_frame is None:
+            return
         try:
             await self.on_frame(data)
         except Exception:

@@ -188,6 +188,23 @@ class Host(Protocol):
         """A web page the host serves for a channel (the playground's), as an APIRouter."""
         ...
 
+    # For a channel that stores in bulk with records of its own (the chat archive commits each
+    # batch with its cursor in one transaction, then has the stored messages processed):
+    engine: Any  # the shared database
+    archive_source: Any  # a test's or a demo's stand-in for the chat archive's SDK, else None
+
+    def process(self, inbox_id: int) -> Any:
+        """Process one stored inbox row now."""
+        ...
+
+    def notify_changed(self) -> None:
+        """Wake this process's live views."""
+        ...
+
+    def adapter(self, platform: str) -> ChannelAdapter | None:
+        """Another channel's sender (the chat archive relays through the WeCom app)."""
+        ...
+
 
 @dataclass
 class Wiring:

@@ -12,17 +12,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, Route
-from adapters.registry import (
-    enabled_channels,
-    notice_receiver,
-    playground_mode,
-    real_channels,
-)
+from adapters.registry import enabled_channels, notice_receiver, playground_mode, real_channels
+from bots.fast_path import LinliApp
 from core import outbox
 from core.access_tokens import DatabaseTokenStore, RedisTokenStore
 from core.message import Message, OutgoingReply
@@ -112,7 +108,7 @@ class ChannelHost:
         with Session(self.engine) as session:
             return list(session.exec(
                 select(OutboxMessage).where(OutboxMessage.inbox_id == inbox_id, OutboxMessage.platform_message_id == "passive")
-                .order_by(OutboxMessage.id)
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
             ))
 
 
@@ -121,7 +117,7 @@ def _answers(row: OutboxMessage, message: Message) -> bool:
     return reply.chat_key == message.chat_key and reply.recipient_id in (None, message.sender_id)
 
 
-def _add_route(app: FastAPI, route: Route | APIRouter) -> None:
+def _add_route(app: LinliApp, route: Route | APIRouter) -> None:
     if isinstance(route, APIRouter):
         app.include_router(route)
     elif route.fast:
@@ -130,7 +126,7 @@ def _add_route(app: FastAPI, route: Route | APIRouter) -> None:
         app.add_api_route(route.path, route.endpoint, methods=list(route.methods), include_in_schema=False)
 
 
-def mount_channels(app: FastAPI, runtime) -> list[str]:
+def mount_channels(app: LinliApp, runtime) -> list[str]:
     """Mount every configured channel; returns their names."""
     host = ChannelHost(runtime)
     names = []

@@ -27,6 +27,7 @@ reconnection loop that knows nothing of that lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -140,6 +141,9 @@ class LongConnection:
 
     async def stop(self) -> None:
         self._stopping = True  # also when a cancellation is lost (asyncio.wait_for in Python 3.11 can lose one)
+        if self._ws is not None:
+            with contextlib.suppress(websockets.WebSocketException, OSError):
+                await self._ws.close()  # a clean close (1000), not the 1011 a cancelled connection sends
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -160,7 +164,8 @@ class LongConnection:
                 continue
             try:
                 await self._session()
-                log.warning("WeCom AI-bot connection closed by the server")
+                if not self._stopping:
+                    log.warning("WeCom AI-bot connection closed by the server")
             except SubscribeRefused as exc:
                 log.error("WeCom AI bot refused the subscription (LINLI_WECOM_BOT_ID / LINLI_WECOM_BOT_SECRET?): %s", exc)
             except (OSError, TimeoutError, websockets.WebSocketException) as exc:
@@ -252,6 +257,8 @@ class LongConnection:
             log.debug("ignoring a WeCom AI-bot frame: cmd=%s", cmd)
 
     async def _handle(self, data: dict[str, Any]) -> None:
+        if self.on_frame is None:
+            return
         try:
             await self.on_frame(data)
         except Exception:

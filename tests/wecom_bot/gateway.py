@@ -37,6 +37,15 @@ class Gateway:
         await self.server.wait_closed()
 
     async def _serve(self, ws: ServerConnection) -> None:
+        try:
+            await self._converse(ws)
+        finally:
+            if self.current is ws:
+                self.current = None
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _converse(self, ws: ServerConnection) -> None:
         async for raw in ws:
             data = json.loads(raw)
             req_id = data["headers"]["req_id"]
@@ -57,10 +66,6 @@ class Gateway:
             async with self._changed:
                 self.frames.append(data)
                 self._changed.notify_all()
-        if self.current is ws:
-            self.current = None
-        async with self._changed:
-            self._changed.notify_all()
 
     async def wait_until(self, condition: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Wait for ``condition()`` to hold (re-checked at every frame and closed connection)."""

@@ -279,3 +279,20 @@ async def test_a_send_while_the_connection_is_down_is_retried_later(socket_runti
     with pytest.raises(DeliveryError) as refused:
         await adapter.deliver(OutgoingReply(platform="wecom-bot", chat_id=GROUP, text="hello"))
     assert refused.value.retryable and "not open" in refused.value.reason
+
+
+async def test_serving_in_websocket_mode_connects_at_start_up_and_serves_no_callback_route(tmp_path, gateway, serve_app):
+    import httpx
+
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'linli.sqlite3'}", run_scheduler=False,
+                        playground=False, wecom_bot_mode="websocket", wecom_bot_id=BOT_ID, wecom_bot_secret=SECRET,
+                        wecom_bot_ws_url=gateway.url, _env_file=None)
+    server = serve_app(create_app(settings))
+    await asyncio.to_thread(server.__enter__)  # uvicorn with its lifespan, in its own thread and loop
+    try:
+        await gateway.wait_until(lambda: gateway.subscriptions == 1)
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            assert (await client.post("/webhooks/wecom-bot", content=b"{}")).status_code == 404
+    finally:
+        await asyncio.to_thread(server.__exit__, None, None, None)
+    await gateway.wait_until(lambda: gateway.current is None)  # shutting down closed the connection

@@ -27,6 +27,7 @@ from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
 from bots import fallback, metrics
 from bots.channels import notice_receiver
 from bots.community import CommunityBot
+from bots.changes import ChangeSignal
 from bots.reports import Reporter, Schedule
 from bots.scheduler import Scheduler, SweepLock, Sweeper
 from bots.templates import Templates
@@ -131,7 +132,7 @@ class Runtime:
         self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
                                    on_change=lambda: self.changed.set(), reporter=self.reporter)
         self.adapters: dict[str, ChannelAdapter] = {}
-        self.changed = asyncio.Event()  # wakes live views in this process; others poll
+        self.changed = ChangeSignal()  # wakes live views in this process (set from any thread); others poll
         self._inbox_wakeup = asyncio.Event()  # a deferred message was stored by this process
         self._accepting: list[tuple[Message, asyncio.Future]] = []  # waiting for the next group commit
         self._accept_task: asyncio.Task | None = None
@@ -419,6 +420,7 @@ class Runtime:
             await asyncio.sleep(15)
 
     async def start(self) -> None:
+        self.changed.bind()
         for adapter in self.adapters.values():
             await adapter.start()
         # Load the classifier (jieba's dictionary, about 1 s) right after start-up rather than on

@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlmodel import Session, select
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from adapters import playground
@@ -236,7 +238,7 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
             return {"items": transcript(session, f"{playground.PLATFORM}:{room}", after_in, after_out)}
 
     @r.get("/playground/api/rooms/{room}/stream")
-    async def stream(room: str, request: Request) -> StreamingResponse:
+    async def stream(room: str, request: Request) -> EventSourceResponse:
         """Server-sent events: every message in the room as it appears (polls the database, so any instance works)."""
         await run_in_threadpool(reader, request, room)
         chat_key = f"{playground.PLATFORM}:{room}"
@@ -245,23 +247,23 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
             with Session(runtime.engine) as session:
                 return transcript(session, chat_key, after_in, after_out)
 
-        async def events():
+        async def events() -> AsyncIterator[ServerSentEvent]:
             after_in = after_out = 0
-            yield "retry: 1000\n\n"
-            while not await request.is_disconnected():
+            yield ServerSentEvent(retry=1000)
+            while True:
+                runtime.changed.clear()  # before reading: a change while we read wakes the next wait at once
                 items = await run_in_threadpool(read, after_in, after_out)
                 for item in items:
                     if item["kind"] == "in":
                         after_in = max(after_in, item["id"])
                     else:
                         after_out = max(after_out, item["id"])
-                    yield f"data: {json.dumps(item, ensure_ascii=False)}\n\n"
-                runtime.changed.clear()
+                    yield ServerSentEvent(json.dumps(item, ensure_ascii=False))
                 try:
                     await asyncio.wait_for(runtime.changed.wait(), timeout=1.0)
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
+                    yield ServerSentEvent(comment="keep-alive")
 
-        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return EventSourceResponse(events(), headers={"Cache-Control": "no-cache"})
 
     return r

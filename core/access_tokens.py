@@ -1,5 +1,8 @@
 """Short-lived platform credentials shared by every instance: access tokens and reply URLs.
 
+Hand-written lease (a conditional UPDATE, or Redis SET NX): one instance refreshes a token while
+the others wait for its result, which no cache library does across processes without a new server.
+
 WeChat and WeCom hand out one access token per app at a time (fetching a new one retires
 the old), so all instances must share it. It lives in the ``access_tokens`` table, or in
 Redis when ``LINLI_REDIS_URL`` is set. The same table keeps the WeCom AI bot's one-shot

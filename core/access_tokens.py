@@ -16,19 +16,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Session, select
 
-from core.models import UTCDateTime, utcnow
-
-
-class AccessToken(SQLModel, table=True):
-    """One credential by key, e.g. ``wechat:<app id>`` or ``wecom-bot:reply:<chat>:<msgid>``."""
-
-    __tablename__ = "access_tokens"
-    key: str = Field(primary_key=True, max_length=300)
-    token: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
-    lease_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
+from core.models import AccessToken, utcnow
 
 
 class DatabaseTokenStore:

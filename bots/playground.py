@@ -116,24 +116,27 @@ def walkthrough_start(rooms: list[dict], people: list[dict]) -> dict:
     return {"as": who["id"], "room": room["id"]}
 
 
-def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
-    """The playground's routes; ``signed_in``: every call needs a console session (see the module)."""
-    r = APIRouter(include_in_schema=False)
-    settings = runtime.settings
-    # Per process: each instance counts on its own, so behind N instances a client gets up to N
-    # times the rate. That is enough for what the limits are for, bounding how fast one client
-    # (or everyone together, in one room) can make the database grow, and it costs no shared
-    # write per post; only declared rooms exist, so the growth stays bounded and visible.
-    by_address = Throttle(settings.playground_posts_per_minute)
-    by_room = Throttle(settings.playground_room_posts_per_minute)
-    rooms_seen: dict[str, float] = {}  # declared rooms -> until when that answer is reused
+class Playground:
+    """One app's playground: its runtime, its mode (``signed_in``: every call needs a console session,
+    see the module), its throttles and the rooms known to exist. One method per route (see :func:`router`)."""
 
-    def speaker(request: Request) -> Speaker | None:
+    def __init__(self, runtime: Runtime, signed_in: bool):
+        self.runtime = runtime
+        self.signed_in = signed_in
+        # Per process: each instance counts on its own, so behind N instances a client gets up to N
+        # times the rate. That is enough for what the limits are for, bounding how fast one client
+        # (or everyone together, in one room) can make the database grow, and it costs no shared
+        # write per post; only declared rooms exist, so the growth stays bounded and visible.
+        self.by_address = Throttle(runtime.settings.playground_posts_per_minute)
+        self.by_room = Throttle(runtime.settings.playground_room_posts_per_minute)
+        self.rooms_seen: dict[str, float] = {}  # declared rooms -> until when that answer is reused
+
+    def speaker(self, request: Request) -> Speaker | None:
         """The signed-in visitor (signed-in mode), None in open mode; 401/403 when not allowed."""
-        if not signed_in:
+        if not self.signed_in:
             return None
-        with Session(runtime.engine) as session:
-            viewer = auth.viewer_of(request, session, settings.secret_key)
+        with Session(self.runtime.engine) as session:
+            viewer = auth.viewer_of(request, session, self.runtime.settings.secret_key)
             if viewer is None:
                 raise HTTPException(401, "sign in to the console first (/console/login): with a real channel "
                                          "configured, the playground speaks as your console account")
@@ -144,44 +147,42 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
                                          f"'{playground.PLATFORM}:<id>' to their accounts in the grids file")
             return Speaker(key.split(":", 1)[1], person.name, person.role, person.grid_id, viewer.csrf)
 
-    def room_known(room: str) -> bool:
+    def room_known(self, room: str) -> bool:
         """Declared, as looked up within the last minute (no database call)."""
-        return rooms_seen.get(room, 0.0) > time.monotonic()
+        return self.rooms_seen.get(room, 0.0) > time.monotonic()
 
-    def room_exists(room: str) -> bool:
-        if room_known(room):
+    def room_exists(self, room: str) -> bool:
+        if self.room_known(room):
             return True
-        with Session(runtime.engine) as session:
+        with Session(self.runtime.engine) as session:
             chat = session.get(Chat, f"{playground.PLATFORM}:{room}")
             found = chat is not None and chat.grid_id is not None and chat.active
         if found:
-            rooms_seen[room] = time.monotonic() + ROOM_CACHE_SECONDS
+            self.rooms_seen[room] = time.monotonic() + ROOM_CACHE_SECONDS
         return found
 
-    def check_room(room: str) -> None:
-        if not room_exists(room):
+    def check_room(self, room: str) -> None:
+        if not self.room_exists(room):
             raise HTTPException(404, f"no playground room {room!r}: rooms are the playground chats of the grids file")
 
-    def reader(request: Request, room: str | None = None) -> None:
-        speaker(request)
+    def reader(self, request: Request, room: str | None = None) -> None:
+        self.speaker(request)
         if room is not None:
-            check_room(room)
+            self.check_room(room)
 
-    @r.get("/playground", response_class=HTMLResponse)
-    def page(request: Request) -> Response:
+    def page(self, request: Request) -> Response:
         try:
-            speaker(request)
+            self.speaker(request)
         except HTTPException as exc:
             if exc.status_code == 401:
                 return RedirectResponse("/console/login?next=/playground", status_code=303)
             raise
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
-    @r.get("/playground/api/setup")
-    def setup(request: Request) -> dict:
+    def setup(self, request: Request) -> dict:
         """Rooms (playground chats in the grids file: residents' groups and staff rooms) and the identities a visitor may take."""
-        me = speaker(request)
-        with Session(runtime.engine) as session:
+        me = self.speaker(request)
+        with Session(self.runtime.engine) as session:
             grids = {g.id: g.name for g in session.exec(select(Grid))}
             # residents' groups first, then the staff rooms where 催办, 督办 and emergencies arrive
             rooms = [
@@ -204,9 +205,8 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
         people.sort(key=lambda p: order.index(Role(p["role"])))
         return {"rooms": rooms, "people": people, "signed_in": False, "default": walkthrough_start(rooms, people)}
 
-    @r.post("/playground/api/messages", status_code=202)
-    async def post(request: Request) -> dict:
-        me = await run_in_threadpool(speaker, request)
+    async def post(self, request: Request) -> dict:
+        me = await run_in_threadpool(self.speaker, request)
         if me is not None:
             auth.check_token(me.csrf, request.headers.get(CSRF_HEADER))
         try:
@@ -221,37 +221,35 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
             message = playground.parse(payload)
         except InboundError as exc:
             raise HTTPException(exc.status, str(exc)) from None
-        if not room_known(message.chat_id):
-            await run_in_threadpool(check_room, message.chat_id)
+        if not self.room_known(message.chat_id):
+            await run_in_threadpool(self.check_room, message.chat_id)
         address = request.client.host if request.client else "unknown"
-        wait = by_address.take(address) or by_room.take(message.chat_id)
+        wait = self.by_address.take(address) or self.by_room.take(message.chat_id)
         if wait:
             return JSONResponse({"detail": f"too many messages; try again in {retry_after(wait)} s"}, status_code=429,
                                 headers={"Retry-After": retry_after(wait)})
-        result = await runtime.ingest(message)
+        result = await self.runtime.ingest(message)
         return {"accepted": True, "duplicate": result.duplicate, "inbox_id": result.inbox_id, "replies": len(result.outbox)}
 
-    @r.get("/playground/api/rooms/{room}/messages")
-    def messages(request: Request, room: str, after_in: CURSOR = 0, after_out: CURSOR = 0) -> dict:
-        reader(request, room)
-        with Session(runtime.engine) as session:
+    def messages(self, request: Request, room: str, after_in: CURSOR = 0, after_out: CURSOR = 0) -> dict:
+        self.reader(request, room)
+        with Session(self.runtime.engine) as session:
             return {"items": transcript(session, f"{playground.PLATFORM}:{room}", after_in, after_out)}
 
-    @r.get("/playground/api/rooms/{room}/stream")
-    async def stream(room: str, request: Request) -> EventSourceResponse:
+    async def stream(self, room: str, request: Request) -> EventSourceResponse:
         """Server-sent events: every message in the room as it appears (polls the database, so any instance works)."""
-        await run_in_threadpool(reader, request, room)
+        await run_in_threadpool(self.reader, request, room)
         chat_key = f"{playground.PLATFORM}:{room}"
 
         def read(after_in: int, after_out: int) -> list[dict]:
-            with Session(runtime.engine) as session:
+            with Session(self.runtime.engine) as session:
                 return transcript(session, chat_key, after_in, after_out)
 
         async def events() -> AsyncIterator[ServerSentEvent]:
             after_in = after_out = 0
             yield ServerSentEvent(retry=1000)
             while True:
-                runtime.changed.clear()  # before reading: a change while we read wakes the next wait at once
+                self.runtime.changed.clear()  # before reading: a change while we read wakes the next wait at once
                 items = await run_in_threadpool(read, after_in, after_out)
                 for item in items:
                     if item["kind"] == "in":
@@ -260,10 +258,20 @@ def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
                         after_out = max(after_out, item["id"])
                     yield ServerSentEvent(json.dumps(item, ensure_ascii=False))
                 try:
-                    await asyncio.wait_for(runtime.changed.wait(), timeout=1.0)
+                    await asyncio.wait_for(self.runtime.changed.wait(), timeout=1.0)
                 except TimeoutError:
                     yield ServerSentEvent(comment="keep-alive")
 
         return EventSourceResponse(events(), headers={"Cache-Control": "no-cache"})
 
+
+def router(runtime: Runtime, *, signed_in: bool = False) -> APIRouter:
+    """The playground's routes; ``signed_in``: every call needs a console session (see the module)."""
+    pg = Playground(runtime, signed_in)
+    r = APIRouter(include_in_schema=False)
+    r.add_api_route("/playground", pg.page, methods=["GET"], response_class=HTMLResponse)
+    r.add_api_route("/playground/api/setup", pg.setup, methods=["GET"])
+    r.add_api_route("/playground/api/messages", pg.post, methods=["POST"], status_code=202)
+    r.add_api_route("/playground/api/rooms/{room}/messages", pg.messages, methods=["GET"])
+    r.add_api_route("/playground/api/rooms/{room}/stream", pg.stream, methods=["GET"])
     return r

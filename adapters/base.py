@@ -180,8 +180,9 @@ class Host(Protocol):
         """Short-lived values in the shared database, always (things taken once, e.g. response_urls)."""
         ...
 
-    def singleton_lock(self, name: str, key: int) -> SingletonLock:
-        """A lock that exactly one instance holds, for a connection or a puller that must be single."""
+    def singleton_lock(self, name: str) -> SingletonLock:
+        """A lock that exactly one instance holds, for a connection or a puller that must be single
+        (``name`` is declared in ``core.locks.KEYS``)."""
         ...
 
     def page(self, name: str, **options: Any) -> Any:

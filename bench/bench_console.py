@@ -27,7 +27,7 @@ from sqlmodel import Session, select  # noqa: E402
 
 from config.settings import CONFIG_DIR  # noqa: E402
 from core import accounts, db, search, stats  # noqa: E402
-from core.console_models import ConsoleAccount  # noqa: E402
+from core.models import ConsoleAccount  # noqa: E402
 from core.grids import Level, load_into_db, read_grids_file  # noqa: E402
 from core.models import Ticket  # noqa: E402
 from core.search import TicketFilter  # noqa: E402

@@ -27,7 +27,7 @@ from core.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOMS = ("demo", "anle")
-SWEEP_LOCK_KEY = 0x6C696E6C69  # bots.scheduler.ADVISORY_LOCK_KEY
+SWEEP_LOCK_KEY = 0x6C696E6C69  # core.locks.KEYS["sweep"]
 
 
 def free_port() -> int:

@@ -74,10 +74,10 @@ class ChannelHost:
     def database_store(self):
         return DatabaseTokenStore(self.engine)
 
-    def singleton_lock(self, name: str, key: int):
-        from bots.scheduler import SweepLock
+    def singleton_lock(self, name: str):
+        from core.locks import HeldLock
 
-        return SweepLock(self.engine, key=key, name=name)
+        return HeldLock(self.engine, name=name)
 
     def page(self, name: str, **options: Any) -> APIRouter:
         if name != "playground":

@@ -1,4 +1,4 @@
-"""Prometheus metrics at ``/metrics`` (text exposition format 0.0.4, written here: it is small).
+"""Prometheus metrics at ``/metrics`` (prometheus-client, text exposition format 0.0.4).
 
 Two kinds of numbers:
 
@@ -6,7 +6,7 @@ Two kinds of numbers:
   scraped on its own and Prometheus sums them;
 - gauges read from the database at scrape time (tickets by state, outbox backlog and
   finally-failed rows, unfinished inbox rows): the same on every instance, since the
-  database is the shared state.
+  database is the shared state (:class:`DatabaseCollector`).
 
 Hooks for other parts: :func:`count_inbound`, :func:`count_delivery` (called by the
 runtime), and :func:`timed` / :func:`timed_sweep` / :func:`observe_sweep` for sweeps (the
@@ -20,110 +20,78 @@ runtime wraps ``Sweeper.run_once`` with :func:`timed`)::
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+import prometheus_client
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
+from prometheus_client import CollectorRegistry, Counter, Gauge, Summary, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
-from core.models import InboxMessage, OutboxMessage, Ticket
-from core.photos import Photo
+from core.models import InboxMessage, OutboxMessage, Photo, Ticket
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest() writes
 T = TypeVar("T")
+prometheus_client.disable_created_metrics()  # no *_created series: they were never part of linli's metrics
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class _Family:
+    """One of this process's metrics, with the reading side the tests and the runtime use."""
 
+    def __init__(self, metric: Counter | Gauge | Summary):
+        self.metric = metric
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(metric)
 
-def _labels(pairs: tuple[tuple[str, str], ...]) -> str:
-    if not pairs:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(str(v))}"' for k, v in pairs) + "}"
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-class Family:
-    """One metric name with labelled values (thread-safe; handlers run in a thread pool)."""
-
-    def __init__(self, name: str, kind: str, help_text: str):
-        self.name, self.kind, self.help = name, kind, help_text
-        self._values: dict[tuple[tuple[str, str], ...], float] = {}
-        self._lock = threading.Lock()
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
-
-    def set(self, value: float, **labels: str) -> None:
-        with self._lock:
-            self._values[tuple(sorted(labels.items()))] = value
+    def _samples(self) -> Iterator[tuple[str, dict[str, str], float]]:
+        for family in self.registry.collect():
+            for sample in family.samples:
+                yield sample.name, sample.labels, sample.value
 
     def get(self, **labels: str) -> float:
-        return self._values.get(tuple(sorted(labels.items())), 0.0)
+        """The current value for these labels (0 when never touched)."""
+        name = next(iter(self.registry.collect())).name
+        suffix = "_total" if isinstance(self.metric, Counter) else ("_sum" if isinstance(self.metric, Summary) else "")
+        return self.registry.get_sample_value(name + suffix, labels) or 0.0
 
     def lines(self) -> list[str]:
-        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
-        with self._lock:
-            items = sorted(self._values.items())
-        out += [f"{self.name}{_labels(key)} {_number(value)}" for key, value in items]
-        return out
+        """This metric alone in the exposition format."""
+        return generate_latest(self.registry).decode().splitlines()
+
+    @property
+    def _counts(self) -> dict[tuple[tuple[str, str], ...], int]:
+        """Observations per label set (a summary's ``_count``), keyed by the sorted labels."""
+        return {tuple(sorted(labels.items())): int(value) for name, labels, value in self._samples() if name.endswith("_count")}
 
 
-class Summary(Family):
-    """A summary without quantiles: ``<name>_sum`` and ``<name>_count`` per label set."""
-
-    def __init__(self, name: str, help_text: str):
-        super().__init__(name, "summary", help_text)
-        self._counts: dict[tuple[tuple[str, str], ...], int] = {}
-
-    def observe(self, value: float, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + value
-            self._counts[key] = self._counts.get(key, 0) + 1
-
-    def lines(self) -> list[str]:
-        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
-        with self._lock:
-            items = sorted(self._values.items())
-            counts = dict(self._counts)
-        for key, total in items:
-            out.append(f"{self.name}_sum{_labels(key)} {_number(total)}")
-            out.append(f"{self.name}_count{_labels(key)} {counts[key]}")
-        return out
-
-
-INBOUND = Family("linli_inbound_messages_total", "counter", "Inbound messages accepted by this process (result: new or duplicate).")
-DELIVERIES = Family("linli_outbox_deliveries_total", "counter",
-                    "Delivery attempts by this process (result: sent, retry, rate_limited, failed).")
-SWEEP = Summary("linli_sweep_duration_seconds", "Time spent in scheduled sweeps by this process.")
-SWEEP_LAST = Family("linli_sweep_last_duration_seconds", "gauge", "Duration of the last sweep run by this process.")
+INBOUND = _Family(Counter("linli_inbound_messages", "Inbound messages accepted by this process (result: new or duplicate).",
+                          ["platform", "result"], registry=None))
+DELIVERIES = _Family(Counter("linli_outbox_deliveries", "Delivery attempts by this process (result: sent, retry, rate_limited, failed).",
+                             ["platform", "result"], registry=None))
+SWEEP = _Family(Summary("linli_sweep_duration_seconds", "Time spent in scheduled sweeps by this process.", ["kind"], registry=None))
+SWEEP_LAST = _Family(Gauge("linli_sweep_last_duration_seconds", "Duration of the last sweep run by this process.", ["kind"],
+                           registry=None))
 PROCESS_FAMILIES = (INBOUND, DELIVERIES, SWEEP, SWEEP_LAST)
 
 
 def count_inbound(platform: str, duplicate: bool) -> None:
-    INBOUND.inc(platform=platform, result="duplicate" if duplicate else "new")
+    INBOUND.metric.labels(platform=platform, result="duplicate" if duplicate else "new").inc()
 
 
 def count_delivery(platform: str, result: str) -> None:
-    DELIVERIES.inc(platform=platform, result=result)
+    DELIVERIES.metric.labels(platform=platform, result=result).inc()
 
 
 def observe_sweep(seconds: float, kind: str = "sla") -> None:
     """Record one sweep's duration (the scheduler calls this, or uses :func:`timed_sweep`)."""
-    SWEEP.observe(seconds, kind=kind)
-    SWEEP_LAST.set(seconds, kind=kind)
+    SWEEP.metric.labels(kind=kind).observe(seconds)
+    SWEEP_LAST.metric.labels(kind=kind).set(seconds)
 
 
 @contextmanager
@@ -147,55 +115,82 @@ def timed(fn: Callable[..., T], kind: str = "sla") -> Callable[..., T]:
     return wrapper
 
 
-def database_lines(engine: sa.Engine) -> list[str]:
-    """Gauges read from the database: the same answer on every instance."""
-    tickets = Family("linli_tickets", "gauge", "Tickets by state.")
-    outbox = Family("linli_outbox_messages", "gauge",
-                    "Outbox rows not yet delivered (pending, sending) and finally failed (failed), by platform.")
-    inbox = Family("linli_inbox_unfinished", "gauge", "Inbound messages stored but not yet processed, by status.")
-    photos = Family("linli_photos", "gauge", "Photos of tickets not yet downloaded (pending, fetching) and given up on (failed), by platform.")
+class DatabaseCollector(Collector):
+    """Gauges read from the database at scrape time (the same answer on every instance), and
+    ``linli_database_up``: 1 when those queries answered. ``engine`` is read on every scrape."""
+
+    def __init__(self, engine: Callable[[], sa.Engine | None]):
+        self.engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        engine = self.engine()
+        up = GaugeMetricFamily("linli_database_up", "1 when the database answered the metrics queries.")
+        if engine is None:
+            yield up
+            return
+        try:
+            families = database_families(engine)
+        except sa.exc.SQLAlchemyError:
+            up.add_metric([], 0)
+            yield up
+            return
+        yield from families
+        up.add_metric([], 1)
+        yield up
+
+
+def database_families(engine: sa.Engine) -> list[GaugeMetricFamily]:
+    """Tickets by state, undelivered and failed outbox rows by platform, unfinished inbox rows, photos not yet kept."""
+    tickets = GaugeMetricFamily("linli_tickets", "Tickets by state.", labels=["state"])
+    outbox = GaugeMetricFamily("linli_outbox_messages", "Outbox rows not yet delivered (pending, sending) and finally "
+                               "failed (failed), by platform.", labels=["platform", "status"])
+    inbox = GaugeMetricFamily("linli_inbox_unfinished", "Inbound messages stored but not yet processed, by status.",
+                              labels=["status"])
+    photos = GaugeMetricFamily("linli_photos", "Photos of tickets not yet downloaded (pending, fetching) and given up "
+                               "on (failed), by platform.", labels=["platform", "state"])
+    state_col = Ticket.__table__.c.state
     with engine.connect() as conn:
         for state, platform, n in conn.execute(
             sa.select(Photo.state, Photo.platform, sa.func.count())
             .where(Photo.state.in_(["pending", "fetching", "failed"]), Photo.ticket_id.is_not(None))
             .group_by(Photo.state, Photo.platform)
         ):
-            photos.set(n, state=state, platform=platform)
-        for state, n in conn.execute(sa.select(Ticket.__table__.c.state, sa.func.count()).group_by(Ticket.__table__.c.state)):
-            tickets.set(n, state=str(state))
+            photos.add_metric([platform, state], n)
+        for state, n in conn.execute(sa.select(state_col, sa.func.count()).group_by(state_col)):
+            tickets.add_metric([str(state)], n)
         for status, platform, n in conn.execute(
             sa.select(OutboxMessage.status, OutboxMessage.platform, sa.func.count())
             .where(OutboxMessage.status.in_(["pending", "sending", "failed"]))
             .group_by(OutboxMessage.status, OutboxMessage.platform)
         ):
-            outbox.set(n, status=status, platform=platform)
+            outbox.add_metric([platform, status], n)
         for status, n in conn.execute(
             sa.select(InboxMessage.status, sa.func.count())
             .where(InboxMessage.status.in_(["received", "processing"])).group_by(InboxMessage.status)
         ):
-            inbox.set(n, status=status)
-    return tickets.lines() + outbox.lines() + inbox.lines() + photos.lines()
+            inbox.add_metric([status], n)
+    return [tickets, outbox, inbox, photos]
+
+
+def registry_for(engine: Callable[[], sa.Engine | None]) -> CollectorRegistry:
+    """This process's counters and the database gauges, in one registry (one per app)."""
+    registry = CollectorRegistry(auto_describe=True)
+    for family in PROCESS_FAMILIES:
+        registry.register(family.metric)
+    registry.register(DatabaseCollector(engine))
+    return registry
 
 
 def render(engine: sa.Engine | None) -> str:
     """The whole exposition: this process's counters, then the database gauges."""
-    lines: list[str] = []
-    for family in PROCESS_FAMILIES:
-        lines += family.lines()
-    up = Family("linli_database_up", "gauge", "1 when the database answered the metrics queries.")
-    if engine is not None:
-        try:
-            lines += database_lines(engine)
-            up.set(1)
-        except sa.exc.SQLAlchemyError:
-            up.set(0)
-    return "\n".join(lines + up.lines()) + "\n"
+    return generate_latest(registry_for(lambda: engine)).decode()
 
 
 def mount(app: FastAPI, runtime) -> None:
     """Add ``GET /metrics``."""
+    registry = registry_for(lambda: runtime.engine)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
-        body = await run_in_threadpool(render, runtime.engine)
+        body = await run_in_threadpool(generate_latest, registry)
         return PlainTextResponse(body, media_type=CONTENT_TYPE)

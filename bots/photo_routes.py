@@ -20,8 +20,9 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from bots.api.common import iso
-from bots.api.rest import Reader, TicketNumber
+from bots.ticket_view import iso
+from bots.api.rest import TicketNumber
+from bots.deps import Reader
 from bots.console import auth
 from bots.console.colours import LABELS as COLOUR_LABELS
 from bots.photo_store import PhotoStore, store_for

@@ -15,14 +15,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlmodel import Session, select
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import InboundError
@@ -115,78 +116,80 @@ def walkthrough_start(rooms: list[dict], people: list[dict]) -> dict:
     return {"as": who["id"], "room": room["id"]}
 
 
-def router(runtime: Runtime, *, parse: Callable[[Any], Message], platform: str, signed_in: bool = False) -> APIRouter:
-    """The playground's routes; ``signed_in``: every call needs a console session (see the module).
-    The playground channel (adapters/playground) asks for them with its ``parse`` and platform name."""
-    r = APIRouter(include_in_schema=False)
-    settings = runtime.settings
-    # Per process: each instance counts on its own, so behind N instances a client gets up to N
-    # times the rate. That is enough for what the limits are for, bounding how fast one client
-    # (or everyone together, in one room) can make the database grow, and it costs no shared
-    # write per post; only declared rooms exist, so the growth stays bounded and visible.
-    by_address = Throttle(settings.playground_posts_per_minute)
-    by_room = Throttle(settings.playground_room_posts_per_minute)
-    rooms_seen: dict[str, float] = {}  # declared rooms -> until when that answer is reused
+class Playground:
+    """One app's playground: its runtime, its mode (``signed_in``: every call needs a console session,
+    see the module), its throttles and the rooms known to exist. One method per route (see :func:`router`)."""
 
-    def speaker(request: Request) -> Speaker | None:
+    def __init__(self, runtime: Runtime, signed_in: bool, parse: Callable[[Any], Message], platform: str):
+        self.runtime = runtime
+        self.signed_in = signed_in
+        self.parse = parse  # the playground channel's (adapters/playground), with its platform name
+        self.platform = platform
+        # Per process: each instance counts on its own, so behind N instances a client gets up to N
+        # times the rate. That is enough for what the limits are for, bounding how fast one client
+        # (or everyone together, in one room) can make the database grow, and it costs no shared
+        # write per post; only declared rooms exist, so the growth stays bounded and visible.
+        self.by_address = Throttle(runtime.settings.playground_posts_per_minute)
+        self.by_room = Throttle(runtime.settings.playground_room_posts_per_minute)
+        self.rooms_seen: dict[str, float] = {}  # declared rooms -> until when that answer is reused
+
+    def speaker(self, request: Request) -> Speaker | None:
         """The signed-in visitor (signed-in mode), None in open mode; 401/403 when not allowed."""
-        if not signed_in:
+        if not self.signed_in:
             return None
-        with Session(runtime.engine) as session:
-            viewer = auth.viewer_of(request, session, settings.secret_key)
+        with Session(self.runtime.engine) as session:
+            viewer = auth.viewer_of(request, session, self.runtime.settings.secret_key)
             if viewer is None:
                 raise HTTPException(401, "sign in to the console first (/console/login): with a real channel "
                                          "configured, the playground speaks as your console account")
             person = session.exec(select(Person).where(Person.key == viewer.scope.person_key)).one()
-            key = accounts_of(session, person).get(platform)
+            key = accounts_of(session, person).get(self.platform)
             if key is None:
                 raise HTTPException(403, f"{viewer.scope.person_name} has no playground account: add "
-                                         f"'{platform}:<id>' to their accounts in the grids file")
+                                         f"'{self.platform}:<id>' to their accounts in the grids file")
             return Speaker(key.split(":", 1)[1], person.name, person.role, person.grid_id, viewer.csrf)
 
-    def room_known(room: str) -> bool:
+    def room_known(self, room: str) -> bool:
         """Declared, as looked up within the last minute (no database call)."""
-        return rooms_seen.get(room, 0.0) > time.monotonic()
+        return self.rooms_seen.get(room, 0.0) > time.monotonic()
 
-    def room_exists(room: str) -> bool:
-        if room_known(room):
+    def room_exists(self, room: str) -> bool:
+        if self.room_known(room):
             return True
-        with Session(runtime.engine) as session:
-            chat = session.get(Chat, f"{platform}:{room}")
+        with Session(self.runtime.engine) as session:
+            chat = session.get(Chat, f"{self.platform}:{room}")
             found = chat is not None and chat.grid_id is not None and chat.active
         if found:
-            rooms_seen[room] = time.monotonic() + ROOM_CACHE_SECONDS
+            self.rooms_seen[room] = time.monotonic() + ROOM_CACHE_SECONDS
         return found
 
-    def check_room(room: str) -> None:
-        if not room_exists(room):
+    def check_room(self, room: str) -> None:
+        if not self.room_exists(room):
             raise HTTPException(404, f"no playground room {room!r}: rooms are the playground chats of the grids file")
 
-    def reader(request: Request, room: str | None = None) -> None:
-        speaker(request)
+    def reader(self, request: Request, room: str | None = None) -> None:
+        self.speaker(request)
         if room is not None:
-            check_room(room)
+            self.check_room(room)
 
-    @r.get("/playground", response_class=HTMLResponse)
-    def page(request: Request) -> Response:
+    def page(self, request: Request) -> Response:
         try:
-            speaker(request)
+            self.speaker(request)
         except HTTPException as exc:
             if exc.status_code == 401:
                 return RedirectResponse("/console/login?next=/playground", status_code=303)
             raise
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
-    @r.get("/playground/api/setup")
-    def setup(request: Request) -> dict:
+    def setup(self, request: Request) -> dict:
         """Rooms (playground chats in the grids file: residents' groups and staff rooms) and the identities a visitor may take."""
-        me = speaker(request)
-        with Session(runtime.engine) as session:
+        me = self.speaker(request)
+        with Session(self.runtime.engine) as session:
             grids = {g.id: g.name for g in session.exec(select(Grid))}
             # residents' groups first, then the staff rooms where 催办, 督办 and emergencies arrive
             rooms = [
                 {"id": c.chat_id, "title": c.title or c.chat_id, "grid_id": c.grid_id, "grid": grids.get(c.grid_id, ""), "audience": c.audience}
-                for c in session.exec(select(Chat).where(Chat.platform == platform, Chat.grid_id.is_not(None))
+                for c in session.exec(select(Chat).where(Chat.platform == self.platform, Chat.grid_id.is_not(None))
                                       .order_by(Chat.audience, Chat.key))
             ]
             if me is not None:
@@ -197,16 +200,15 @@ def router(runtime: Runtime, *, parse: Callable[[Any], Message], platform: str, 
             people = [
                 {"id": p.key.split(":", 1)[1], "grid_id": p.grid_id, "name": p.name, "role": p.role,
                  "role_label": ROLE_LABELS.get(Role(p.role), p.role), "grid": grids.get(p.grid_id, "")}
-                for p in session.exec(select(Person).where(Person.key.startswith(platform + ":"), Person.declared)
+                for p in session.exec(select(Person).where(Person.key.startswith(self.platform + ":"), Person.declared)
                                       .order_by(Person.id)).all()
             ]
         order = [Role.RESIDENT, Role.GRID_WORKER, Role.CARE_CENTER, Role.VOLUNTEER, Role.ADMIN]
         people.sort(key=lambda p: order.index(Role(p["role"])))
         return {"rooms": rooms, "people": people, "signed_in": False, "default": walkthrough_start(rooms, people)}
 
-    @r.post("/playground/api/messages", status_code=202)
-    async def post(request: Request) -> dict:
-        me = await run_in_threadpool(speaker, request)
+    async def post(self, request: Request) -> dict:
+        me = await run_in_threadpool(self.speaker, request)
         if me is not None:
             auth.check_token(me.csrf, request.headers.get(CSRF_HEADER))
         try:
@@ -218,52 +220,61 @@ def router(runtime: Runtime, *, parse: Callable[[Any], Message], platform: str, 
                 raise HTTPException(403, "sender_id is decided by your console sign-in; leave it out")
             payload = {**payload, "sender_id": me.sender_id, "sender_name": me.name}
         try:
-            message = parse(payload)
+            message = self.parse(payload)
         except InboundError as exc:
             raise HTTPException(exc.status, str(exc)) from None
-        if not room_known(message.chat_id):
-            await run_in_threadpool(check_room, message.chat_id)
+        if not self.room_known(message.chat_id):
+            await run_in_threadpool(self.check_room, message.chat_id)
         address = request.client.host if request.client else "unknown"
-        wait = by_address.take(address) or by_room.take(message.chat_id)
+        wait = self.by_address.take(address) or self.by_room.take(message.chat_id)
         if wait:
             return JSONResponse({"detail": f"too many messages; try again in {retry_after(wait)} s"}, status_code=429,
                                 headers={"Retry-After": retry_after(wait)})
-        result = await runtime.ingest(message)
+        result = await self.runtime.ingest(message)
         return {"accepted": True, "duplicate": result.duplicate, "inbox_id": result.inbox_id, "replies": len(result.outbox)}
 
-    @r.get("/playground/api/rooms/{room}/messages")
-    def messages(request: Request, room: str, after_in: CURSOR = 0, after_out: CURSOR = 0) -> dict:
-        reader(request, room)
-        with Session(runtime.engine) as session:
-            return {"items": transcript(session, f"{platform}:{room}", after_in, after_out)}
+    def messages(self, request: Request, room: str, after_in: CURSOR = 0, after_out: CURSOR = 0) -> dict:
+        self.reader(request, room)
+        with Session(self.runtime.engine) as session:
+            return {"items": transcript(session, f"{self.platform}:{room}", after_in, after_out)}
 
-    @r.get("/playground/api/rooms/{room}/stream")
-    async def stream(room: str, request: Request) -> StreamingResponse:
+    async def stream(self, room: str, request: Request) -> EventSourceResponse:
         """Server-sent events: every message in the room as it appears (polls the database, so any instance works)."""
-        await run_in_threadpool(reader, request, room)
-        chat_key = f"{platform}:{room}"
+        await run_in_threadpool(self.reader, request, room)
+        chat_key = f"{self.platform}:{room}"
 
         def read(after_in: int, after_out: int) -> list[dict]:
-            with Session(runtime.engine) as session:
+            with Session(self.runtime.engine) as session:
                 return transcript(session, chat_key, after_in, after_out)
 
-        async def events():
+        async def events() -> AsyncIterator[ServerSentEvent]:
             after_in = after_out = 0
-            yield "retry: 1000\n\n"
-            while not await request.is_disconnected():
+            yield ServerSentEvent(retry=1000)
+            while True:
+                self.runtime.changed.clear()  # before reading: a change while we read wakes the next wait at once
                 items = await run_in_threadpool(read, after_in, after_out)
                 for item in items:
                     if item["kind"] == "in":
                         after_in = max(after_in, item["id"])
                     else:
                         after_out = max(after_out, item["id"])
-                    yield f"data: {json.dumps(item, ensure_ascii=False)}\n\n"
-                runtime.changed.clear()
+                    yield ServerSentEvent(json.dumps(item, ensure_ascii=False))
                 try:
-                    await asyncio.wait_for(runtime.changed.wait(), timeout=1.0)
+                    await asyncio.wait_for(self.runtime.changed.wait(), timeout=1.0)
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
+                    yield ServerSentEvent(comment="keep-alive")
 
-        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return EventSourceResponse(events(), headers={"Cache-Control": "no-cache"})
 
+
+def router(runtime: Runtime, *, parse: Callable[[Any], Message], platform: str, signed_in: bool = False) -> APIRouter:
+    """The playground's routes; ``signed_in``: every call needs a console session (see the module).
+    The playground channel (adapters/playground) asks for them with its ``parse`` and platform name."""
+    pg = Playground(runtime, signed_in, parse, platform)
+    r = APIRouter(include_in_schema=False)
+    r.add_api_route("/playground", pg.page, methods=["GET"], response_class=HTMLResponse)
+    r.add_api_route("/playground/api/setup", pg.setup, methods=["GET"])
+    r.add_api_route("/playground/api/messages", pg.post, methods=["POST"], status_code=202)
+    r.add_api_route("/playground/api/rooms/{room}/messages", pg.messages, methods=["GET"])
+    r.add_api_route("/playground/api/rooms/{room}/stream", pg.stream, methods=["GET"])
     return r

@@ -7,18 +7,15 @@ Nothing here holds state another instance needs: the database is the only shared
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import gc
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
@@ -27,11 +24,12 @@ from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
 from bots import fallback, metrics, photos
 from bots.channels import notice_receiver
 from bots.community import CommunityBot
+from bots.changes import ChangeSignal
 from bots.reports import Reporter, Schedule
 from bots.scheduler import Scheduler, SweepLock, Sweeper
 from bots.templates import Templates
 from config.settings import Settings
-from core import db, inbox, outbox
+from core import db, inbox, locks, outbox
 from core.deadlines import sweep_basis
 from core.grids import load_into_db, read_grids_file
 from core.message import Message, MessageKind, OutgoingReply
@@ -47,34 +45,6 @@ INBOX_BUSY_BATCH = 1  # … while webhooks are arriving, then it pauses:
 INBOX_BUSY_PAUSE = 3.0  # … this many times as long as the batch took (≈ a quarter of the CPU)
 INBOX_BUSY_WINDOW = 0.2  # seconds since the last accepted message that count as "arriving"
 OUTBOX_BATCH = 50  # rows one worker claims per round (delivered concurrently across chats)
-STARTUP_LOCK_ID = 0x6C696E6C69_7570  # "linli"+"up"; the sweep lock uses 0x6C696E6C69
-
-
-@contextmanager
-def startup_lock(engine: Engine) -> Iterator[None]:
-    """Held while one instance migrates and loads the grids: a PostgreSQL advisory lock, or on
-    SQLite an exclusive ``flock`` on a file beside the database."""
-    if db.is_postgres(engine):
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": STARTUP_LOCK_ID})
-            try:
-                yield
-            finally:
-                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": STARTUP_LOCK_ID})
-        return
-    database = engine.url.database
-    if not database or database == ":memory:":
-        yield
-        return
-    with open(Path(database).with_name(Path(database).name + ".startup.lock"), "a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 @dataclass
 class IngestResult:
     """What happened to one inbound message."""
@@ -131,7 +101,7 @@ class Runtime:
         self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
                                    on_change=lambda: self.changed.set(), reporter=self.reporter)
         self.adapters: dict[str, ChannelAdapter] = {}
-        self.changed = asyncio.Event()  # wakes live views in this process; others poll
+        self.changed = ChangeSignal()  # wakes live views in this process (set from any thread); others poll
         self._inbox_wakeup = asyncio.Event()  # a deferred message was stored by this process
         self._accepting: list[tuple[Message, asyncio.Future]] = []  # waiting for the next group commit
         self._accept_task: asyncio.Task | None = None
@@ -148,7 +118,7 @@ class Runtime:
         spec = read_grids_file(self.settings.grids_file)
         if warning := self.sla.holiday_warning(local(self.clock()).date()):
             log.warning(warning)
-        with startup_lock(self.engine):
+        with locks.waiting_for(self.engine, "startup"):
             db.upgrade(self.settings.resolved_database_url)
             with db.session_scope(self.engine) as session:
                 load_into_db(session, spec)
@@ -420,6 +390,7 @@ class Runtime:
             await asyncio.sleep(15)
 
     async def start(self) -> None:
+        self.changed.bind()
         for adapter in self.adapters.values():
             await adapter.start()
         # Load the classifier (jieba's dictionary, about 1 s) right after start-up rather than on

@@ -2,24 +2,19 @@
 
 Several ``linli serve`` instances may share one PostgreSQL database, but APScheduler 3
 cannot share a job store between processes, so every instance schedules the sweep and a
-database lock decides which one runs it: a PostgreSQL session advisory lock
-(``pg_try_advisory_lock``), held on its own connection while the process lives and released
-by PostgreSQL when that connection dies; on SQLite an exclusive ``flock`` on a file beside
-the database. The sweep itself is idempotent (see core.deadlines), so even two runs at once
+database lock decides which one runs it (core.locks.HeldLock: a PostgreSQL session advisory
+lock released when its connection dies; on SQLite a ``flock`` on a file beside the database). The sweep itself is idempotent (see core.deadlines), so even two runs at once
 would send every warning once: the outbox refuses a second row with the same key.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -28,6 +23,7 @@ from sqlmodel import Session, select
 from bots.actions import Actions
 from bots.replies import BotReply, enqueue
 from core import db, dialogue, tickets
+from core.locks import HeldLock, key_of
 from core.deadlines import TicketClock, Warning, due_warnings, next_check
 from core.grids import LEVEL_ORDER, Level
 from core.models import Person, SweepBasis, Ticket, TicketEvent, open_states_clause, utcnow
@@ -35,79 +31,11 @@ from core.ticket_states import TicketState
 
 log = logging.getLogger("linli.scheduler")
 
-ADVISORY_LOCK_KEY = 0x6C696E6C69  # "linli"
+ADVISORY_LOCK_KEY = key_of("sweep")
 STAFF_TEMPLATES = {"confirm": "staff_confirm_overdue", "blue": "staff_blue", "yellow": "staff_yellow"}
 
 
-class SweepLock:
-    """Decides which process runs the sweeps. ``acquire()`` is cheap to call on every tick.
-
-    Other singleton jobs (the WeCom chat-archive puller) use it with their own ``key`` and
-    ``name`` (the advisory lock key on PostgreSQL, the lock file's suffix on SQLite)."""
-
-    def __init__(self, engine: Engine, *, key: int = ADVISORY_LOCK_KEY, name: str = "sweep"):
-        self.engine = engine
-        self.key = key
-        self.name = name
-        self._conn: sa.Connection | None = None
-        self._file = None
-
-    def acquire(self) -> bool:
-        """True when this process holds the lock (taking it if it is free)."""
-        if db.is_postgres(self.engine):
-            return self._acquire_postgres()
-        return self._acquire_file()
-
-    def _acquire_postgres(self) -> bool:
-        if self._conn is not None:
-            try:
-                self._conn.execute(sa.text("SELECT 1"))
-                return True
-            except sa.exc.DBAPIError:  # the connection died, and with it our lock
-                self._drop_conn()
-        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
-        if got:
-            self._conn = conn
-            return True
-        conn.close()
-        return False
-
-    def _acquire_file(self) -> bool:
-        if self._file is not None:
-            return True
-        database = self.engine.url.database
-        if not database or database == ":memory:":
-            return True  # a private database: nobody else can sweep it
-        handle = open(Path(database).with_name(Path(database).name + f".{self.name}.lock"), "a+")  # noqa: SIM115
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._file = handle
-        return True
-
-    def _drop_conn(self) -> None:
-        try:
-            self._conn.close()
-        except Exception:  # noqa: BLE001 - already broken
-            pass
-        self._conn = None
-
-    def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-            except sa.exc.DBAPIError:
-                pass
-            self._drop_conn()
-        if self._file is not None:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+SweepLock = HeldLock  # the sweeps' lock: core.locks.HeldLock under the name "sweep"
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """Short-lived platform credentials shared by every instance: access tokens and reply URLs.
 
+Hand-written lease (a conditional UPDATE, or Redis SET NX): one instance refreshes a token while
+the others wait for its result, which no cache library does across processes without a new server.
+
 WeChat and WeCom hand out one access token per app at a time (fetching a new one retires
 the old), so all instances must share it. It lives in the ``access_tokens`` table, or in
 Redis when ``LINLI_REDIS_URL`` is set. The same table keeps the WeCom AI bot's one-shot
@@ -13,19 +16,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Session, select
 
-from core.models import UTCDateTime, utcnow
-
-
-class AccessToken(SQLModel, table=True):
-    """One credential by key, e.g. ``wechat:<app id>`` or ``wecom-bot:reply:<chat>:<msgid>``."""
-
-    __tablename__ = "access_tokens"
-    key: str = Field(primary_key=True, max_length=300)
-    token: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
-    lease_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
+from core.models import AccessToken, utcnow
 
 
 class DatabaseTokenStore:

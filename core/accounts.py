@@ -24,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
 from core import throttle
-from core.console_models import ApiToken, ConsoleAccount, ConsoleSession
+from core.models import ApiToken, ConsoleAccount, ConsoleSession
 from core.db import session_scope
 from core.grids import Role
 from core.models import Grid, Person, UTCDateTime, utcnow

@@ -17,18 +17,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 
-from core.models import UTCDateTime, utcnow
-
-
-class WebhookNonce(SQLModel, table=True):
-    """One nonce seen, e.g. ``wechat:1767225600:1837492``, and the SHA-256 of its body."""
-
-    __tablename__ = "webhook_nonces"
-    key: str = Field(primary_key=True, max_length=300)
-    digest: str = Field(max_length=64)
-    expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+from core.models import WebhookNonce, utcnow
 
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

@@ -9,35 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Session, select
 
 from core.grids import Audience
-from core.models import Chat, _created
+from core.models import Chat, Notice, NoticeChat
 
 MAX_NOTICE_CHARS = 1000
-
-
-class Notice(SQLModel, table=True):
-    __tablename__ = "notices"
-    id: int | None = Field(default=None, primary_key=True)
-    grid_id: str = Field(foreign_key="grids.id", max_length=64, index=True)
-    sender_key: str = Field(max_length=200)  # the person (platform:user) who sent it
-    sender_name: str = ""
-    via: str = Field(max_length=32)  # the chat key it was sent from, or "console"
-    text: str
-    created_at: datetime = _created()
-
-
-class NoticeChat(SQLModel, table=True):
-    """One residents' group a notice was queued to."""
-
-    __tablename__ = "notice_chats"
-    __table_args__ = (sa.UniqueConstraint("notice_id", "chat_key", name="uq_notice_chats"),)
-    id: int | None = Field(default=None, primary_key=True)
-    notice_id: int = Field(foreign_key="notices.id", index=True)
-    chat_key: str = Field(max_length=200)
-    title: str = ""
 
 
 def residents_chats(session: Session, grid_id: str, can_receive: Callable[[str], bool] | None = None

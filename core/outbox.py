@@ -1,5 +1,8 @@
 """The outbox: replies are written with the change that caused them, then delivered with retries.
 
+Hand-written, not a task queue library: the per-platform rate limits must hold across every
+instance, budgeted from the database's own rows (bench/cluster.py measures it); no queue offers that.
+
 Delivery is at-least-once towards the platform and exactly-once in our records:
 
 - :func:`enqueue` adds a row inside the caller's transaction; a unique ``dedup_key`` keeps
@@ -29,6 +32,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from core import locks
 from core.message import OutgoingReply
 from core.models import OutboxMessage, UTCDateTime, utcnow
 
@@ -37,7 +41,6 @@ MAX_BACKOFF_SECONDS = 300.0
 LEASE = timedelta(seconds=60)
 CHAT_WINDOW = timedelta(minutes=1)
 GLOBAL_WINDOW = timedelta(seconds=1)
-_CLAIM_LOCK_ID = 0x6C696E6C69_6F62  # "linli"+"ob": serialises outbox claims (the sweep lock uses 0x6C696E6C69)
 
 
 def enqueue(
@@ -63,10 +66,7 @@ def enqueue(
 
 def _serialise_claims(session: Session) -> None:
     """Take the claim lock for the rest of the transaction (every instance queues behind it)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK_ID})
-    else:  # SQLite: any write takes the database's single writer lock until commit
-        session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == -1).values(attempts=0))
+    locks.for_transaction(session, "outbox-claim", sqlite_table=OutboxMessage.__table__)
 
 
 def _in_window(now: datetime, window: timedelta):

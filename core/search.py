@@ -2,7 +2,7 @@
 
 Filters combine freely; paging is by keyset (the last row's sort value and number), so
 page 2,000 costs what page 1 costs even at a million tickets. The indexes it relies on are
-declared in core/console_models.py.
+declared in core/models/console.py.
 """
 
 from __future__ import annotations

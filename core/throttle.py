@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from core.console_models import RateCounter
+from core.models import RateCounter
 from core.models import UTCDateTime
 
 

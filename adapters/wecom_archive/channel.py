@@ -42,7 +42,6 @@ from core.grids import read_grids_file
 log = logging.getLogger("linli.wecom_archive")
 
 PATH = "/webhooks/wecom-archive"
-LOCK_KEY = 0x6C696E6C69_6172  # "linli"+"ar"; the sweep lock uses 0x6C696E6C69
 MAX_BATCHES_PER_PULL = 50  # then the loop yields; the next round goes on from the stored cursor
 APP_PLATFORM = "wecom"  # grid workers are reached through the WeCom app
 
@@ -76,7 +75,7 @@ class ArchiveChannel:
         self.keys = PrivateKeys.load(settings.wecom_archive_private_keys)
         # The SDK is created now, at mount time: it must load before OpenCC does (see adapters.wecom_archive.sdk).
         self.source = source or self.make_source()
-        self.lock = host.singleton_lock("wecom-archive", LOCK_KEY)
+        self.lock = host.singleton_lock("wecom-archive")
         self.names = self._names()
         self.wakeup = asyncio.Event()
         self._busy = threading.Lock()

@@ -61,7 +61,7 @@ log = logging.getLogger("linli.wecom_bot")
 SUBSCRIBE, PING = "aibot_subscribe", "ping"
 MSG_CALLBACK, EVENT_CALLBACK = "aibot_msg_callback", "aibot_event_callback"
 RESPOND, SEND = "aibot_respond_msg", "aibot_send_msg"
-LOCK_KEY = 0x6C696E6C69_7773  # "linli"+"ws"; the sweep lock uses 0x6C696E6C69
+LOCK_NAME = "wecom-bot-websocket"  # declared in core.locks.KEYS
 ANSWER_WINDOW_SECONDS = 240.0  # WeCom takes an answer to a callback's req_id for 5 minutes; keep a margin
 MAX_MISSED_PINGS = 2
 
@@ -373,7 +373,7 @@ class WeComBotSocketAdapter(ChannelAdapter):
 def connection_of(host: Host) -> LongConnection:
     s = host.settings
     return LongConnection(url=s.wecom_bot_ws_url, bot_id=s.wecom_bot_id, secret=s.wecom_bot_secret,
-                          lock=host.singleton_lock("wecom-bot-websocket", LOCK_KEY),
+                          lock=host.singleton_lock(LOCK_NAME),
                           heartbeat=s.wecom_bot_heartbeat_seconds)
 
 

@@ -10,5 +10,5 @@ def mount(app: FastAPI, runtime) -> None:
     from bots.api.common import RecordOnlyAdapter
 
     runtime.register(RecordOnlyAdapter())
-    app.include_router(rest.router(runtime))
-    app.include_router(open311.router(runtime))
+    app.include_router(rest.router)
+    app.include_router(open311.router)

@@ -1,4 +1,4 @@
-"""What the REST API and Open311 share: token authentication, filing a ticket, and ticket times."""
+"""What the REST API and Open311 share: token authentication and filing a ticket."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from core.grids import ancestors, grid_by_alias
 from core.models import Grid, Ticket, utcnow
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
-from core.timefmt import local
 
 
 def scope_for_token(session: Session, token: str | None, *, need: str = "read",
@@ -44,11 +43,6 @@ def scope_for_token(session: Session, token: str | None, *, need: str = "read",
         raise HTTPException(403, f"a {scope.role.value}'s account may not act on or comment on tickets; "
                                  "admins and grid workers may (as in the console)")
     return scope
-
-
-def iso(dt: datetime | None) -> str | None:
-    """ISO 8601 with the local offset (e.g. 2026-03-02T10:00:00+08:00), as Open311 requires."""
-    return local(dt).isoformat(timespec="seconds") if dt else None
 
 
 API_PLATFORM = "api"

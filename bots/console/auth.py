@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from core import accounts
-from core.console_models import ConsoleAccount
+from core.models import ConsoleAccount
 
 SESSION_COOKIE = "linli_session"
 LOGIN_COOKIE = "linli_login"

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
 from core import accounts, db
-from core.console_models import ConsoleAccount
+from core.models import ConsoleAccount
 
 PASSWORD = "correct horse battery"
 
@@ -106,7 +106,7 @@ def test_twenty_parallel_wrong_passwords_lock_the_account_after_the_limit(consol
         assert _refused(Browser(console.url).sign_in("wang", PASSWORD))  # locked: even the right password
         locks = [r.getMessage() for r in caplog.records if "locked" in r.getMessage()]
         assert locks == [f"console account 'wang' locked for 300 s after {limit} wrong passwords (last from 127.0.0.1)"]
-        from core.console_models import RateCounter
+        from core.models import RateCounter
 
         with Session(console.runtime.engine) as s:
             assert s.exec(select(RateCounter.count).where(RateCounter.key == "login:127.0.0.1")).one() == 21

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from adapters.wecom_bot.websocket import LOCK_KEY, Backoff, LongConnection
+from adapters.wecom_bot.websocket import LOCK_NAME, Backoff, LongConnection
 from bots.app import create_app
 from bots.runtime import Runtime
 from bots.scheduler import SweepLock
@@ -167,7 +167,7 @@ async def test_exactly_one_instance_holds_the_connection_and_another_takes_over(
         for e in engines:
             with e.begin() as c:
                 c.execute(sa.text("select 1"))  # the file must exist for its lock file to sit beside it
-    locks = [CountingLock(SweepLock(e, key=LOCK_KEY, name="wecom-bot-websocket")) for e in engines]
+    locks = [CountingLock(SweepLock(e, name=LOCK_NAME)) for e in engines]
     first, second = (connection(gateway, lock=lock) for lock in locks)
     first.start()
     try:

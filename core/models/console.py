@@ -1,6 +1,6 @@
 """Tables of the console and the API (accounts, login sessions, API tokens) and the ticket-list indexes.
 
-Imported by core/models.py so Alembic sees them; the logic lives in core/accounts.py and core/search.py.
+Registered by importing core.models (Alembic sees them); the logic lives in core/accounts.py and core/search.py.
 Secrets are never stored: passwords as argon2 hashes, session and API tokens as SHA-256
 digests of high-entropy random strings.
 """
@@ -12,7 +12,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from core.models import Ticket, TicketEvent, UTCDateTime, _created, _dt
+from core.models.base import UTCDateTime, created_column, time_column
+from core.models.tickets import Ticket, TicketEvent
 
 
 class ConsoleAccount(SQLModel, table=True):
@@ -25,9 +26,9 @@ class ConsoleAccount(SQLModel, table=True):
     person_key: str = Field(max_length=200, index=True)  # people.key, e.g. playground:wangfang
     active: bool = True
     failed_logins: int = 0
-    locked_until: datetime | None = _dt()
-    created_at: datetime = _created()
-    last_login_at: datetime | None = _dt()
+    locked_until: datetime | None = time_column()
+    created_at: datetime = created_column()
+    last_login_at: datetime | None = time_column()
 
 
 class ConsoleSession(SQLModel, table=True):
@@ -37,7 +38,7 @@ class ConsoleSession(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
     account_id: int = Field(foreign_key="console_accounts.id", index=True)
-    created_at: datetime = _created()
+    created_at: datetime = created_column()
     expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
 
 
@@ -51,9 +52,9 @@ class ApiToken(SQLModel, table=True):
     prefix: str = Field(max_length=16)  # the first characters, to recognise a token in lists
     token_hash: str = Field(max_length=64, unique=True)
     scopes: str = Field(default="read", max_length=100)  # comma-separated
-    created_at: datetime = _created()
-    last_used_at: datetime | None = _dt()
-    revoked_at: datetime | None = _dt()
+    created_at: datetime = created_column()
+    last_used_at: datetime | None = time_column()
+    revoked_at: datetime | None = time_column()
 
 
 class RateCounter(SQLModel, table=True):
@@ -61,7 +62,7 @@ class RateCounter(SQLModel, table=True):
 
     __tablename__ = "rate_counters"
     key: str = Field(max_length=200, primary_key=True)
-    window_end: datetime = _dt(nullable=False, index=True)
+    window_end: datetime = time_column(nullable=False, index=True)
     count: int = 0
 
 

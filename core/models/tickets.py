@@ -1,4 +1,4 @@
-"""Database tables (SQLModel). Schema changes go through Alembic migrations in core/migrations."""
+"""Grids, chats, people, tickets with their reporters and trail, and the sweep's basis."""
 
 from __future__ import annotations
 
@@ -6,57 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from core.models.base import StrEnumColumn, UTCDateTime, created_column, time_column
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """Stores UTC without zone (portable across SQLite and PostgreSQL), returns aware UTC."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-class StrEnumColumn(TypeDecorator):
-    """Stores a StrEnum as its code (a plain string column), returns the enum member."""
-
-    impl = sa.String
-    cache_ok = True
-
-    def __init__(self, enum_cls: type, length: int = 32):
-        super().__init__(length)
-        self.enum_cls = enum_cls
-
-    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        return None if value is None else self.enum_cls(value).value
-
-    def process_result_value(self, value: str | None, dialect: Any) -> Any:
-        return None if value is None else self.enum_cls(value)
-
-
-def _dt(nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
-
-
-def _created() -> Any:
-    return Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
 
 
 class Grid(SQLModel, table=True):
@@ -82,7 +36,7 @@ class Chat(SQLModel, table=True):
     script: str = "simplified"  # simplified | traditional: which script replies use
     is_group: bool = True  # False for 1:1 channels (WeChat Official Account, WeCom app)
     active: bool = True
-    first_seen_at: datetime = _created()
+    first_seen_at: datetime = created_column()
     # residents | staff: staff notices (催办, 督办, 重办, 提醒, emergencies for the level above) go only to staff rooms
     audience: str = Field(default="residents", max_length=16, sa_column_kwargs={"server_default": "residents"})
     # The building (or place) the group is for, from the grids file: 「3栋」. Empty: community-wide.
@@ -151,13 +105,13 @@ class Ticket(SQLModel, table=True):
     assignee: str | None = None  # person key or free text
     master_id: int | None = Field(default=None, foreign_key="tickets.id")
     escalation_level: str | None = None  # community | street | district once escalated
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
-    confirm_due_at: datetime | None = _dt()
-    resolve_due_at: datetime | None = _dt()
-    confirmed_at: datetime | None = _dt()
-    resolved_at: datetime | None = _dt()
-    closed_at: datetime | None = _dt()
+    created_at: datetime = created_column()
+    updated_at: datetime = created_column()
+    confirm_due_at: datetime | None = time_column()
+    resolve_due_at: datetime | None = time_column()
+    confirmed_at: datetime | None = time_column()
+    resolved_at: datetime | None = time_column()
+    closed_at: datetime | None = time_column()
     # When the SLA sweep must look at this open ticket next (None: nothing can fall due until the
     # ticket changes). Set by the sweep from the stored times; any change to the fields the
     # warnings depend on resets it to SWEEP_NOW (see _ticket_changed), so it is never too late.
@@ -189,7 +143,7 @@ class TicketReporter(SQLModel, table=True):
     chat_key: str = Field(max_length=200)
     message_id: str | None = None
     thread_id: str | None = None
-    joined_at: datetime = _created()
+    joined_at: datetime = created_column()
 
 
 class TicketEvent(SQLModel, table=True):
@@ -204,48 +158,7 @@ class TicketEvent(SQLModel, table=True):
     to_state: str | None = None
     note: str = ""
     data: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    created_at: datetime = _created()
-
-
-class InboxMessage(SQLModel, table=True):
-    """Every accepted inbound message, stored before it is acknowledged (idempotent on dedup_key)."""
-
-    __tablename__ = "inbox"
-    id: int | None = Field(default=None, primary_key=True)
-    dedup_key: str = Field(max_length=400, unique=True)
-    platform: str = Field(max_length=32)
-    chat_key: str = Field(max_length=200, index=True)
-    sender_key: str = Field(max_length=200)
-    text: str = ""
-    payload: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    status: str = Field(default="received", max_length=16, index=True)  # received|processing|done|ignored|failed
-    attempts: int = 0
-    error: str | None = None
-    received_at: datetime = _created()
-    claimed_at: datetime | None = _dt()
-    processed_at: datetime | None = _dt()
-
-
-class OutboxMessage(SQLModel, table=True):
-    """Every reply, written in the transaction that caused it, delivered by the outbox worker."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
-    id: int | None = Field(default=None, primary_key=True)
-    dedup_key: str = Field(max_length=400, unique=True)
-    platform: str = Field(max_length=32)
-    chat_key: str = Field(max_length=200, index=True)
-    payload: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    ticket_id: int | None = Field(default=None, index=True)
-    inbox_id: int | None = Field(default=None, index=True)
-    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
-    attempts: int = 0
-    last_error: str | None = None
-    platform_message_id: str | None = None
-    created_at: datetime = _created()
-    next_attempt_at: datetime = _created()
-    sent_at: datetime | None = _dt()
-
+    created_at: datetime = created_column()
 
 
 class SweepBasis(SQLModel, table=True):
@@ -256,21 +169,4 @@ class SweepBasis(SQLModel, table=True):
     __tablename__ = "sweep_basis"
     id: int = Field(default=1, primary_key=True)
     fingerprint: str = Field(max_length=64)
-    recorded_at: datetime = _created()
-
-# Console and API tables (and the ticket-list indexes) live in core/console_models.py; importing registers them.
-import core.console_models  # noqa: E402,F401
-
-# Shared platform credentials (WeChat/WeCom access tokens, AI-bot reply URLs); importing registers the table.
-import core.access_tokens  # noqa: E402,F401
-
-# Webhook nonces seen recently (replay protection for WeChat/WeCom callbacks); importing registers the table.
-import core.nonces  # noqa: E402,F401
-# Follow-up questions (core/dialogue.py); importing registers the table.
-import core.dialogue  # noqa: E402,F401
-# WeCom chat archive: pull cursor, kept records, consent, answers waiting to be posted; importing registers them.
-import core.archive  # noqa: E402,F401
-# Notices to residents' groups (通知) and the chats each went to; importing registers the tables.
-import core.notices  # noqa: E402,F401
-# Photos sent with requests and the fetch queue (core/photos.py); importing registers the table.
-import core.photos  # noqa: E402,F401
+    recorded_at: datetime = created_column()

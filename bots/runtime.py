@@ -38,7 +38,7 @@ from core.message import Message, MessageKind, OutgoingReply
 from core.models import OutboxMessage, utcnow
 from core.routing import load_routing
 from core.sla import load_sla
-from core.timefmt import local
+from core.timefmt import local, use_zone
 
 log = logging.getLogger("linli.runtime")
 DB_RETRIES = 3  # immediate retries of a message whose transaction hit a database conflict
@@ -109,6 +109,7 @@ def warm_classifier() -> None:
 class Runtime:
     def __init__(self, settings: Settings, *, engine: Engine | None = None, clock: Callable[[], datetime] = utcnow):
         self.settings = settings
+        use_zone(settings.timezone)
         self.engine = engine or db.make_engine(settings.resolved_database_url)
         self.clock = clock
         self.templates = Templates.load(settings.templates_file)

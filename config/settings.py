@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     playground_posts_per_minute: int = Field(30, ge=0)  # per client address; 0: no limit
     playground_room_posts_per_minute: int = Field(120, ge=0)  # per room; 0: no limit
     max_body_bytes: int = 1_000_000
-    timezone: str = "Asia/Shanghai"
+    timezone: str = "Asia/Shanghai"  # IANA name; local time for deadlines said aloud, digests, statistics
 
     # Workers
     run_scheduler: bool = True  # SLA sweeps (one instance wins a database lock)
@@ -116,6 +116,17 @@ class Settings(BaseSettings):
     report_daily_at: str = "08:30"
     report_weekly_at: str = "08:30"
     report_weekly_on: str = "mon"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -130,14 +130,12 @@ def test_the_wording_check_catches_what_elders_stumble_over(text, problem):
     (0, "今天上午10点"), (3.5, "今天下午1点半"), (8.2, "今天晚上6点12分"), (14, "明天凌晨0点"),
     (27, "明天下午1点"), (71.5, "12月5日上午9点半"), (24 * 40, "2027年1月11日上午10点"),
 ])
-def test_times_are_said_as_people_say_them(hours, said, monkeypatch):
-    monkeypatch.setenv("LINLI_TIMEZONE", "Asia/Shanghai")
+def test_times_are_said_as_people_say_them(hours, said):
     now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
     assert spoken(now + timedelta(hours=hours), now) == said
 
 
-def test_a_deadline_is_rounded_down_to_the_half_hour_and_ends_in_before(monkeypatch):
-    monkeypatch.setenv("LINLI_TIMEZONE", "Asia/Shanghai")
+def test_a_deadline_is_rounded_down_to_the_half_hour_and_ends_in_before():
     now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
     assert spoken_deadline(datetime(2026, 12, 5, 5, 24, tzinfo=UTC), now) == "12月5日下午1点前"
     assert spoken_deadline(datetime(2026, 12, 5, 5, 44, tzinfo=UTC), now) == "12月5日下午1点半前"

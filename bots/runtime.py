@@ -28,7 +28,7 @@ from bots import fallback, metrics
 from bots.channels import notice_receiver
 from bots.community import CommunityBot
 from bots.reports import Reporter, Schedule
-from bots.scheduler import Scheduler, SweepLock, Sweeper
+from bots.scheduler import Maintenance, Scheduler, SweepLock, Sweeper
 from bots.templates import Templates
 from config.settings import Settings
 from core import db, inbox, outbox
@@ -130,7 +130,8 @@ class Runtime:
                                                              settings.report_weekly_on),
                                  can_receive=notice_receiver(settings), clock=clock)
         self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
-                                   on_change=lambda: self.changed.set(), reporter=self.reporter)
+                                   on_change=lambda: self.changed.set(), reporter=self.reporter,
+                                   maintenance=Maintenance(self.engine, inbox_retention=settings.inbox_retention, clock=clock))
         self.adapters: dict[str, ChannelAdapter] = {}
         self.changed = asyncio.Event()  # wakes live views in this process; others poll
         self._inbox_wakeup = asyncio.Event()  # a deferred message was stored by this process

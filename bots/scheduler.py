@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from bots.actions import Actions
 from bots.replies import BotReply, enqueue
-from core import db, dialogue, tickets
+from core import db, dialogue, maintenance, tickets
 from core.deadlines import TicketClock, Warning, due_warnings, next_check
 from core.grids import LEVEL_ORDER, Level
 from core.models import Person, SweepBasis, Ticket, TicketEvent, open_states_clause, utcnow
@@ -254,13 +254,37 @@ def unhappy_since_resolved(session: Session, ticket: Ticket) -> bool:
         TicketEvent.created_at >= ticket.resolved_at)).first() is not None
 
 
+class Maintenance:
+    """Housekeeping (core.maintenance.purge) at most once per ``every``, on the instance that sweeps."""
+
+    def __init__(self, engine: Engine, *, inbox_retention: timedelta | None, every: timedelta = timedelta(hours=1),
+                 clock: Callable[[], datetime] = utcnow):
+        self.engine = engine
+        self.inbox_retention = inbox_retention
+        self.every = every
+        self.clock = clock
+        self._next: datetime | None = None
+
+    def run_if_due(self) -> maintenance.PurgeReport | None:
+        """Purge when the last purge of this process is ``every`` ago (or there was none); None otherwise."""
+        now = self.clock()
+        if self._next is not None and now < self._next:
+            return None
+        self._next = now + self.every
+        report = maintenance.purge(self.engine, now, inbox_retention=self.inbox_retention)
+        if report.total:
+            log.info("maintenance purged %s", {k: v for k, v in report.deleted.items() if v})
+        return report
+
+
 class Scheduler:
     """Runs :meth:`tick` every ``interval`` seconds on the event loop (APScheduler AsyncIOScheduler)."""
 
     def __init__(self, sweeper: Sweeper, lock: SweepLock, interval: float, *, on_change: Callable[[], None] | None = None,
-                 reporter=None):
+                 reporter=None, maintenance: Maintenance | None = None):
         self.sweeper = sweeper
         self.reporter = reporter  # bots.reports.Reporter: digests, under the same lock
+        self.maintenance = maintenance  # purges, under the same lock
         self.lock = lock
         self.interval = interval
         self.on_change = on_change
@@ -283,6 +307,11 @@ class Scheduler:
                     self.reporter.run_once()
                 except Exception:  # a failed digest must not stop the sweeps; the next tick retries
                     log.exception("queueing the digests failed; the next run retries")
+            if self.maintenance is not None:
+                try:
+                    self.maintenance.run_if_due()
+                except Exception:  # nothing is lost by purging later
+                    log.exception("maintenance failed; it runs again in an hour")
         finally:
             self._busy.release()
         if report.done:

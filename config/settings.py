@@ -6,6 +6,7 @@ embedded SQLite under ``./data`` and the web playground.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     duplicate_window_hours: float = 72.0
     survey_timeout_hours: float = 72.0
     ask_to_file_per_hour: int = 3  # 「需要登记为诉求吗？」 at most this often per person; beyond it the classifier decides alone
+    inbox_retention_days: float = Field(30.0, ge=0)  # ignored chatter leaves the inbox after this; 0: kept forever
     question_expiry_hours: float = 2.0  # a follow-up question (where? file it? same flat?) unanswered this long is forgotten
 
     # Telegram (issue 4)
@@ -127,6 +129,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
         return value
+
+    @property
+    def inbox_retention(self) -> timedelta | None:
+        """How long ignored chatter stays in the inbox; None: forever."""
+        return timedelta(days=self.inbox_retention_days) if self.inbox_retention_days else None
 
     @property
     def resolved_database_url(self) -> str:

@@ -28,6 +28,10 @@ class AccessToken(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
 
 
+EXPIRED_KEPT = timedelta(days=1)
+"""An expired token is deleted this long after it expired (core.maintenance)."""
+
+
 class DatabaseTokenStore:
     """Access tokens in the shared database (the default)."""
 
@@ -107,9 +111,10 @@ class DatabaseTokenStore:
         return None
 
     def purge_expired(self) -> int:
+        """Delete the tokens that expired more than :data:`EXPIRED_KEPT` ago; returns how many."""
         with Session(self.engine) as session:
             result = session.execute(
-                sa.delete(AccessToken).where(AccessToken.expires_at < self.clock() - timedelta(days=1))
+                sa.delete(AccessToken).where(AccessToken.expires_at < self.clock() - EXPIRED_KEPT)
             )
             session.commit()
             return result.rowcount

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, RateLimit, SignatureError
 from adapters.wx_common import (
-    edit_skipped,
     AccessTokens,
     Envelope,
     TokenStore,
@@ -23,6 +22,7 @@ from adapters.wx_common import (
     check_fresh,
     check_signature,
     check_size,
+    edit_skipped,
     fetch_token,
     field,
     flat,

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, RateLimit
 from adapters.wx_common import (
-    edit_skipped,
     AccessTokens,
     Envelope,
     TokenStore,
     build_message,
     check_fresh,
     check_size,
+    edit_skipped,
     fetch_token,
     field,
     flat,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, RateLimit
-from adapters.wx_common import edit_skipped, call_json, http_client, raise_for_errcode, with_hints
+from adapters.wx_common import call_json, edit_skipped, http_client, raise_for_errcode, with_hints
 from core.message import OutgoingReply
 
 PLATFORM = "wecom-robot"

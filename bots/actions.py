@@ -33,8 +33,8 @@ from bots.replies import BotReply, Destination, reporter_destinations, staff_des
 from bots.templates import Templates, call_text
 from core import dialogue, tickets
 from core.chinese import to_simplified
-from core.masking import mask
 from core.grids import LEVEL_ORDER, Level, Role, ancestors
+from core.masking import mask
 from core.message import Button
 from core.models import Grid, Person, Ticket, TicketEvent, TicketReporter, utcnow
 from core.people import can_manage, display_name, titled_name, workers_for

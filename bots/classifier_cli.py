@@ -116,8 +116,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     ) -> None:
         """Duplicate detection on labelled report pairs: join precision and recall (see core/duplicates_eval.py)."""
-        from core.classify import classify
         from core.classifier import CONFIG_DIR
+        from core.classify import classify
         from core.duplicates_eval import evaluate_pairs, format_pairs_report, load_pairs
 
         corpus = CONFIG_DIR / "corpus"

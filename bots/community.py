@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlmodel import Session, select
 
 from bots.actions import ACTION_LABELS, SURVEY_BUTTONS, ActionError, Actions, find_person
 from bots.chat_events import handle_event
-from bots.notices import NoticeRefused, send_notice, sent_text
 from bots.commands import CommandWord, ParsedCommand, action_data, parse_action, parse_command, parse_relay
 from bots.followup import FollowUps, chat_place
+from bots.notices import NoticeRefused, send_notice, sent_text
 from bots.replies import BotReply, Destination, origin_of
 from bots.residence import as_seen_by, declare_residence
 from bots.templates import Templates, call_text

@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 
 from bots.templates import script_for
 from core import outbox
+from core.grids import Audience, ancestors
 from core.masking import mask
 from core.message import Button, Message, MessageKind, OutgoingReply, split_chat_key
 from core.models import Chat, OutboxMessage, Ticket
-from core.grids import Audience, ancestors
 from core.tickets import reporters
 
 

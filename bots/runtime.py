@@ -28,7 +28,7 @@ from bots import fallback, metrics
 from bots.channels import notice_receiver
 from bots.community import CommunityBot
 from bots.reports import Reporter, Schedule
-from bots.scheduler import Maintenance, Scheduler, SweepLock, Sweeper
+from bots.scheduler import Maintenance, Scheduler, Sweeper, SweepLock
 from bots.templates import Templates
 from config.settings import Settings
 from core import db, inbox, outbox

@@ -22,9 +22,9 @@ from adapters.base import InboundError
 from adapters.wx_common import NonceStore, check_replay
 from core import outbox
 from core.access_tokens import DatabaseTokenStore, RedisTokenStore
-from core.nonces import DatabaseNonceStore, RedisNonceStore
 from core.message import Message, OutgoingReply
 from core.models import OutboxMessage
+from core.nonces import DatabaseNonceStore, RedisNonceStore
 
 log = logging.getLogger("linli.wechat")
 

@@ -35,8 +35,8 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from core.chinese import to_simplified
-from core.classify import Classification
 from core.classifier.location import extract_location
+from core.classify import Classification
 from core.models import Ticket, TicketReporter
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState

@@ -16,7 +16,6 @@ from sqlmodel import Session, select
 from core.message import split_chat_key
 from core.models import Chat, Grid, Person
 
-
 # Platforms whose "chat" is an account talking 1:1 with each person (replies need the recipient).
 ONE_TO_ONE_PLATFORMS = frozenset({"wechat"})
 

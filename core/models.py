@@ -258,17 +258,10 @@ class SweepBasis(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     recorded_at: datetime = _created()
 
-# Console and API tables (and the ticket-list indexes) live in core/console_models.py; importing registers them.
-import core.console_models  # noqa: E402,F401
-
-# Shared platform credentials (WeChat/WeCom access tokens, AI-bot reply URLs); importing registers the table.
-import core.access_tokens  # noqa: E402,F401
-
-# Webhook nonces seen recently (replay protection for WeChat/WeCom callbacks); importing registers the table.
-import core.nonces  # noqa: E402,F401
-# Follow-up questions (core/dialogue.py); importing registers the table.
-import core.dialogue  # noqa: E402,F401
-# WeCom chat archive: pull cursor, kept records, consent, answers waiting to be posted; importing registers them.
-import core.archive  # noqa: E402,F401
-# Notices to residents' groups (通知) and the chats each went to; importing registers the tables.
-import core.notices  # noqa: E402,F401
+# Tables declared in other modules; importing them registers them.
+import core.access_tokens  # noqa: E402,F401 - shared platform credentials (WeChat/WeCom access tokens, AI-bot reply URLs)
+import core.archive  # noqa: E402,F401 - WeCom chat archive: pull cursor, kept records, consent, answers waiting
+import core.console_models  # noqa: E402,F401 - console and API tables, and the ticket-list indexes
+import core.dialogue  # noqa: E402,F401 - follow-up questions
+import core.nonces  # noqa: E402,F401 - webhook nonces seen recently (replay protection for WeChat/WeCom callbacks)
+import core.notices  # noqa: E402,F401 - notices to residents' groups (通知) and the chats each went to

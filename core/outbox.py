@@ -23,8 +23,8 @@ import hashlib
 import random
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select

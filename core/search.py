@@ -20,9 +20,9 @@ from sqlmodel import Session, select
 from core import json_input
 from core.accounts import Scope, subtree
 from core.models import Ticket, open_states_clause, utcnow
-from core.tickets import MAX_NUMBER
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
+from core.tickets import MAX_NUMBER
 
 SORTS = {
     "newest": "最新登记",

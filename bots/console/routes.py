@@ -22,13 +22,13 @@ from starlette.concurrency import run_in_threadpool
 
 from bots.api.rest import TicketNumber
 from bots.console import auth
-from bots.console.charts import grouped_bars
 from bots.console.audit import audit_lines, level_label
-from bots.console.colours import COLOURS, LABELS as COLOUR_LABELS, colour_counts, colour_of
-from bots.console.views import (answers_to_post, conversation, date_range, failed_deliveries, filter_from_query, grids_in_scope,
-                                kept_archive_records)
+from bots.console.charts import grouped_bars
+from bots.console.colours import COLOURS, colour_counts, colour_of
+from bots.console.colours import LABELS as COLOUR_LABELS
+from bots.console.views import answers_to_post, conversation, date_range, failed_deliveries, filter_from_query, grids_in_scope, kept_archive_records
 from core import accounts, db, search, stats, tickets
-from core.grids import Level, LEVEL_LABELS
+from core.grids import LEVEL_LABELS, Level
 from core.message import Message
 from core.models import Chat, Grid, Person, Ticket, utcnow
 from core.people import accounts_of, display_name

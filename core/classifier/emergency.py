@@ -141,7 +141,7 @@ def _leading_chars(alt: str) -> frozenset[str] | None:
     simple ``[…]`` class after any lookbehind); None when not."""
     while alt.startswith("(?<"):
         depth, i = 0, 0
-        for i, ch in enumerate(alt):
+        for i, ch in enumerate(alt):  # noqa: B007 - i is where the lookbehind ends, read after the loop
             depth += (ch == "(") - (ch == ")")
             if depth == 0:
                 break

@@ -91,7 +91,7 @@ class PackedLinear:
         self.bias = bias
         self._base = sum(OFFSET << (FIELD_BITS * k) for k in range(self.n)) + (1 << (FIELD_BITS * self.n))
         self._nbytes = (self.n + 1) * FIELD_BITS // 8
-        self._unpack = struct.Struct("<%dI" % (self.n + 1)).unpack
+        self._unpack = struct.Struct(f"<{self.n + 1}I").unpack
         self.word = {k: self._pack(v) for k, v in word_w.items()}
         self.char = {k: self._pack(v) for k, v in char_w.items()}
 
@@ -113,7 +113,7 @@ class PackedLinear:
         n = fields[-1]
         norm = 1.0 / (SCALE * math.sqrt(n))
         off = n * OFFSET
-        return [b + (f - off) * norm for b, f in zip(self.bias, fields)]
+        return [b + (f - off) * norm for b, f in zip(self.bias, fields, strict=False)]  # fields ends with the count
 
 
 def _total(word: dict, char: dict, unigrams: bool, words: list[str], compact: str) -> int:

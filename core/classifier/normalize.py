@@ -137,7 +137,7 @@ def _trad_chars_from_opencc() -> frozenset[str]:
         conv = cc.convert("\n".join(block)).split("\n")
         if len(conv) != len(block):  # pragma: no cover - defensive
             conv = [cc.convert(ch) for ch in block]
-        out.update(ch for ch, c2 in zip(block, conv) if c2 != ch)
+        out.update(ch for ch, c2 in zip(block, conv, strict=True) if c2 != ch)
     out.update(_CANTONESE_ONLY_CHARS)
     return frozenset(out)
 

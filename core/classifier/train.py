@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from core.classifier import JiebaClassifier, MODEL_PATH, cut
+from core.classifier import MODEL_PATH, JiebaClassifier, cut
 from core.classifier import emergency as em
 from core.classifier.corpus import EMERGENCY_TRAIN_FILE, HELDOUT_FILE, Example, augment, load_examples, training_examples
 from core.classifier.features import SCALE, UNIGRAMS, char_grams, flags

@@ -14,8 +14,8 @@ from core import maintenance
 from core.access_tokens import AccessToken
 from core.console_models import ConsoleAccount, ConsoleSession, RateCounter
 from core.models import InboxMessage, Ticket, TicketReporter
-from core.taxonomy import Category, Urgency
 from core.nonces import WebhookNonce
+from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)

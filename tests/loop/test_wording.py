@@ -91,7 +91,8 @@ def sample_values(actions, session, ticket, now: datetime) -> list[dict]:
             "who": "本网格的网格员", "whom": "上级（和平街道）", "usage": "查询 编号，如「查询 12」", "action": "派单",
             "actions": "、".join(ACTION_LABELS.values()), "names": "into", "detail": "未知类别「修水管」",
             "deadline": actions.templates.render("ticket_status_deadline", due=spoken_deadline(due, now)) if i % 2 else "",
-            "channel": "微信公众号", "reason": "超过48小时未互动", "text": "#3 已办结：电梯已修好", "grid": "幸福社区第一网格", "place": "3栋2单元东侧", "group": "幸福里3栋群", "advice": "不要开关电器、不要点火，开窗通风，离开后拨打燃气抢修电话96777。",
+            "channel": "微信公众号", "reason": "超过48小时未互动", "text": "#3 已办结：电梯已修好", "grid": "幸福社区第一网格",
+            "place": "3栋2单元东侧", "group": "幸福里3栋群", "advice": "不要开关电器、不要点火，开窗通风，离开后拨打燃气抢修电话96777。",
         })
     return out
 
@@ -161,7 +162,8 @@ def test_live_replies_name_people_once_say_dates_in_words_and_never_call_the_res
     assert "已转网格员王芳处理" in created.text and "（网格员）" not in created.text
     hood.deliver()  # the card is sent, so later changes edit it
     (status,) = hood.say("zhang", f"查询 {ticket.id}")
-    assert re.search(r"\n今天(凌晨|早上|上午|中午|下午|晚上)\d{1,2}点(半|\d{2}分)?登记，(后天|\d{1,2}月\d{1,2}日)\S+点(半)?前办结", status.text), status.text
+    assert re.search(r"\n今天(凌晨|早上|上午|中午|下午|晚上)\d{1,2}点(半|\d{2}分)?登记，"
+                     r"(后天|\d{1,2}月\d{1,2}日)\S+点(半)?前办结", status.text), status.text
     hood.say("wangfang", f"确认 {ticket.id}")
     hood.say("wangfang", f"办结 {ticket.id} 已修好")
     hood.deliver()

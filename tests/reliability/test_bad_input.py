@@ -10,7 +10,9 @@ import json
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 from starlette.applications import Starlette
 from starlette.requests import Request

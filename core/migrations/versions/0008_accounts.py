@@ -5,8 +5,9 @@ Revises: 0007_open_updated
 """
 
 import sqlalchemy as sa
-from alembic import op
 import sqlmodel
+from alembic import op
+
 import core.models
 
 revision = "0008_accounts"

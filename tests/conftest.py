@@ -81,6 +81,13 @@ def engine(database_url) -> Iterator[sa.Engine]:
     eng.dispose()
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Browser tests start Chromium: slow, like the ones marked so by hand."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+
+
 _ids = itertools.count(1)
 
 

@@ -14,6 +14,8 @@ from config.settings import Settings
 from core import db
 from core.accounts import create_account, issue_token
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def api_service(serve_app, tmp_path_factory):

@@ -23,12 +23,14 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.chinese import to_simplified
 from core.classify import Classification
+from core.db import rowcount
 from core.models import UTCDateTime, utcnow
 
 
@@ -52,7 +54,7 @@ class PendingQuestion(SQLModel, table=True):
     chat_key: str = Field(max_length=200)
     kind: str = Field(max_length=16)
     ticket_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
-    payload: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict[str, Any], sa_column=sa.Column(sa.JSON, nullable=False))
     asked_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
     # person_key + "\x1f" + chat_key while pending; NULL once settled (unique: one pending per person and chat)
@@ -89,14 +91,14 @@ def pending(session: Session, person_key: str, chat_key: str, now: datetime) -> 
 
 
 def ask(session: Session, person_key: str, chat_key: str, kind: QuestionKind, *, now: datetime, ttl: timedelta,
-        ticket_id: int | None = None, payload: dict | None = None) -> PendingQuestion:
+        ticket_id: int | None = None, payload: dict[str, Any] | None = None) -> PendingQuestion:
     """Record a question (replacing the person's pending one in this chat)."""
     key = open_key(person_key, chat_key)
     # One statement settles the old question, before the new row takes its unique open_key.
     session.execute(
-        sa.update(PendingQuestion).where(PendingQuestion.open_key == key)
+        sa.update(PendingQuestion).where(col(PendingQuestion.open_key) == key)
         .values(open_key=None, settled_at=now,
-                outcome=sa.case((PendingQuestion.expires_at > now, "replaced"), else_="expired"))
+                outcome=sa.case((col(PendingQuestion.expires_at) > now, "replaced"), else_="expired"))
         .execution_options(synchronize_session=False))
     row = PendingQuestion(person_key=person_key, chat_key=chat_key, kind=kind.value, ticket_id=ticket_id,
                           payload=payload or {}, asked_at=now, expires_at=now + ttl, open_key=key)
@@ -107,8 +109,8 @@ def ask(session: Session, person_key: str, chat_key: str, kind: QuestionKind, *,
 
 def prune(session: Session, before: datetime) -> int:
     """Forget settled questions asked before ``before`` (the sweep keeps a day: the ask-to-file limit counts them)."""
-    return session.execute(sa.delete(PendingQuestion).where(
-        PendingQuestion.open_key.is_(None), PendingQuestion.asked_at < before)).rowcount
+    return rowcount(session.execute(sa.delete(PendingQuestion).where(
+        col(PendingQuestion.open_key).is_(None), col(PendingQuestion.asked_at) < before)))
 
 
 def settle(session: Session, question: PendingQuestion, outcome: str, now: datetime) -> None:
@@ -130,7 +132,7 @@ def pending_for_ticket(session: Session, ticket_id: int, kind: QuestionKind, now
     """The live questions of ``kind`` about one ticket (one per reporter at most)."""
     rows = session.exec(select(PendingQuestion).where(
         PendingQuestion.ticket_id == ticket_id, PendingQuestion.kind == kind.value,
-        PendingQuestion.open_key.is_not(None))).all()
+        col(PendingQuestion.open_key).is_not(None))).all()
     return [r for r in rows if is_live(r, now)]
 
 

@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
 from core import db
 from core.access_tokens import EXPIRED_KEPT, AccessToken
 from core.console_models import ConsoleSession, RateCounter
+from core.db import rowcount, table_of
 from core.inbox import writer_turn
 from core.models import InboxMessage, Ticket, TicketReporter, UTCDateTime
 from core.nonces import WebhookNonce
@@ -52,22 +52,16 @@ def _expired(now: datetime) -> dict[str, tuple[sa.Table, sa.ColumnElement[bool]]
         return table, table.c[column] <= sa.literal(cutoff, UTCDateTime())
 
     return {
-        "access_tokens": due(_table(AccessToken), "expires_at", now - EXPIRED_KEPT),
-        "webhook_nonces": due(_table(WebhookNonce), "expires_at", now),
-        "console_sessions": due(_table(ConsoleSession), "expires_at", now),
-        "rate_counters": due(_table(RateCounter), "window_end", now),
+        "access_tokens": due(table_of(AccessToken), "expires_at", now - EXPIRED_KEPT),
+        "webhook_nonces": due(table_of(WebhookNonce), "expires_at", now),
+        "console_sessions": due(table_of(ConsoleSession), "expires_at", now),
+        "rate_counters": due(table_of(RateCounter), "window_end", now),
     }
-
-
-def _table(model: type[SQLModel]) -> sa.Table:
-    table = model.__table__  # SQLModel declares it as a FromClause
-    assert isinstance(table, sa.Table)
-    return table
 
 
 def old_chatter(now: datetime, retention: timedelta) -> sa.ColumnElement[bool]:
     """Inbox rows of ignored chatter older than ``retention`` that no ticket points to."""
-    inbox, ticket, reporter = (_table(model).c for model in (InboxMessage, Ticket, TicketReporter))
+    inbox, ticket, reporter = (table_of(model).c for model in (InboxMessage, Ticket, TicketReporter))
     origin_of_ticket = sa.exists().where(ticket.chat_key == inbox.chat_key,
                                          inbox.dedup_key == ticket.chat_key + ":" + ticket.origin_message_id)
     reported = sa.exists().where(reporter.chat_key == inbox.chat_key, reporter.message_id.is_not(None),
@@ -82,7 +76,7 @@ def _delete_in_batches(engine: Engine, table: sa.Table, key: sa.Column[object], 
     while True:
         batch = sa.select(key).where(where).limit(BATCH).scalar_subquery()
         with writer_turn(engine), db.session_scope(engine) as session:
-            count = session.execute(sa.delete(table).where(key.in_(batch))).rowcount
+            count = rowcount(session.execute(sa.delete(table).where(key.in_(batch))))
         deleted += count
         if count < BATCH:
             return deleted
@@ -96,6 +90,6 @@ def purge(engine: Engine, now: datetime, *, inbox_retention: timedelta | None) -
         key = next(iter(table.primary_key.columns))
         report.deleted[name] = _delete_in_batches(engine, table, key, where)
     if inbox_retention is not None:
-        inbox = _table(InboxMessage)
+        inbox = table_of(InboxMessage)
         report.deleted["inbox"] = _delete_in_batches(engine, inbox, inbox.c.id, old_chatter(now, inbox_retention))
     return report

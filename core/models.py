@@ -17,7 +17,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC without zone (portable across SQLite and PostgreSQL), returns aware UTC."""
 
     impl = sa.DateTime
@@ -34,7 +34,7 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-class StrEnumColumn(TypeDecorator):
+class StrEnumColumn(TypeDecorator[Any]):
     """Stores a StrEnum as its code (a plain string column), returns the enum member."""
 
     impl = sa.String
@@ -203,7 +203,7 @@ class TicketEvent(SQLModel, table=True):
     from_state: str | None = None
     to_state: str | None = None
     note: str = ""
-    data: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict[str, Any], sa_column=sa.Column(sa.JSON, nullable=False))
     created_at: datetime = _created()
 
 
@@ -217,7 +217,7 @@ class InboxMessage(SQLModel, table=True):
     chat_key: str = Field(max_length=200, index=True)
     sender_key: str = Field(max_length=200)
     text: str = ""
-    payload: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict[str, Any], sa_column=sa.Column(sa.JSON, nullable=False))
     status: str = Field(default="received", max_length=16, index=True)  # received|processing|done|ignored|failed
     attempts: int = 0
     error: str | None = None
@@ -235,7 +235,7 @@ class OutboxMessage(SQLModel, table=True):
     dedup_key: str = Field(max_length=400, unique=True)
     platform: str = Field(max_length=32)
     chat_key: str = Field(max_length=200, index=True)
-    payload: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict[str, Any], sa_column=sa.Column(sa.JSON, nullable=False))
     ticket_id: int | None = Field(default=None, index=True)
     inbox_id: int | None = Field(default=None, index=True)
     status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from core.taxonomy import Category
 
@@ -158,7 +159,9 @@ def _leading_chars(alt: str) -> frozenset[str] | None:
 
 def _alternatives(rx: str) -> list[str]:
     """The top-level alternatives of a pattern (``a|b(?:c|d)|e`` → ``a``, ``b(?:c|d)``, ``e``)."""
-    out, cur, depth, in_class, escaped = [], [], 0, False, False
+    out: list[str] = []
+    cur: list[str] = []
+    depth, in_class, escaped = 0, False, False
     for ch in rx:
         if escaped:
             escaped = False
@@ -275,7 +278,7 @@ class EmergencyModel:
     """The learned part: a packed linear model over the classifier's words, char n-grams and
     the cue flags, with the decision thresholds it was calibrated with."""
 
-    def __init__(self, spec: dict) -> None:
+    def __init__(self, spec: dict[str, Any]) -> None:
         from core.classifier.features import PackedLinear
 
         if tuple(spec["classes"]) != CLASSES:

@@ -5,7 +5,7 @@ Revises: 0001
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import core.models

@@ -5,7 +5,7 @@ Revises: 0007_open_updated
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import core.models

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or (runtime.settings if runtime else get_settings())
     logs.protect(settings)  # before anything logs: no configured secret reaches a log line from here on
     runtime = runtime or Runtime(settings)
-    state = {"ready": False}
+    state: dict[str, Any] = {"ready": False}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -72,7 +72,8 @@ def register(app: typer.Typer) -> None:
         import hashlib
 
         try:
-            from core.classifier.train import MODEL_PATH, build_artifact
+            from core.classifier import MODEL_PATH
+            from core.classifier.train import build_artifact
         except ImportError as exc:  # scikit-learn missing
             typer.echo(f"training needs the train extra (pip install -e '.[train]'): {exc}", err=True)
             raise typer.Exit(2) from exc

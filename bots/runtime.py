@@ -32,6 +32,7 @@ from bots.scheduler import Maintenance, Scheduler, Sweeper, SweepLock
 from bots.templates import Templates
 from config.settings import Settings
 from core import db, inbox, outbox
+from core.db import pk
 from core.deadlines import sweep_basis
 from core.grids import load_into_db, read_grids_file
 from core.message import Message, MessageKind, OutgoingReply
@@ -125,7 +126,7 @@ class Runtime:
         self.sweeper = Sweeper(self.engine, self.bot.actions, clock=clock,
                                survey_timeout=timedelta(hours=settings.survey_timeout_hours),
                                basis=sweep_basis(*(_read(path) for path in (settings.sla_file, settings.grids_file))))
-        self.sweeper.run_once = metrics.timed(self.sweeper.run_once, "sla")  # sweep durations in /metrics
+        self.sweeper.run_once = metrics.timed(self.sweeper.run_once, "sla")  # type: ignore[method-assign]  # durations in /metrics
         self.reporter = Reporter(self.engine, Schedule.parse(settings.report_daily_at, settings.report_weekly_at,
                                                              settings.report_weekly_on),
                                  can_receive=notice_receiver(settings), clock=clock)
@@ -174,8 +175,8 @@ class Runtime:
             row, is_new = inbox.store(session, message, claim=True)
         metrics.count_inbound(message.platform, duplicate=not is_new)
         if not is_new:
-            return IngestResult(row.id, duplicate=True)
-        return IngestResult(row.id, duplicate=False, outbox=self._run(row.id, row.attempts, message) or [])
+            return IngestResult(pk(row), duplicate=True)
+        return IngestResult(pk(row), duplicate=False, outbox=self._run(pk(row), row.attempts, message) or [])
 
     async def ingest(self, message: Message, *, defer: bool | None = None) -> IngestResult:
         """Store the message, then process it now, or later when deferred.

@@ -20,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bots.actions import Actions
 from bots.replies import BotReply, enqueue
@@ -32,6 +33,9 @@ from core.deadlines import TicketClock, Warning, due_warnings, next_check
 from core.grids import LEVEL_ORDER, Level
 from core.models import Person, SweepBasis, Ticket, TicketEvent, open_states_clause, utcnow
 from core.ticket_states import TicketState
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger("linli.scheduler")
 
@@ -50,7 +54,7 @@ class SweepLock:
         self.key = key
         self.name = name
         self._conn: sa.Connection | None = None
-        self._file = None
+        self._file: TextIO | None = None
 
     def acquire(self) -> bool:
         """True when this process holds the lock (taking it if it is free)."""
@@ -91,6 +95,8 @@ class SweepLock:
         return True
 
     def _drop_conn(self) -> None:
+        if self._conn is None:
+            return
         try:
             self._conn.close()
         except Exception:  # noqa: BLE001 - already broken
@@ -148,10 +154,12 @@ class Sweeper:
         report = SweepReport()
         with Session(self.engine) as session:
             everything = self._needs_full_visit(session)
-            due = [] if everything else [Ticket.next_sweep_at <= now]
-            open_ids = list(session.exec(select(Ticket.id).where(open_states_clause(), *due).order_by(Ticket.id)))
-            stale = list(session.exec(select(Ticket.id).where(
-                Ticket.state == TicketState.RESOLVED, Ticket.resolved_at <= now - self.survey_timeout).order_by(Ticket.id)))
+            due = [] if everything else [col(Ticket.next_sweep_at) <= now]
+            open_ids = [i for i in session.exec(select(col(Ticket.id)).where(open_states_clause(), *due).order_by(col(Ticket.id)))
+                        if i is not None]
+            stale = [i for i in session.exec(select(Ticket.id).where(
+                col(Ticket.state) == TicketState.RESOLVED, col(Ticket.resolved_at) <= now - self.survey_timeout,
+            ).order_by(col(Ticket.id))) if i is not None]
         for ticket_id in open_ids:
             self._sweep_ticket(ticket_id, now, report)
         for ticket_id in stale:
@@ -242,7 +250,8 @@ class Sweeper:
             if unhappy_since_resolved(session, ticket):
                 return  # the resident sounded unhappy and the grid worker was told: never closed by silence
             replies = self.actions.close_unanswered(session, ticket, now=now)
-            enqueue(session, replies, prefix=f"sweep:{ticket.id}:close@{ticket.resolved_at.isoformat()}", at=now)
+            resolved_at = ticket.resolved_at.isoformat() if ticket.resolved_at else ""
+            enqueue(session, replies, prefix=f"sweep:{ticket.id}:close@{resolved_at}", at=now)
             report.add("closed", len(replies))
 
 
@@ -251,7 +260,7 @@ def unhappy_since_resolved(session: Session, ticket: Ticket) -> bool:
     the ticket was last resolved (see bots/followup.py)."""
     return session.exec(select(TicketEvent.id).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "survey_unclear",
-        TicketEvent.created_at >= ticket.resolved_at)).first() is not None
+        col(TicketEvent.created_at) >= ticket.resolved_at)).first() is not None
 
 
 class Maintenance:
@@ -288,7 +297,7 @@ class Scheduler:
         self.lock = lock
         self.interval = interval
         self.on_change = on_change
-        self._scheduler = None
+        self._scheduler: AsyncIOScheduler | None = None
         self._busy = threading.Lock()  # one sweep at a time in this process, too
         self.swept: asyncio.Event | None = None  # set after each scheduled run (tests wait on it)
         self.last_report: SweepReport | None = None

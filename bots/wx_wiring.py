@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import InboundError
@@ -95,7 +95,7 @@ def _earlier_inline_answers(runtime, inbox_id: int) -> list[OutboxMessage]:
     with Session(runtime.engine) as session:
         return list(session.exec(
             select(OutboxMessage).where(OutboxMessage.inbox_id == inbox_id, OutboxMessage.platform_message_id == "passive")
-            .order_by(OutboxMessage.id)
+            .order_by(col(OutboxMessage.id))
         ))
 
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult, Engine, Result
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session as Session  # re-exported: callers write db.Session
+from sqlmodel import SQLModel
 
 if TYPE_CHECKING:
     from alembic.config import Config

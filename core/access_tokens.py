@@ -30,7 +30,7 @@ class AccessToken(SQLModel, table=True):
 
 
 EXPIRED_KEPT = timedelta(days=1)
-"""An expired token is deleted this long after it expired (core.maintenance)."""
+"""An expired token is deleted this long after it expired (core.maintenance.purge, hourly)."""
 
 
 class DatabaseTokenStore:
@@ -110,15 +110,6 @@ class DatabaseTokenStore:
             if value:
                 return value
         return None
-
-    def purge_expired(self) -> int:
-        """Delete the tokens that expired more than :data:`EXPIRED_KEPT` ago; returns how many."""
-        with Session(self.engine) as session:
-            result = session.execute(
-                sa.delete(AccessToken).where(col(AccessToken.expires_at) < self.clock() - EXPIRED_KEPT)
-            )
-            session.commit()
-            return rowcount(result)
 
 
 class RedisTokenStore:

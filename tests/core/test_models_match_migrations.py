@@ -54,8 +54,8 @@ def _differences(database_url: str, metadata: sa.MetaData) -> list:
         engine.dispose()
 
 
-def test_the_migrated_schema_is_the_models_schema(database_url):
-    differences = _differences(database_url, SQLModel.metadata)
+def test_the_migrated_schema_is_the_models_schema(empty_database_url):
+    differences = _differences(empty_database_url, SQLModel.metadata)
     assert differences == [], "models and migrations differ; add a migration:\n" + "\n".join(map(str, differences))
 
 

@@ -118,9 +118,11 @@ def engine(database_url) -> Iterator[sa.Engine]:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """Browser tests start Chromium: slow, like the ones marked so by hand."""
+    """Also slow, besides the tests marked so by hand: browser tests (they start Chromium) and the
+    PostgreSQL variants (each creates and drops a database): the quick loop, ``-m "not slow"``, runs
+    on SQLite; ``-m "not slow or postgres"`` adds PostgreSQL; .ci/run runs everything."""
     for item in items:
-        if item.get_closest_marker("browser"):
+        if item.get_closest_marker("browser") or item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.slow)
 
 

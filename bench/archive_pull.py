@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adapters.wecom_archive.channel import ArchiveChannel  # noqa: E402
 from adapters.wecom_archive.fake import FakeArchive, new_private_key_pem, public_key_of  # noqa: E402
 from bench.common import TEXTS, machine  # noqa: E402
-from adapters.wecom_archive.channel import ArchiveChannel  # noqa: E402
 from bots.channels import ChannelHost  # noqa: E402
 from bots.runtime import Runtime, warm_classifier  # noqa: E402
 from config.settings import Settings  # noqa: E402

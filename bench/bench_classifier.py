@@ -95,7 +95,7 @@ def main() -> None:
     for m in msgs[:500]:  # warm both paths
         lcut(m)
         classify(m)
-    print("load average      %.2f %.2f %.2f  (before)" % os.getloadavg())
+    print("load average      {:.2f} {:.2f} {:.2f}  (before)".format(*os.getloadavg()))
     t_jieba, t_clf = [], []
     pc = time.perf_counter
     chunks = [msgs[i : i + 500] for i in range(0, len(msgs), 500)]
@@ -116,7 +116,7 @@ def main() -> None:
     print(f"jieba.lcut        {len(msgs) / bj:10.0f} msg/s   (rounds: {', '.join(f'{x:.3f}s' for x in t_jieba)})")
     print(f"classify          {len(msgs) / bc:10.0f} msg/s   (rounds: {', '.join(f'{x:.3f}s' for x in t_clf)})")
     print(f"throughput ratio  {bj / bc:10.2f}  (classify / jieba.lcut; target >= 0.70)")
-    print("load average      %.2f %.2f %.2f  (after)" % os.getloadavg())
+    print("load average      {:.2f} {:.2f} {:.2f}  (after)".format(*os.getloadavg()))
 
     ns = time.perf_counter_ns
     lat = []
@@ -135,7 +135,7 @@ def main() -> None:
     cold = statistics.median(r["cold_start_s"] for r in runs)
     rss = max(r["max_rss_mb"] for r in runs)
     print(f"cold start        {cold:.3f} s  (import + model load, median of 3: "
-          f"{', '.join('%.3f' % r['cold_start_s'] for r in runs)}; target <= 1.5 s)")
+          f"{', '.join(format(r['cold_start_s'], '.3f') for r in runs)}; target <= 1.5 s)")
     print(f"                  jieba alone: {base['cold_start_s']:.3f} s")
     print(f"peak memory       {rss:.0f} MB max RSS after load + 2,000 messages (jieba alone: {base['max_rss_mb']:.0f} MB)")
 

@@ -27,9 +27,11 @@ from sqlmodel import Session, select  # noqa: E402
 
 from config.settings import CONFIG_DIR  # noqa: E402
 from core import accounts, db, search, stats  # noqa: E402
-from core.models import ConsoleAccount  # noqa: E402
 from core.grids import Level, load_into_db, read_grids_file  # noqa: E402
-from core.models import Ticket  # noqa: E402
+from core.models import (
+    ConsoleAccount,  # noqa: E402
+    Ticket,  # noqa: E402
+)
 from core.search import TicketFilter  # noqa: E402
 from core.taxonomy import REQUEST_CATEGORIES  # noqa: E402
 
@@ -110,7 +112,8 @@ def main() -> None:
         timed("list, district, newest first, page 1", lambda: len(search.search(s, TicketFilter(), district, now=now).items))
         timed("list, district, pages 1 → 200 by cursor (all 200)", lambda: pages(TicketFilter(), district, 200), runs=1)
         timed("list, grid worker, newest first, page 1", lambda: len(search.search(s, TicketFilter(), grid, now=now).items))
-        timed("list, district, state=pending", lambda: len(search.search(s, TicketFilter(states=(search.TicketState.PENDING,)), district, now=now).items))
+        pending = TicketFilter(states=(search.TicketState.PENDING,))
+        timed("list, district, state=pending", lambda: len(search.search(s, pending, district, now=now).items))
         timed("list, district, overdue", lambda: len(search.search(s, TicketFilter(overdue=True), district, now=now).items))
         timed("list, district, sort by deadline", lambda: len(search.search(s, TicketFilter(sort="due"), district, now=now).items))
         timed("list, district, one day (date range)", lambda: len(search.search(

@@ -43,7 +43,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    mem_kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+    mem_kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")).split()[1])
     try:
         pg = subprocess.run(["psql", PG_ADMIN, "-Atc", "show server_version"], capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):

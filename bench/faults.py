@@ -145,7 +145,7 @@ async def deliver_everything(runtimes: list, clock: FakeClock, fake: FakePlatfor
         expected = {HttpAdapter.identity(OutgoingReply.model_validate(p)) for (p,) in conn.execute(sa.select(OutboxMessage.payload))}
     start = clock()
     rounds = 0
-    for rounds in range(1, max_rounds + 1):
+    for rounds in range(1, max_rounds + 1):  # noqa: B007 - read after the loop
         await asyncio.gather(*(r.deliver_due() for r in runtimes))
         if not (statuses().keys() & {"pending", "sending"}):
             break

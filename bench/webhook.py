@@ -33,8 +33,17 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench.cluster import Instance  # noqa: E402
 from bench.common import (  # noqa: E402
-    TEXTS, TG_GROUP, TG_SECRET, TG_TOKEN, free_port, machine, peak_rss_mb, percentile, postgres_database,
-    serve_in_thread, stub_app,
+    TEXTS,
+    TG_GROUP,
+    TG_SECRET,
+    TG_TOKEN,
+    free_port,
+    machine,
+    peak_rss_mb,
+    percentile,
+    postgres_database,
+    serve_in_thread,
+    stub_app,
 )
 from core.db import make_engine  # noqa: E402
 

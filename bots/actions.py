@@ -35,16 +35,16 @@ from bots.replies import BotReply, Destination, reporter_destinations, staff_des
 from bots.templates import Templates, call_text
 from core import dialogue, tickets
 from core.chinese import to_simplified
-from core.masking import mask
 from core.grids import LEVEL_ORDER, Level, ancestors
+from core.masking import mask
 from core.message import Button
 from core.models import Grid, Person, Ticket, TicketEvent, TicketReporter, utcnow
 from core.people import can_manage, display_name, titled_name, workers_for
 from core.routing import Route, RoutingTable
 from core.sla import SlaPolicies
 from core.taxonomy import Category, Urgency, category_from_label_or_code
-from core.ticket_actions import TABLE, TicketAction, Who, available, card_buttons, permitted
 from core.ticket_actions import ACTIONS as ACTION_TABLE
+from core.ticket_actions import TABLE, TicketAction, Who, available, card_buttons, permitted
 from core.ticket_states import IllegalTransition, TicketState, check_move
 from core.timefmt import spoken_deadline
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,8 +17,8 @@ from bots.api import mount as mount_api
 from bots.api_docs import mount_docs
 from bots.channels import mount_channels
 from bots.console import mount as mount_console
-from bots.photo_routes import mount as mount_photos
 from bots.fast_path import BodyLimitMiddleware, LinliApp
+from bots.photo_routes import mount as mount_photos
 from bots.runtime import Runtime
 from bots.security_headers import SecurityHeadersMiddleware
 from config.settings import Settings, get_settings
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or (runtime.settings if runtime else get_settings())
     logs.protect(settings)  # before anything logs: no configured secret reaches a log line from here on
     runtime = runtime or Runtime(settings)
-    state = {"ready": False}
+    state: dict[str, Any] = {"ready": False}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

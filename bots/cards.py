@@ -7,8 +7,9 @@ through the outbox row that delivered it, which holds the platform's message id.
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from core.db import pk
 from core.message import OutgoingReply
 from core.models import OutboxMessage, Ticket
 from core.ticket_states import TicketState
@@ -18,15 +19,15 @@ def sent_card(session: Session, ticket_id: int) -> OutboxMessage | None:
     """The delivered outbox row of the ticket's card (its first sent reply with buttons), if any."""
     rows = session.exec(
         select(OutboxMessage)
-        .where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.status == "sent", OutboxMessage.platform_message_id.is_not(None))
-        .order_by(OutboxMessage.id)
+        .where(col(OutboxMessage.ticket_id) == ticket_id, col(OutboxMessage.status) == "sent", col(OutboxMessage.platform_message_id).is_not(None))
+        .order_by(col(OutboxMessage.id))
     )
     return next((r for r in rows if r.payload.get("buttons") and not r.payload.get("edit_message_id")), None)
 
 
 def card_edit(session: Session, ticket: Ticket, state_line: str) -> OutgoingReply | None:
     """An edit of the ticket's card showing ``state_line`` under its first text; None if no card was sent."""
-    row = sent_card(session, ticket.id)
+    row = sent_card(session, pk(ticket))
     if row is None:
         return None
     card = OutgoingReply.model_validate(row.payload)

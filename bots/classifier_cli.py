@@ -72,7 +72,8 @@ def register(app: typer.Typer) -> None:
         import hashlib
 
         try:
-            from core.classifier.train import MODEL_PATH, build_artifact
+            from core.classifier import MODEL_PATH
+            from core.classifier.train import build_artifact
         except ImportError as exc:  # scikit-learn missing
             typer.echo(f"training needs the train extra (pip install -e '.[train]'): {exc}", err=True)
             raise typer.Exit(2) from exc
@@ -116,8 +117,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     ) -> None:
         """Duplicate detection on labelled report pairs: join precision and recall (see core/duplicates_eval.py)."""
-        from core.classify import classify
         from core.classifier import CONFIG_DIR
+        from core.classify import classify
         from core.duplicates_eval import evaluate_pairs, format_pairs_report, load_pairs
 
         corpus = CONFIG_DIR / "corpus"

@@ -21,6 +21,18 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
+@app.callback()
+def _before_every_command() -> None:
+    """Runs before any subcommand: log redaction (bots/logs.py) and the local time zone, from the settings."""
+    from bots.logs import protect
+    from config.settings import get_settings
+    from core.timefmt import use_zone
+
+    settings = get_settings()
+    protect(settings)
+    use_zone(settings.timezone)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

@@ -21,7 +21,6 @@ from core.models import Chat, OutboxMessage, Ticket
 from core.people import workers_for
 
 
-
 def _targets(session: Session, ticket: Ticket, failed: str, adapters: dict) -> list[OutgoingReply]:
     direct = {p for p, a in adapters.items() if getattr(a, "direct_messages", False) and p != failed}
     for worker in workers_for(session, ticket.grid_id):

@@ -72,6 +72,8 @@ search is four times slower): one search clears the usual line, which holds noth
 class _Scrubbed(str):
     """A log argument whose str() and repr() were redacted: ``%s`` and ``%r`` both stay safe."""
 
+    _repr: str
+
     def __new__(cls, text: str, representation: str):
         scrubbed = super().__new__(cls, text)
         scrubbed._repr = representation
@@ -194,7 +196,7 @@ class JsonFormatter(logging.Formatter):
         return REDACT(self._json(record))
 
     def _json(self, record: logging.LogRecord) -> str:
-        out = {
+        out: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
@@ -202,7 +204,7 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                out[key] = value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+                out[key] = value if isinstance(value, str | int | float | bool | None) else repr(value)
         if record.exc_info:
             out["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)

@@ -59,7 +59,7 @@ def send_notice(session: Session, templates: Templates, *, sender: Person, grid_
         raise NoticeRefused("notice_usage")
     if len(text) > MAX_NOTICE_CHARS:
         raise NoticeRefused("notice_too_long", count=MAX_NOTICE_CHARS)
-    grid = session.get(Grid, grid_id)
+    grid = session.get_one(Grid, grid_id)
     reachable, unreachable = notices.residents_chats(session, grid_id, can_receive)
     if not reachable:
         raise NoticeRefused("notice_none", grid=grid.name)

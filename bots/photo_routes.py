@@ -13,19 +13,20 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import APIRouter, Form, HTTPException, Path as PathParam, Request
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from bots.ticket_view import iso
 from bots.api.rest import TicketNumber
-from bots.deps import Reader
 from bots.console import auth
 from bots.console.colours import LABELS as COLOUR_LABELS
+from bots.deps import Reader
 from bots.photo_store import PhotoStore, store_for
+from bots.ticket_view import iso
 from core import accounts, photos, search
 from core.models import Ticket
 from core.photos import Photo

@@ -14,10 +14,11 @@ from sqlmodel import Session, select
 
 from bots.templates import script_for
 from core import outbox
+from core.db import pk
+from core.grids import Audience, ancestors
 from core.masking import mask
 from core.message import Button, Message, MessageKind, OutgoingReply, split_chat_key
 from core.models import Chat, OutboxMessage, Ticket
-from core.grids import Audience, ancestors
 from core.tickets import reporters
 
 
@@ -91,7 +92,7 @@ def reporter_destinations(session: Session, ticket: Ticket) -> list[Destination]
     """Every chat (thread, or person in a 1:1 channel) where someone reported the ticket, once each."""
     seen: set = set()
     out: list[Destination] = []
-    for r in reporters(session, ticket.id):
+    for r in reporters(session, pk(ticket)):
         dest = chat_destination(session, r.chat_key, sample_text=ticket.text, reply_to=r.message_id,
                                 thread_id=r.thread_id, person_key=r.person_key)
         if dest.identity not in seen:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bots.replies import Destination
 from core import db, outbox, reports
@@ -76,7 +76,8 @@ class Reporter:
 
     def staff_rooms(self, session: Session) -> list[Chat]:
         chats = session.exec(select(Chat).where(
-            Chat.active, Chat.is_group, Chat.grid_id.is_not(None), Chat.audience == Audience.STAFF.value).order_by(Chat.key)).all()
+            col(Chat.active), col(Chat.is_group), col(Chat.grid_id).is_not(None), col(Chat.audience) == Audience.STAFF.value,
+        ).order_by(col(Chat.key))).all()
         return [c for c in chats if self.can_receive is None or self.can_receive(c.key)]
 
     def run_once(self, now: datetime | None = None) -> int:

@@ -22,21 +22,22 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter, DeliveryError, RecipientUnreachable
 from bots import fallback, metrics, photos
+from bots.changes import ChangeSignal
 from bots.channels import notice_receiver
 from bots.community import CommunityBot
-from bots.changes import ChangeSignal
 from bots.reports import Reporter, Schedule
-from bots.scheduler import Scheduler, SweepLock, Sweeper
+from bots.scheduler import Maintenance, Scheduler, Sweeper, SweepLock
 from bots.templates import Templates
 from config.settings import Settings
 from core import db, inbox, locks, outbox
+from core.db import pk
 from core.deadlines import sweep_basis
 from core.grids import load_into_db, read_grids_file
 from core.message import Message, MessageKind, OutgoingReply
 from core.models import OutboxMessage, utcnow
 from core.routing import load_routing
 from core.sla import load_sla
-from core.timefmt import local
+from core.timefmt import local, use_zone
 
 log = logging.getLogger("linli.runtime")
 DB_RETRIES = 3  # immediate retries of a message whose transaction hit a database conflict
@@ -79,6 +80,7 @@ def warm_classifier() -> None:
 class Runtime:
     def __init__(self, settings: Settings, *, engine: Engine | None = None, clock: Callable[[], datetime] = utcnow):
         self.settings = settings
+        use_zone(settings.timezone)
         self.engine = engine or db.make_engine(settings.resolved_database_url)
         self.clock = clock
         self.templates = Templates.load(settings.templates_file)
@@ -94,12 +96,13 @@ class Runtime:
         self.sweeper = Sweeper(self.engine, self.bot.actions, clock=clock,
                                survey_timeout=timedelta(hours=settings.survey_timeout_hours),
                                basis=sweep_basis(*(_read(path) for path in (settings.sla_file, settings.grids_file))))
-        self.sweeper.run_once = metrics.timed(self.sweeper.run_once, "sla")  # sweep durations in /metrics
+        self.sweeper.run_once = metrics.timed(self.sweeper.run_once, "sla")  # type: ignore[method-assign]  # durations in /metrics
         self.reporter = Reporter(self.engine, Schedule.parse(settings.report_daily_at, settings.report_weekly_at,
                                                              settings.report_weekly_on),
                                  can_receive=notice_receiver(settings), clock=clock)
         self.scheduler = Scheduler(self.sweeper, SweepLock(self.engine), settings.sweep_interval_seconds,
-                                   on_change=lambda: self.changed.set(), reporter=self.reporter)
+                                   on_change=lambda: self.changed.set(), reporter=self.reporter,
+                                   maintenance=Maintenance(self.engine, inbox_retention=settings.inbox_retention, clock=clock))
         self.adapters: dict[str, ChannelAdapter] = {}
         self.changed = ChangeSignal()  # wakes live views in this process (set from any thread); others poll
         self._inbox_wakeup = asyncio.Event()  # a deferred message was stored by this process
@@ -142,8 +145,8 @@ class Runtime:
             row, is_new = inbox.store(session, message, claim=True)
         metrics.count_inbound(message.platform, duplicate=not is_new)
         if not is_new:
-            return IngestResult(row.id, duplicate=True)
-        return IngestResult(row.id, duplicate=False, outbox=self._run(row.id, row.attempts, message) or [])
+            return IngestResult(pk(row), duplicate=True)
+        return IngestResult(pk(row), duplicate=False, outbox=self._run(pk(row), row.attempts, message) or [])
 
     async def ingest(self, message: Message, *, defer: bool | None = None) -> IngestResult:
         """Store the message, then process it now, or later when deferred.

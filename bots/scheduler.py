@@ -3,8 +3,8 @@
 Several ``linli serve`` instances may share one PostgreSQL database, but APScheduler 3
 cannot share a job store between processes, so every instance schedules the sweep and a
 database lock decides which one runs it (core.locks.HeldLock: a PostgreSQL session advisory
-lock released when its connection dies; on SQLite a ``flock`` on a file beside the database). The sweep itself is idempotent (see core.deadlines), so even two runs at once
-would send every warning once: the outbox refuses a second row with the same key.
+lock released when its connection dies; on SQLite a ``flock`` on a file beside the database).
+The sweep itself is idempotent (see core.deadlines), so even two runs at once would send every warning once: the outbox refuses a second row with the same key.
 """
 
 from __future__ import annotations
@@ -15,19 +15,23 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bots.actions import Actions
 from bots.replies import BotReply, enqueue
-from core import db, dialogue, tickets
-from core.locks import HeldLock, key_of
+from core import db, dialogue, maintenance, tickets
 from core.deadlines import TicketClock, Warning, due_warnings, next_check
 from core.grids import LEVEL_ORDER, Level
+from core.locks import HeldLock, key_of
 from core.models import Person, SweepBasis, Ticket, TicketEvent, open_states_clause, utcnow
 from core.ticket_states import TicketState
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger("linli.scheduler")
 
@@ -76,10 +80,12 @@ class Sweeper:
         report = SweepReport()
         with Session(self.engine) as session:
             everything = self._needs_full_visit(session)
-            due = [] if everything else [Ticket.next_sweep_at <= now]
-            open_ids = list(session.exec(select(Ticket.id).where(open_states_clause(), *due).order_by(Ticket.id)))
-            stale = list(session.exec(select(Ticket.id).where(
-                Ticket.state == TicketState.RESOLVED, Ticket.resolved_at <= now - self.survey_timeout).order_by(Ticket.id)))
+            due = [] if everything else [col(Ticket.next_sweep_at) <= now]
+            open_ids = [i for i in session.exec(select(col(Ticket.id)).where(open_states_clause(), *due).order_by(col(Ticket.id)))
+                        if i is not None]
+            stale = [i for i in session.exec(select(Ticket.id).where(
+                col(Ticket.state) == TicketState.RESOLVED, col(Ticket.resolved_at) <= now - self.survey_timeout,
+            ).order_by(col(Ticket.id))) if i is not None]
         for ticket_id in open_ids:
             self._sweep_ticket(ticket_id, now, report)
         for ticket_id in stale:
@@ -170,7 +176,8 @@ class Sweeper:
             if unhappy_since_resolved(session, ticket):
                 return  # the resident sounded unhappy and the grid worker was told: never closed by silence
             replies = self.actions.close_unanswered(session, ticket, now=now)
-            enqueue(session, replies, prefix=f"sweep:{ticket.id}:close@{ticket.resolved_at.isoformat()}", at=now)
+            resolved_at = ticket.resolved_at.isoformat() if ticket.resolved_at else ""
+            enqueue(session, replies, prefix=f"sweep:{ticket.id}:close@{resolved_at}", at=now)
             report.add("closed", len(replies))
 
 
@@ -179,20 +186,44 @@ def unhappy_since_resolved(session: Session, ticket: Ticket) -> bool:
     the ticket was last resolved (see bots/followup.py)."""
     return session.exec(select(TicketEvent.id).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "survey_unclear",
-        TicketEvent.created_at >= ticket.resolved_at)).first() is not None
+        col(TicketEvent.created_at) >= ticket.resolved_at)).first() is not None
+
+
+class Maintenance:
+    """Housekeeping (core.maintenance.purge) at most once per ``every``, on the instance that sweeps."""
+
+    def __init__(self, engine: Engine, *, inbox_retention: timedelta | None, every: timedelta = timedelta(hours=1),
+                 clock: Callable[[], datetime] = utcnow):
+        self.engine = engine
+        self.inbox_retention = inbox_retention
+        self.every = every
+        self.clock = clock
+        self._next: datetime | None = None
+
+    def run_if_due(self) -> maintenance.PurgeReport | None:
+        """Purge when the last purge of this process is ``every`` ago (or there was none); None otherwise."""
+        now = self.clock()
+        if self._next is not None and now < self._next:
+            return None
+        self._next = now + self.every
+        report = maintenance.purge(self.engine, now, inbox_retention=self.inbox_retention)
+        if report.total:
+            log.info("maintenance purged %s", {k: v for k, v in report.deleted.items() if v})
+        return report
 
 
 class Scheduler:
     """Runs :meth:`tick` every ``interval`` seconds on the event loop (APScheduler AsyncIOScheduler)."""
 
     def __init__(self, sweeper: Sweeper, lock: SweepLock, interval: float, *, on_change: Callable[[], None] | None = None,
-                 reporter=None):
+                 reporter=None, maintenance: Maintenance | None = None):
         self.sweeper = sweeper
         self.reporter = reporter  # bots.reports.Reporter: digests, under the same lock
+        self.maintenance = maintenance  # purges, under the same lock
         self.lock = lock
         self.interval = interval
         self.on_change = on_change
-        self._scheduler = None
+        self._scheduler: AsyncIOScheduler | None = None
         self._busy = threading.Lock()  # one sweep at a time in this process, too
         self.swept: asyncio.Event | None = None  # set after each scheduled run (tests wait on it)
         self.last_report: SweepReport | None = None
@@ -211,6 +242,11 @@ class Scheduler:
                     self.reporter.run_once()
                 except Exception:  # a failed digest must not stop the sweeps; the next tick retries
                     log.exception("queueing the digests failed; the next run retries")
+            if self.maintenance is not None:
+                try:
+                    self.maintenance.run_if_due()
+                except Exception:  # nothing is lost by purging later
+                    log.exception("maintenance failed; it runs again in an hour")
         finally:
             self._busy.release()
         if report.done:

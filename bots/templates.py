@@ -11,7 +11,6 @@ import yaml
 
 from core.chinese import is_traditional
 
-
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, PlainSerializer
 
 from bots.console.audit import level_label
-from bots.console.colours import LABELS as COLOUR_LABELS, colour_of
+from bots.console.colours import LABELS as COLOUR_LABELS
+from bots.console.colours import colour_of
 from core.models import Ticket
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState

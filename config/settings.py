@@ -7,10 +7,11 @@ embedded SQLite under ``./data`` and the web playground.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.registry import settings_models
@@ -38,7 +39,7 @@ class Settings(BaseSettings, *settings_models()):  # type: ignore[misc]
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = DEFAULT_SECRET_KEY  # `linli serve` refuses a non-loopback --host while it is this
     max_body_bytes: int = 1_000_000
-    timezone: str = "Asia/Shanghai"
+    timezone: str = "Asia/Shanghai"  # IANA name; local time for deadlines said aloud, digests, statistics
 
     # Workers
     run_scheduler: bool = True  # SLA sweeps (one instance wins a database lock)
@@ -51,6 +52,7 @@ class Settings(BaseSettings, *settings_models()):  # type: ignore[misc]
     duplicate_window_hours: float = 72.0
     survey_timeout_hours: float = 72.0
     ask_to_file_per_hour: int = 3  # 「需要登记为诉求吗？」 at most this often per person; beyond it the classifier decides alone
+    inbox_retention_days: float = Field(30.0, ge=0)  # ignored chatter leaves the inbox after this; 0: kept forever
     question_expiry_hours: float = 2.0  # a follow-up question (where? file it? same flat?) unanswered this long is forgotten
 
     # Photos (issue 15): images sent with requests, fetched by a background worker into the data
@@ -83,6 +85,22 @@ class Settings(BaseSettings, *settings_models()):  # type: ignore[misc]
     report_daily_at: str = "08:30"
     report_weekly_at: str = "08:30"
     report_weekly_on: str = "mon"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @property
+    def inbox_retention(self) -> timedelta | None:
+        """How long ignored chatter stays in the inbox; None: forever."""
+        return timedelta(days=self.inbox_retention_days) if self.inbox_retention_days else None
 
     @property
     def resolved_database_url(self) -> str:

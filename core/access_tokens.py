@@ -16,9 +16,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from core.db import rowcount
 from core.models import AccessToken, utcnow
+
+EXPIRED_KEPT = timedelta(days=1)
+"""An expired token is deleted this long after it expired (core.maintenance.purge, hourly)."""
 
 
 class DatabaseTokenStore:
@@ -54,18 +58,18 @@ class DatabaseTokenStore:
                     session.rollback()
             result = session.execute(
                 sa.update(AccessToken)
-                .where(AccessToken.key == key)
-                .where(sa.or_(AccessToken.lease_until.is_(None), AccessToken.lease_until < now))
+                .where(col(AccessToken.key) == key)
+                .where(sa.or_(col(AccessToken.lease_until).is_(None), col(AccessToken.lease_until) < now))
                 .values(lease_until=until)
             )
             session.commit()
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     def drop(self, key: str, token: str) -> None:
         """Forget ``token`` (rejected by the platform) unless another instance already replaced it."""
         with Session(self.engine) as session:
             session.execute(
-                sa.update(AccessToken).where(AccessToken.key == key, AccessToken.token == token)
+                sa.update(AccessToken).where(col(AccessToken.key) == key, col(AccessToken.token) == token)
                 .values(token="", expires_at=self.clock())
             )
             session.commit()
@@ -81,31 +85,23 @@ class DatabaseTokenStore:
             row = session.get(AccessToken, key)
             if row is None or not row.token or row.expires_at <= self.clock():
                 return None
-            result = session.execute(sa.delete(AccessToken).where(AccessToken.key == key, AccessToken.token == row.token))
+            result = session.execute(sa.delete(AccessToken).where(col(AccessToken.key) == key, col(AccessToken.token) == row.token))
             session.commit()
-            return row.token if result.rowcount == 1 else None
+            return row.token if rowcount(result) == 1 else None
 
     def take_newest(self, prefix: str) -> str | None:
         """Take the unexpired value under ``prefix`` that lives longest (the most recent one)."""
         with Session(self.engine) as session:
             keys = list(session.exec(
                 select(AccessToken.key)
-                .where(AccessToken.key.startswith(prefix, autoescape=True), AccessToken.expires_at > self.clock())
-                .order_by(AccessToken.expires_at.desc()).limit(5)
+                .where(col(AccessToken.key).startswith(prefix, autoescape=True), col(AccessToken.expires_at) > self.clock())
+                .order_by(col(AccessToken.expires_at).desc()).limit(5)
             ))
         for key in keys:
             value = self.take(key)
             if value:
                 return value
         return None
-
-    def purge_expired(self) -> int:
-        with Session(self.engine) as session:
-            result = session.execute(
-                sa.delete(AccessToken).where(AccessToken.expires_at < self.clock() - timedelta(days=1))
-            )
-            session.commit()
-            return result.rowcount
 
 
 class RedisTokenStore:

@@ -21,13 +21,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import throttle
-from core.models import ApiToken, ConsoleAccount, ConsoleSession
-from core.db import session_scope
+from core.db import pk, rowcount, session_scope, table_of
 from core.grids import Role
-from core.models import Grid, Person, UTCDateTime, utcnow
+from core.models import ApiToken, ConsoleAccount, ConsoleSession, Grid, Person, UTCDateTime, utcnow
 
 SESSION_LIFETIME = timedelta(hours=12)
 MAX_FAILED_LOGINS = 5
@@ -107,7 +106,7 @@ def scope_for(session: Session, account: ConsoleAccount, scopes: frozenset[str] 
         grid_ids = None
     else:
         grid_ids = subtree(session, person.grid_id) if person.grid_id else frozenset()
-    return Scope(account.id, account.username, person.key, person.name or person.key, role, person.grid_id, grid_ids, scopes)
+    return Scope(pk(account), account.username, person.key, person.name or person.key, role, person.grid_id, grid_ids, scopes)
 
 
 # -- accounts ------------------------------------------------------------------------------
@@ -189,7 +188,7 @@ def _claim_attempt(username: str, policy: LoginPolicy, now: datetime) -> sa.Upda
     lock: the statement that makes the count reach the limit also sets the lock, so at most
     ``max_failures`` guesses per lock period are ever checked. An expired lock starts a new count.
     """
-    t = ConsoleAccount.__table__
+    t = table_of(ConsoleAccount)
     count = sa.case((t.c.locked_until.is_not(None), 1), else_=t.c.failed_logins + 1)
     until = sa.literal(now + policy.lockout, UTCDateTime())
     return (sa.update(t)
@@ -220,7 +219,7 @@ def authenticate(engine: sa.Engine, username: str, password: str, *, address: st
         locked = claimed is not None and claimed.failed_logins == policy.max_failures
         return LoginResult(None, locked_username=username.strip() if locked else None)
     with session_scope(engine) as s:
-        account = s.get(ConsoleAccount, claimed.id)
+        account = s.get_one(ConsoleAccount, claimed.id)
         if _hasher.check_needs_rehash(account.password_hash):
             account.password_hash = hash_password(password)
         account.failed_logins, account.locked_until, account.last_login_at = 0, None, now
@@ -251,7 +250,7 @@ def set_active(session: Session, username: str, active: bool) -> int:
     if active:
         account.failed_logins, account.locked_until = 0, None
     session.add(account)
-    return 0 if active else end_all_sessions(session, account.id)
+    return 0 if active else end_all_sessions(session, pk(account))
 
 
 def reset_password(session: Session, username: str, password: str) -> int:
@@ -262,12 +261,12 @@ def reset_password(session: Session, username: str, password: str) -> int:
     account.password_hash = hash_password(password)
     account.failed_logins, account.locked_until = 0, None
     session.add(account)
-    return end_all_sessions(session, account.id)
+    return end_all_sessions(session, pk(account))
 
 
 def list_accounts(session: Session) -> list[tuple[ConsoleAccount, Person | None]]:
-    rows = session.exec(select(ConsoleAccount).order_by(ConsoleAccount.id)).all()
-    people = {p.key: p for p in session.exec(select(Person).where(Person.key.in_([a.person_key for a in rows])))}
+    rows = session.exec(select(ConsoleAccount).order_by(col(ConsoleAccount.id))).all()
+    people = {p.key: p for p in session.exec(select(Person).where(col(Person.key).in_([a.person_key for a in rows])))}
     return [(a, people.get(a.person_key)) for a in rows]
 
 
@@ -278,7 +277,7 @@ def start_session(session: Session, account: ConsoleAccount, *, now: datetime | 
     """Open a login session; returns the token for the cookie (only its digest is stored)."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    session.add(ConsoleSession(token_hash=_digest(token), account_id=account.id, created_at=now, expires_at=now + SESSION_LIFETIME))
+    session.add(ConsoleSession(token_hash=_digest(token), account_id=pk(account), created_at=now, expires_at=now + SESSION_LIFETIME))
     return token
 
 
@@ -302,15 +301,15 @@ def end_sessions_of_token(session: Session, token: str | None) -> int:
 
 def end_all_sessions(session: Session, account_id: int) -> int:
     """End every session of an account; returns how many there were."""
-    result = session.execute(sa.delete(ConsoleSession).where(ConsoleSession.account_id == account_id))
-    return result.rowcount or 0
+    result = session.execute(sa.delete(ConsoleSession).where(col(ConsoleSession.account_id) == account_id))
+    return rowcount(result) or 0
 
 
 def sessions_of(session: Session, account_id: int, *, now: datetime | None = None) -> list[ConsoleSession]:
     """The account's sessions that have not expired, oldest first."""
     return list(session.exec(select(ConsoleSession).where(ConsoleSession.account_id == account_id,
                                                           ConsoleSession.expires_at > (now or utcnow()))
-                             .order_by(ConsoleSession.created_at)))
+                             .order_by(col(ConsoleSession.created_at))))
 
 
 # -- API tokens ----------------------------------------------------------------------------
@@ -328,7 +327,7 @@ def issue_token(session: Session, account: ConsoleAccount, name: str = "", scope
     """A new API token for an account. The plain token is returned once and never stored."""
     wanted = parse_scopes(scopes)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(account_id=account.id, name=name[:100], prefix=token[: len(TOKEN_PREFIX) + 6],
+    row = ApiToken(account_id=pk(account), name=name[:100], prefix=token[: len(TOKEN_PREFIX) + 6],
                    token_hash=_digest(token), scopes=",".join(s for s in SCOPES if s in wanted))
     session.add(row)
     session.flush()
@@ -351,7 +350,7 @@ def account_for_token(session: Session, token: str | None, *, now: datetime | No
 
 
 def tokens_of(session: Session, account_id: int) -> list[ApiToken]:
-    return list(session.exec(select(ApiToken).where(ApiToken.account_id == account_id).order_by(ApiToken.id)))
+    return list(session.exec(select(ApiToken).where(col(ApiToken.account_id) == account_id).order_by(col(ApiToken.id))))
 
 
 def revoke_token(session: Session, account_id: int, token_id: int, *, now: datetime | None = None) -> bool:

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import inbox
+from core.db import table_of
 from core.grids import Role, ancestors
 from core.message import Message
 from core.models import ArchiveAnswer, ArchiveConsent, ArchiveCursor, ArchiveRecord, Chat, Person, utcnow
-
 
 # -- what a pulled record becomes ------------------------------------------------------------
 
@@ -51,7 +52,7 @@ class Kept:
     publickey_ver: int | None = None
     chat_key: str | None = None
     sender: str | None = None
-    record: dict = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 Item = Said | ConsentChange | Kept
@@ -73,7 +74,7 @@ def cursor(session: Session, source: str) -> int:
     return row.seq if row else 0
 
 
-def _insert_ignore(session: Session, table: sa.Table, values: list[dict], key: str) -> None:
+def _insert_ignore(session: Session, table: sa.Table, values: list[dict[str, Any]], key: str) -> None:
     if not values:
         return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -84,7 +85,7 @@ def _consents(session: Session, users: set[str]) -> dict[str, bool]:
     if not users:
         return {}
     return dict(session.execute(select(ArchiveConsent.user_id, ArchiveConsent.agreed)
-                                .where(ArchiveConsent.user_id.in_(users))).all())
+                                .where(col(ArchiveConsent.user_id).in_(users))).all())
 
 
 def _mark_posted(session: Session, message: Message, now: datetime) -> bool:
@@ -94,7 +95,7 @@ def _mark_posted(session: Session, message: Message, now: datetime) -> bool:
         return False
     answer = session.exec(select(ArchiveAnswer).where(
         ArchiveAnswer.chat_key == message.chat_key, ArchiveAnswer.status == "waiting", ArchiveAnswer.text == text)
-        .order_by(ArchiveAnswer.id).limit(1)).first()
+        .order_by(col(ArchiveAnswer.id)).limit(1)).first()
     if answer is None:
         return False
     answer.status, answer.posted_at, answer.posted_msgid = "posted", now, message.message_id
@@ -119,7 +120,7 @@ def commit_batch(session: Session, source: str, items: list[tuple[int, Item]], l
     with inbox.writer_turn(session):
         consent = _consents(session, {i.message.sender_id for _, i in items if isinstance(i, Said) and i.needs_consent})
         messages: list[Message] = []
-        kept: list[dict] = []
+        kept: list[dict[str, Any]] = []
         for seq, item in items:
             if isinstance(item, ConsentChange):
                 row = session.get(ArchiveConsent, item.user_id)
@@ -146,14 +147,14 @@ def commit_batch(session: Session, source: str, items: list[tuple[int, Item]], l
             else:
                 messages.append(item.message)
         if retried:
-            session.execute(sa.delete(ArchiveRecord).where(ArchiveRecord.msgid.in_(sorted(retried))))
-        _insert_ignore(session, ArchiveRecord.__table__, kept, "msgid")
+            session.execute(sa.delete(ArchiveRecord).where(col(ArchiveRecord.msgid).in_(sorted(retried))))
+        _insert_ignore(session, table_of(ArchiveRecord), kept, "msgid")
         result.kept = len(kept)
         new = inbox.add_many(session, messages)
         result.inbox_ids = [new[k] for k in (inbox.dedup_key(m) for m in messages) if k in new]
-        row = session.get(ArchiveCursor, source) or ArchiveCursor(source=source)
-        row.seq, row.updated_at = max(row.seq, last_seq), now
-        session.add(row)
+        cursor = session.get(ArchiveCursor, source) or ArchiveCursor(source=source)
+        cursor.seq, cursor.updated_at = max(cursor.seq, last_seq), now
+        session.add(cursor)
         session.commit()
     return result
 
@@ -176,21 +177,21 @@ def mass_messages_since(session: Session, chat_key: str, since: datetime) -> int
 def waiting_answers(session: Session, *, limit: int = 100) -> list[ArchiveAnswer]:
     """Answers not yet seen posted in their group, oldest first."""
     return list(session.exec(select(ArchiveAnswer).where(ArchiveAnswer.status == "waiting")
-                             .order_by(ArchiveAnswer.id).limit(limit)))
+                             .order_by(col(ArchiveAnswer.id)).limit(limit)))
 
 
 def bad_records_to_retry(session: Session, versions: list[int], *, limit: int = 1000) -> list[ArchiveRecord]:
     """Bad records kept with their encrypted record whose key version is now known (a key added
     after they arrived), oldest first."""
-    return list(session.exec(select(ArchiveRecord).where(ArchiveRecord.kind == "bad", ArchiveRecord.publickey_ver.in_(versions))
-                             .order_by(ArchiveRecord.seq).limit(limit)))
+    return list(session.exec(select(ArchiveRecord).where(ArchiveRecord.kind == "bad", col(ArchiveRecord.publickey_ver).in_(versions))
+                             .order_by(col(ArchiveRecord.seq)).limit(limit)))
 
 
 def kept_records(session: Session, *, kind: str | None = None, limit: int = 100) -> list[ArchiveRecord]:
     q = select(ArchiveRecord)
     if kind:
         q = q.where(ArchiveRecord.kind == kind)
-    return list(session.exec(q.order_by(ArchiveRecord.seq.desc()).limit(limit)))
+    return list(session.exec(q.order_by(col(ArchiveRecord.seq).desc()).limit(limit)))
 
 
 # -- who is who -------------------------------------------------------------------------------
@@ -224,7 +225,7 @@ def group_owners(session: Session, chat_key: str, *, platform: str) -> tuple[str
         return None
     for grid in ancestors(session, chat.grid_id):
         keys = session.exec(select(Person.key).where(Person.grid_id == grid.id, Person.role == Role.GRID_WORKER.value,
-                                                     Person.key.startswith(f"{platform}:")).order_by(Person.id)).all()
+                                                     col(Person.key).startswith(f"{platform}:")).order_by(col(Person.id))).all()
         if keys:
             return chat.title or chat.chat_id, [k.split(":", 1)[1] for k in keys]
     return chat.title or chat.chat_id, []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import tickets
 from core.dialogue import PendingQuestion, open_key
@@ -50,15 +50,15 @@ def migrate_chat(session: Session, old_key: str, new_key: str, *, at: datetime |
         ticket.chat_key = new_key
         session.add(ticket)
         tickets.record(session, ticket, tickets.SYSTEM, "chat_migrated", at=now, data={"from": old_key, "to": new_key})
-    session.execute(sa.update(TicketReporter).where(TicketReporter.chat_key == old_key).values(chat_key=new_key))
+    session.execute(sa.update(TicketReporter).where(col(TicketReporter.chat_key) == old_key).values(chat_key=new_key))
     for question in session.exec(select(PendingQuestion).where(PendingQuestion.chat_key == old_key,
-                                                               PendingQuestion.open_key.is_not(None))):
+                                                               col(PendingQuestion.open_key).is_not(None))):
         question.chat_key, question.open_key = new_key, open_key(question.person_key, new_key)
         session.add(question)
 
     _, new_chat_id = split_chat_key(new_key)
     waiting = session.exec(select(OutboxMessage).where(
-        OutboxMessage.chat_key == old_key, OutboxMessage.status.in_(["pending", "sending"])))
+        col(OutboxMessage.chat_key) == old_key, col(OutboxMessage.status).in_(["pending", "sending"])))
     for row in waiting:
         row.chat_key = new_key
         row.payload = {**row.payload, "chat_id": new_chat_id}

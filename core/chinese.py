@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 @lru_cache(maxsize=4)
-def _s2t(config: str):
+def _converter(config: str) -> Callable[[str], str]:
+    """OpenCC's conversion for ``config`` (t2s, s2t, s2tw, s2hk; OpenCC publishes no type information)."""
     import opencc
 
-    return opencc.OpenCC(config)
+    convert = opencc.OpenCC(config).convert
+    return lambda text: str(convert(text))
 
 
 def traditional_forms(text: str) -> tuple[str, ...]:
     """How ``text`` (Simplified) is written in Traditional: Taiwan, Hong Kong and OpenCC's standard
     forms, without repeats (查询 → 查詢; 重启 → 重啟, 重啓)."""
-    return tuple(dict.fromkeys(f for f in (_s2t(c).convert(text) for c in ("s2tw", "s2hk", "s2t")) if f != text))
+    return tuple(dict.fromkeys(f for f in (_converter(c)(text) for c in ("s2tw", "s2hk", "s2t")) if f != text))
 
 
 def to_traditional(text: str) -> str:
-    return _s2t("s2t").convert(text) if text else text
+    return _converter("s2t")(text) if text else text
 
 
 def to_simplified(text: str) -> str:
-    return _t2s().convert(text) if text else text
+    return _converter("t2s")(text) if text else text
 
 
 def is_traditional(text: str) -> bool:

@@ -7,6 +7,7 @@ The model behind it lives in ``core.classifier``; callers depend only on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.taxonomy import Category, Urgency
 
@@ -31,7 +32,7 @@ class Classification:
     # the level above.
     possible_danger: bool = False
 
-    def as_json(self, text: str) -> dict:
+    def as_json(self, text: str) -> dict[str, Any]:
         """The JSON shape of the taxonomy spec's `linli classify` interface."""
         out = {
             "text": text,

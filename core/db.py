@@ -6,15 +6,37 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlmodel import Session as Session  # re-exported: callers write db.Session
+
+from core.models.base import table_of as table_of  # re-exported: callers write db.table_of
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgres")
+
+
+class _Keyed(Protocol):
+    id: int | None
+
+
+def pk(row: _Keyed) -> int:
+    """The primary key of a stored row (``id`` is None only until the session is flushed)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush the session first")
+    return row.id
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE run with ``Session.execute`` (typed there as a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 class DatabaseUrlError(ValueError):
@@ -53,7 +75,7 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
 
         @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - exercised by every test
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -95,7 +117,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def _alembic_config(url: str):
+def _alembic_config(url: str) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -122,4 +144,6 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    assert head is not None, "no migrations found"
+    return head

@@ -23,12 +23,14 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.chinese import to_simplified
 from core.classify import Classification
+from core.db import rowcount
 from core.models import PendingQuestion, QuestionKind
 
 
@@ -56,14 +58,14 @@ def pending(session: Session, person_key: str, chat_key: str, now: datetime) -> 
 
 
 def ask(session: Session, person_key: str, chat_key: str, kind: QuestionKind, *, now: datetime, ttl: timedelta,
-        ticket_id: int | None = None, payload: dict | None = None) -> PendingQuestion:
+        ticket_id: int | None = None, payload: dict[str, Any] | None = None) -> PendingQuestion:
     """Record a question (replacing the person's pending one in this chat)."""
     key = open_key(person_key, chat_key)
     # One statement settles the old question, before the new row takes its unique open_key.
     session.execute(
-        sa.update(PendingQuestion).where(PendingQuestion.open_key == key)
+        sa.update(PendingQuestion).where(col(PendingQuestion.open_key) == key)
         .values(open_key=None, settled_at=now,
-                outcome=sa.case((PendingQuestion.expires_at > now, "replaced"), else_="expired"))
+                outcome=sa.case((col(PendingQuestion.expires_at) > now, "replaced"), else_="expired"))
         .execution_options(synchronize_session=False))
     row = PendingQuestion(person_key=person_key, chat_key=chat_key, kind=kind.value, ticket_id=ticket_id,
                           payload=payload or {}, asked_at=now, expires_at=now + ttl, open_key=key)
@@ -74,8 +76,8 @@ def ask(session: Session, person_key: str, chat_key: str, kind: QuestionKind, *,
 
 def prune(session: Session, before: datetime) -> int:
     """Forget settled questions asked before ``before`` (the sweep keeps a day: the ask-to-file limit counts them)."""
-    return session.execute(sa.delete(PendingQuestion).where(
-        PendingQuestion.open_key.is_(None), PendingQuestion.asked_at < before)).rowcount
+    return rowcount(session.execute(sa.delete(PendingQuestion).where(
+        col(PendingQuestion.open_key).is_(None), col(PendingQuestion.asked_at) < before)))
 
 
 def settle(session: Session, question: PendingQuestion, outcome: str, now: datetime) -> None:
@@ -97,7 +99,7 @@ def pending_for_ticket(session: Session, ticket_id: int, kind: QuestionKind, now
     """The live questions of ``kind`` about one ticket (one per reporter at most)."""
     rows = session.exec(select(PendingQuestion).where(
         PendingQuestion.ticket_id == ticket_id, PendingQuestion.kind == kind.value,
-        PendingQuestion.open_key.is_not(None))).all()
+        col(PendingQuestion.open_key).is_not(None))).all()
     return [r for r in rows if is_live(r, now)]
 
 
@@ -112,7 +114,8 @@ def _clean(text: str) -> str:
 
 
 _YES = frozenset("是 是的 是啊 是呀 是滴 对 对的 对啊 对呀 没错 对对 对对对 嗯 嗯嗯 恩 好 好的 好啊 行 可以 要 要的 需要 需要的 "
-                 "登记 登记一下 帮我登记 麻烦登记 麻烦登记一下 要登记 需要登记 请登记 登记吧 是同一处 同一处 同一家 一样 就是 就是它 ok yes y".split())
+                 "登记 登记一下 帮我登记 麻烦登记 麻烦登记一下 要登记 需要登记 请登记 登记吧 "
+                 "是同一处 同一处 同一家 一样 就是 就是它 ok yes y".split())
 _NO = frozenset("不是 不是的 不对 不 不用 不用了 不需要 不要 不要了 算了 算了吧 没事 没事了 没有 不是同一处 不一样 "
                 "不同 不是一家 不是我家 别登记 不用登记 no n".split())
 

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.chinese import to_simplified
-from core.classify import Classification
 from core.classifier.location import extract_location
+from core.classify import Classification
 from core.models import Ticket, TicketReporter
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
@@ -438,16 +438,16 @@ def find_duplicate(
         return None
     candidates = session.exec(
         select(Ticket)
-        .where(Ticket.grid_id == grid_id, Ticket.state.in_(OPEN_STATES),
+        .where(Ticket.grid_id == grid_id, col(Ticket.state).in_(OPEN_STATES),
                Ticket.created_at >= report.at - window, Ticket.created_at <= report.at,
                Ticket.id != (-1 if exclude is None else exclude))
-        .order_by(Ticket.id.desc())
+        .order_by(col(Ticket.id).desc())
         .limit(100)
     ).all()
     if not candidates:
         return None
     mine = set(session.exec(select(TicketReporter.ticket_id).where(
-        TicketReporter.person_key == report.person, TicketReporter.ticket_id.in_([t.id for t in candidates]))))
+        col(TicketReporter.person_key) == report.person, col(TicketReporter.ticket_id).in_([t.id for t in candidates]))))
     ask: Match | None = None
     for ticket in candidates:
         emergency = None

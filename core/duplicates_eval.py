@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from core.classify import Classification
 from core.duplicates import Report, Verdict, emergency_kind, judge
@@ -25,7 +26,7 @@ DEFAULT_WINDOW = timedelta(hours=72)
 _T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-def load_pairs(paths: Iterable[Path]) -> list[dict]:
+def load_pairs(paths: Iterable[Path]) -> list[dict[str, Any]]:
     """Every pair of the given JSON-lines files; a malformed line raises ValueError naming its place."""
     pairs = []
     for path in paths:
@@ -45,7 +46,7 @@ def report_of(text: str, result: Classification, person: str, at: datetime, chat
     return Report(text, result.category, person, at, emergency_kind(result), chat)
 
 
-def verdict_of(pair: dict, classify: Callable[[str], Classification], window: timedelta = DEFAULT_WINDOW) -> Verdict:
+def verdict_of(pair: dict[str, Any], classify: Callable[[str], Classification], window: timedelta = DEFAULT_WINDOW) -> Verdict:
     """What the bot decides when ``pair['b']`` arrives while ``pair['a']`` is an open ticket."""
     chat = pair.get("chat")
     later = _T0 + timedelta(minutes=float(pair.get("minutes", 60)))
@@ -55,9 +56,9 @@ def verdict_of(pair: dict, classify: Callable[[str], Classification], window: ti
     return judge(new, old, window=window)
 
 
-def evaluate_pairs(pairs: list[dict], classify: Callable[[str], Classification]) -> dict:
+def evaluate_pairs(pairs: list[dict[str, Any]], classify: Callable[[str], Classification]) -> dict[str, Any]:
     """Counts, precision and recall (see the module doc), and the pairs decided wrongly."""
-    outcome: Counter = Counter()
+    outcome: Counter[tuple[bool, Verdict]] = Counter()
     errors = []
     for pair in pairs:
         verdict = verdict_of(pair, classify)
@@ -78,7 +79,7 @@ def evaluate_pairs(pairs: list[dict], classify: Callable[[str], Classification])
     }
 
 
-def format_pairs_report(name: str, m: dict, show_errors: int = 0) -> str:
+def format_pairs_report(name: str, m: dict[str, Any], show_errors: int = 0) -> str:
     def pct(v: float | None) -> str:
         return "n/a" if v is None else f"{100 * v:.1f}%"
 

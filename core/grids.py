@@ -16,7 +16,6 @@ from sqlmodel import Session, select
 from core.message import split_chat_key
 from core.models import Chat, Grid, Person
 
-
 # Platforms whose "chat" is an account talking 1:1 with each person (replies need the recipient).
 ONE_TO_ONE_PLATFORMS = frozenset({"wechat"})
 
@@ -150,20 +149,20 @@ def load_into_db(session: Session, spec: GridsFile) -> None:
         session.add(row)
     session.flush()
     for g in spec.grids:
-        session.get(Grid, g.id).parent_id = g.parent
+        session.get_one(Grid, g.id).parent_id = g.parent
     for c in spec.chats:
         platform, chat_id = split_chat_key(c.chat)
-        row = session.get(Chat, c.chat) or Chat(key=c.chat, platform=platform, chat_id=chat_id)
-        row.grid_id, row.title, row.script, row.audience = c.grid, c.title or row.title, c.script, c.audience
-        row.is_group = platform not in ONE_TO_ONE_PLATFORMS
-        row.place = c.place
-        session.add(row)
+        chat = session.get(Chat, c.chat) or Chat(key=c.chat, platform=platform, chat_id=chat_id)
+        chat.grid_id, chat.title, chat.script, chat.audience = c.grid, c.title or chat.title, c.script, c.audience
+        chat.is_group = platform not in ONE_TO_ONE_PLATFORMS
+        chat.place = c.place
+        session.add(chat)
     for p in spec.people:
         for account in p.accounts:
-            row = session.exec(select(Person).where(Person.key == account)).first() or Person(key=account)
-            row.name, row.role, row.grid_id = p.name, p.role.value, p.grid
-            row.phone, row.trusted, row.declared = p.phone, p.trusted, True
-            session.add(row)
+            person = session.exec(select(Person).where(Person.key == account)).first() or Person(key=account)
+            person.name, person.role, person.grid_id = p.name, p.role.value, p.grid
+            person.phone, person.trusted, person.declared = p.phone, p.trusted, True
+            session.add(person)
     session.flush()
 
 

@@ -24,11 +24,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from core.db import rowcount, table_of
 from core.message import Message, MessageKind
 from core.models import InboxMessage, utcnow
 
@@ -68,7 +70,7 @@ class _Turns:
             self._queue.popleft()
             self._owner, self._depth = me, 1
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         with self._cond:
             self._depth -= 1
             if self._depth == 0:
@@ -111,7 +113,7 @@ def _statements(session: Session) -> _Statements:
     if dialect not in _STATEMENTS:
         if dialect not in ("postgresql", "sqlite"):
             raise RuntimeError(f"linli supports SQLite and PostgreSQL, not {dialect}")
-        table = InboxMessage.__table__
+        table = table_of(InboxMessage)
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         row = table.c.id == sa.bindparam("inbox_id")
         if dialect == "postgresql":  # skip a row another transaction holds (SQLite has one writer)
@@ -126,7 +128,7 @@ def _statements(session: Session) -> _Statements:
     return _STATEMENTS[dialect]
 
 
-def _row_values(message: Message, *, claim: bool, now: datetime) -> dict:
+def _row_values(message: Message, *, claim: bool, now: datetime) -> dict[str, Any]:
     return {
         "dedup_key": dedup_key(message),
         "platform": message.platform,
@@ -152,7 +154,7 @@ def store_many(session: Session, messages: list[Message]) -> list[tuple[int, boo
     with writer_turn(session):
         new_ids = add_many(session, messages)
         session.commit()
-    table = InboxMessage.__table__
+    table = table_of(InboxMessage)
     missing = [k for k in dict.fromkeys(keys) if k not in new_ids]
     known: dict[str, int] = {}
     if missing:
@@ -174,13 +176,13 @@ def add_many(session: Session, messages: list[Message]) -> dict[str, int]:
     A channel that must advance its own cursor with the messages (the WeCom chat archive) calls
     it inside its transaction, holding :func:`writer_turn`."""
     now = utcnow()
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for message in messages:
         values = _row_values(message, claim=False, now=now)
         rows.setdefault(values["dedup_key"], values)
     if not rows:
         return {}
-    table = InboxMessage.__table__
+    table = table_of(InboxMessage)
     # executemany of the cached statement: SQLAlchemy's "insertmanyvalues" sends it as
     # multi-row VALUES batches without compiling a new statement per batch size
     insert = _statements(session).insert.returning(table.c.dedup_key)
@@ -225,28 +227,28 @@ def claim_many(session: Session, inbox_ids: list[int]) -> dict[int, int]:
     if not inbox_ids:
         return {}
     if session.get_bind().dialect.name == "postgresql":
-        locked = select(InboxMessage.id).where(InboxMessage.id.in_(inbox_ids)).with_for_update(skip_locked=True)
-        chosen = InboxMessage.id.in_(locked.scalar_subquery())
+        locked = select(col(InboxMessage.id)).where(col(InboxMessage.id).in_(inbox_ids)).with_for_update(skip_locked=True)
+        chosen = col(InboxMessage.id).in_(locked.scalar_subquery())
     else:
-        chosen = InboxMessage.id.in_(inbox_ids)
+        chosen = col(InboxMessage.id).in_(inbox_ids)
     now = utcnow()
-    new_attempt = sa.or_(InboxMessage.status == "received", InboxMessage.claimed_at.is_(None),
-                         InboxMessage.claimed_at < now - RECOUNT_AFTER)
+    new_attempt = sa.or_(col(InboxMessage.status) == "received", col(InboxMessage.claimed_at).is_(None),
+                         col(InboxMessage.claimed_at) < now - RECOUNT_AFTER)
     result = session.execute(
         sa.update(InboxMessage)
-        .where(chosen, InboxMessage.status.in_(UNFINISHED))
+        .where(chosen, col(InboxMessage.status).in_(UNFINISHED))
         .values(status="processing",
-                claimed_at=sa.case((new_attempt, sa.literal(now, InboxMessage.__table__.c.claimed_at.type)),
+                claimed_at=sa.case((new_attempt, sa.literal(now, table_of(InboxMessage).c.claimed_at.type)),
                                    else_=InboxMessage.claimed_at),
                 attempts=InboxMessage.attempts + sa.case((new_attempt, 1), else_=0))
-        .returning(InboxMessage.id, InboxMessage.attempts)
+        .returning(col(InboxMessage.id), col(InboxMessage.attempts))
     )
     attempts = dict(result.all())
     session.commit()
     return attempts
 
 
-def lock_for_processing(session: Session, inbox_id: int) -> dict | None:
+def lock_for_processing(session: Session, inbox_id: int) -> dict[str, Any] | None:
     """Lock an unfinished row inside the caller's (effects) transaction and return its stored
     message payload, or None if it is done or locked by another worker. Call it first in the
     transaction, before any read."""
@@ -260,14 +262,14 @@ def finish(session: Session, inbox_id: int, status: str = "done", error: str | N
     result = session.connection().execute(
         _statements(session).finish, {"inbox_id": inbox_id, "new_status": status, "new_error": error, "now": utcnow()}
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def note_error(session: Session, inbox_id: int, error: str) -> None:
     """Record why an attempt failed without finishing the row (it will be retried). Commits."""
     session.execute(
         sa.update(InboxMessage)
-        .where(InboxMessage.id == inbox_id, InboxMessage.status.in_(UNFINISHED))
+        .where(col(InboxMessage.id) == inbox_id, col(InboxMessage.status).in_(UNFINISHED))
         .values(status="received", error=error[:500])
     )
     session.commit()
@@ -275,16 +277,16 @@ def note_error(session: Session, inbox_id: int, error: str) -> None:
 
 def unfinished(session: Session, *, older_than: datetime | None = None, limit: int = 100) -> list[int]:
     """Ids of rows accepted but never processed (e.g. the process died), oldest first."""
-    q = select(InboxMessage.id).where(InboxMessage.status.in_(UNFINISHED))
+    q = select(col(InboxMessage.id)).where(col(InboxMessage.status).in_(UNFINISHED))
     if older_than is not None:
         q = q.where(InboxMessage.received_at < older_than)
-    return list(session.exec(q.order_by(InboxMessage.id).limit(limit)))
+    return [i for i in session.exec(q.order_by(col(InboxMessage.id)).limit(limit)) if i is not None]
 
 
 def waiting(session: Session, *, limit: int = 50) -> list[int]:
     """Ids of stored messages no worker has taken yet (deferred ones), oldest first."""
-    q = select(InboxMessage.id).where(InboxMessage.status == "received").order_by(InboxMessage.id).limit(limit)
-    return list(session.exec(q))
+    q = select(col(InboxMessage.id)).where(col(InboxMessage.status) == "received").order_by(col(InboxMessage.id)).limit(limit)
+    return [i for i in session.exec(q) if i is not None]
 
 
 def load_message(row: InboxMessage) -> Message:

@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from core.db import rowcount, table_of
 from core.models import WebhookNonce, utcnow
 
-
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_INSERT: dict[str, Callable[[sa.Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class DatabaseNonceStore:
@@ -44,7 +45,7 @@ class DatabaseNonceStore:
         now = self.clock()
         self._purge_if_due(now)
         expires_at = now + ttl
-        table = WebhookNonce.__table__
+        table = table_of(WebhookNonce)
         insert = (_INSERT[self.engine.dialect.name](table).values(key=key, digest=digest, expires_at=expires_at)
                   .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key))
         take_over = (sa.update(table).where(table.c.key == key, table.c.expires_at <= now)  # a row past its expiry counts as unseen
@@ -57,7 +58,7 @@ class DatabaseNonceStore:
                     return None
                 first = session.execute(sa.select(table.c.digest).where(table.c.key == key)).scalar_one_or_none()
                 if first is not None:
-                    return first
+                    return str(first)
         return None
 
     def _purge_if_due(self, now: datetime) -> None:
@@ -69,7 +70,7 @@ class DatabaseNonceStore:
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete the rows whose nonces can no longer be replayed; returns how many."""
         with Session(self.engine) as session:
-            deleted = session.execute(sa.delete(WebhookNonce).where(WebhookNonce.expires_at <= (now or self.clock()))).rowcount
+            deleted = rowcount(session.execute(sa.delete(WebhookNonce).where(col(WebhookNonce.expires_at) <= (now or self.clock()))))
             session.commit()
             return deleted
 

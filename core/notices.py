@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from core.db import pk
 from core.grids import Audience
 from core.models import Chat, Notice, NoticeChat
 
@@ -25,7 +26,7 @@ def residents_chats(session: Session, grid_id: str, can_receive: Callable[[str],
 
     grids = subtree(session, grid_id)
     chats = session.exec(select(Chat).where(
-        Chat.grid_id.in_(sorted(grids)), Chat.active, Chat.is_group, Chat.audience == Audience.RESIDENTS.value,
+        col(Chat.grid_id).in_(sorted(grids)), col(Chat.active), col(Chat.is_group), col(Chat.audience) == Audience.RESIDENTS.value,
     ).order_by(Chat.grid_id, Chat.key)).all()
     reachable = [c for c in chats if can_receive is None or can_receive(c.key)]
     return reachable, [c for c in chats if c not in reachable]
@@ -38,19 +39,19 @@ def record(session: Session, *, grid_id: str, sender_key: str, sender_name: str,
     session.add(notice)
     session.flush()
     for chat in chats:
-        session.add(NoticeChat(notice_id=notice.id, chat_key=chat.key, title=chat.title))
+        session.add(NoticeChat(notice_id=pk(notice), chat_key=chat.key, title=chat.title))
     session.flush()
     return notice
 
 
 def recent(session: Session, grid_ids: frozenset[str] | None, limit: int = 50) -> list[tuple[Notice, list[NoticeChat]]]:
     """The latest notices sent to grids in ``grid_ids`` (None: all), each with its chats."""
-    q = select(Notice).order_by(Notice.id.desc()).limit(limit)
+    q = select(Notice).order_by(col(Notice.id).desc()).limit(limit)
     if grid_ids is not None:
-        q = q.where(Notice.grid_id.in_(sorted(grid_ids)))
+        q = q.where(col(Notice.grid_id).in_(sorted(grid_ids)))
     notices = session.exec(q).all()
     chats: dict[int, list[NoticeChat]] = {}
     if notices:
-        for row in session.exec(select(NoticeChat).where(NoticeChat.notice_id.in_([n.id for n in notices])).order_by(NoticeChat.id)):
+        for row in session.exec(select(NoticeChat).where(col(NoticeChat.notice_id).in_([n.id for n in notices])).order_by(col(NoticeChat.id))):
             chats.setdefault(row.notice_id, []).append(row)
-    return [(n, chats.get(n.id, [])) for n in notices]
+    return [(n, chats.get(pk(n), [])) for n in notices]

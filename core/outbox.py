@@ -26,13 +26,14 @@ import hashlib
 import random
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import locks
+from core.db import pk, rowcount
 from core.message import OutgoingReply
 from core.models import OutboxMessage, UTCDateTime, utcnow
 
@@ -69,11 +70,11 @@ def _serialise_claims(session: Session) -> None:
     locks.for_transaction(session, "outbox-claim", sqlite_table=OutboxMessage.__table__)
 
 
-def _in_window(now: datetime, window: timedelta):
+def _in_window(now: datetime, window: timedelta) -> sa.ColumnElement[bool]:
     """Rows that used the platform's budget in the window: sent in it, or being sent now."""
     return sa.or_(
-        sa.and_(OutboxMessage.status == "sent", OutboxMessage.sent_at > now - window),
-        sa.and_(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at > now),
+        sa.and_(col(OutboxMessage.status) == "sent", col(OutboxMessage.sent_at) > now - window),
+        sa.and_(col(OutboxMessage.status) == "sending", col(OutboxMessage.next_attempt_at) > now),
     )
 
 
@@ -81,21 +82,21 @@ def _chat_usage(session: Session, chat_keys: set[str], now: datetime) -> dict[st
     """Per chat: how many sends in the last minute, and when the oldest of them leaves the window."""
     if not chat_keys:
         return {}
-    oldest = sa.type_coerce(sa.func.min(sa.case((OutboxMessage.status == "sent", OutboxMessage.sent_at), else_=None)), UTCDateTime())
+    oldest = sa.type_coerce(sa.func.min(sa.case((col(OutboxMessage.status) == "sent", col(OutboxMessage.sent_at)), else_=None)), UTCDateTime())
     rows = session.execute(
-        sa.select(OutboxMessage.chat_key, sa.func.count(), oldest)
-        .where(OutboxMessage.chat_key.in_(chat_keys), _in_window(now, CHAT_WINDOW))
+        sa.select(col(OutboxMessage.chat_key), sa.func.count(), oldest)
+        .where(col(OutboxMessage.chat_key).in_(chat_keys), _in_window(now, CHAT_WINDOW))
         .group_by(OutboxMessage.chat_key)
     ).all()
     return {key: (n, first) for key, n, first in rows}
 
 
-def _platform_usage(session: Session, platforms: set[str], now: datetime) -> Counter:
+def _platform_usage(session: Session, platforms: set[str], now: datetime) -> Counter[str]:
     if not platforms:
         return Counter()
     rows = session.execute(
-        sa.select(OutboxMessage.platform, sa.func.count())
-        .where(OutboxMessage.platform.in_(platforms), _in_window(now, GLOBAL_WINDOW))
+        sa.select(col(OutboxMessage.platform), sa.func.count())
+        .where(col(OutboxMessage.platform).in_(platforms), _in_window(now, GLOBAL_WINDOW))
         .group_by(OutboxMessage.platform)
     ).all()
     return Counter({p: n for p, n in rows})
@@ -116,11 +117,11 @@ def claim_due(
     limits = limits or {}
     _serialise_claims(session)
     q = select(OutboxMessage).where(
-        OutboxMessage.status.in_(["pending", "sending"]), OutboxMessage.next_attempt_at <= now,
+        col(OutboxMessage.status).in_(["pending", "sending"]), col(OutboxMessage.next_attempt_at) <= now,
     )
     if platform:
         q = q.where(OutboxMessage.platform == platform)
-    candidates = list(session.exec(q.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit * 4)))
+    candidates = list(session.exec(q.order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id)).limit(limit * 4)))
     limited_chats = {r.chat_key for r in candidates if getattr(limits.get(r.platform), "per_chat_per_minute", None)}
     limited_platforms = {r.platform for r in candidates if getattr(limits.get(r.platform), "global_per_second", None)}
     chat_used = _chat_usage(session, limited_chats, now)
@@ -137,7 +138,7 @@ def claim_due(
             used, oldest = chat_used.get(row.chat_key, (0, None))
             if used >= per_chat:
                 free_at = (oldest + CHAT_WINDOW) if oldest else now + lease
-                deferred.setdefault(max(free_at, now + timedelta(milliseconds=50)), []).append(row.id)
+                deferred.setdefault(max(free_at, now + timedelta(milliseconds=50)), []).append(pk(row))
                 continue
         if per_second and platform_used[row.platform] >= max(1, int(per_second * GLOBAL_WINDOW.total_seconds())):
             continue  # stays due; the next claim (a fraction of a second later) takes it
@@ -145,38 +146,38 @@ def claim_due(
             used, oldest = chat_used.get(row.chat_key, (0, None))
             chat_used[row.chat_key] = (used + 1, oldest)
         platform_used[row.platform] += 1
-        chosen.append(row.id)
+        chosen.append(pk(row))
     for free_at, ids in deferred.items():
-        session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(status="pending", next_attempt_at=free_at))
+        session.execute(sa.update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(status="pending", next_attempt_at=free_at))
     if chosen:
         session.execute(
-            sa.update(OutboxMessage).where(OutboxMessage.id.in_(chosen))
+            sa.update(OutboxMessage).where(col(OutboxMessage.id).in_(chosen))
             .values(status="sending", next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
         )
     session.commit()
     if not chosen:
         return []
     return list(session.exec(
-        select(OutboxMessage).where(OutboxMessage.id.in_(chosen)).order_by(OutboxMessage.id).execution_options(populate_existing=True)
+        select(OutboxMessage).where(col(OutboxMessage.id).in_(chosen)).order_by(col(OutboxMessage.id)).execution_options(populate_existing=True)
     ))
 
 
-def _leased_by(row: OutboxMessage):
+def _leased_by(row: OutboxMessage) -> sa.ColumnElement[bool]:
     """The row as this sender claimed it: still ``sending`` at the same attempt (its lease)."""
-    return sa.and_(OutboxMessage.id == row.id, OutboxMessage.status == "sending", OutboxMessage.attempts == row.attempts)
+    return sa.and_(col(OutboxMessage.id) == row.id, col(OutboxMessage.status) == "sending", col(OutboxMessage.attempts) == row.attempts)
 
 
 def mark_sent(session: Session, row: OutboxMessage | int, platform_message_id: str | None = None, *, now: datetime | None = None) -> bool:
     """Record a successful send. Commits. False if the lease was lost (another sender retook it).
 
     ``row`` is the claimed row (checked against its lease), or an id (unconditional)."""
-    cond = _leased_by(row) if isinstance(row, OutboxMessage) else OutboxMessage.id == row
+    cond = _leased_by(row) if isinstance(row, OutboxMessage) else col(OutboxMessage.id) == row
     result = session.execute(
         sa.update(OutboxMessage).where(cond)
         .values(status="sent", sent_at=now or utcnow(), platform_message_id=platform_message_id, last_error=None)
     )
     session.commit()
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def mark_passive(session: Session, ids: list[int], *, now: datetime | None = None) -> list[int]:
@@ -187,10 +188,10 @@ def mark_passive(session: Session, ids: list[int], *, now: datetime | None = Non
     marked = []
     for outbox_id in ids:
         result = session.execute(
-            sa.update(OutboxMessage).where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending")
+            sa.update(OutboxMessage).where(col(OutboxMessage.id) == outbox_id, col(OutboxMessage.status) == "pending")
             .values(status="sent", sent_at=now or utcnow(), platform_message_id="passive", last_error=None)
         )
-        if result.rowcount == 1:
+        if rowcount(result) == 1:
             marked.append(outbox_id)
     session.commit()
     return marked
@@ -214,7 +215,7 @@ def mark_failed(
     rate_limited = retryable and retry_after is not None
     attempts = row.attempts - 1 if rate_limited else row.attempts
     give_up = not retryable or attempts >= MAX_ATTEMPTS
-    delay = retry_after if rate_limited else backoff(attempts)
+    delay = retry_after if retryable and retry_after is not None else backoff(attempts)
     status = "failed" if give_up else "pending"
     prefix = "gave up" if give_up and retryable else ("refused" if give_up else f"attempt {attempts} failed")
     session.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.grids import Role, ancestors
 from core.message import Message
@@ -55,7 +55,7 @@ def accounts_of(session: Session, person: Person) -> dict[str, str]:
     keys = {}
     if person.declared and person.name:
         keys = {p.key.split(":", 1)[0]: p.key
-                for p in session.exec(select(Person).where(Person.declared, Person.name == person.name).order_by(Person.id))}
+                for p in session.exec(select(Person).where(col(Person.declared), col(Person.name) == person.name).order_by(col(Person.id)))}
     keys[person.key.split(":", 1)[0]] = person.key
     return keys
 
@@ -96,7 +96,7 @@ def workers_for(session: Session, grid_id: str | None) -> list[Person]:
     for grid in ancestors(session, grid_id):
         found = list(
             session.exec(
-                select(Person).where(Person.grid_id == grid.id, Person.role == Role.GRID_WORKER.value).order_by(Person.id)
+                select(Person).where(col(Person.grid_id) == grid.id, col(Person.role) == Role.GRID_WORKER.value).order_by(col(Person.id))
             )
         )
         if found:

@@ -132,7 +132,9 @@ def load_routing(path: Path) -> RoutingTable:
         raise ValueError(f"routing file {path} does not exist; set LINLI_ROUTING_FILE or copy config/routing.yaml") from exc
     except (yaml.YAMLError, ValidationError) as exc:
         raise ValueError(f"routing file {path}: {exc}") from exc
-    as_route = lambda s: Route(s.department, s.assignee)  # noqa: E731
+    def as_route(s: _RouteSpec) -> Route:
+        return Route(s.department, s.assignee)
+
     return RoutingTable(
         categories={k: as_route(v) for k, v in spec.categories.items()},
         grids={g: {k: as_route(v) for k, v in per.items()} for g, per in spec.grids.items()},

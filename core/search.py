@@ -13,16 +13,19 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col, select
 
 from core import json_input
 from core.accounts import Scope, subtree
+from core.db import pk
 from core.models import Ticket, open_states_clause, utcnow
-from core.tickets import MAX_NUMBER
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
+from core.tickets import MAX_NUMBER
 
 SORTS = {
     "newest": "最新登记",
@@ -70,17 +73,17 @@ def _like_escape(text: str) -> str:
 _NUMBER = re.compile(r"^\s*[#＃]?\s*(\d{1,12})\s*$")
 
 
-def where_clauses(session: Session, flt: TicketFilter, scope: Scope | None, now: datetime) -> list:
+def where_clauses(session: Session, flt: TicketFilter, scope: Scope | None, now: datetime) -> list[Any]:
     """SQL conditions for a filter inside a scope (None: no restriction, for trusted internal callers)."""
     if flt.sort not in SORTS:
         raise BadQuery(f"sort must be one of {', '.join(SORTS)}, got {flt.sort!r}")
-    conds: list = []
+    conds: list[Any] = []
     grid_ids = scope.grid_ids if scope is not None else None
     if flt.grid_id:
         wanted = subtree(session, flt.grid_id)
         grid_ids = wanted if grid_ids is None else grid_ids & wanted
     if grid_ids is not None:
-        conds.append(Ticket.grid_id.in_(sorted(grid_ids)) if grid_ids else sa.false())
+        conds.append(col(Ticket.grid_id).in_(sorted(grid_ids)) if grid_ids else sa.false())
     if flt.status not in (None, "open", "closed"):
         raise BadQuery(f"status must be open or closed, got {flt.status!r}")
     # Open tickets are a few % of a large table: the literal open-states clause lets both
@@ -94,15 +97,15 @@ def where_clauses(session: Session, flt: TicketFilter, scope: Scope | None, now:
     ):
         conds.append(open_states_clause())
     if flt.states:
-        conds.append(Ticket.state.in_([s.value for s in flt.states]))
+        conds.append(col(Ticket.state).in_([s.value for s in flt.states]))
     if flt.status == "closed":
-        conds.append(Ticket.state.not_in([s.value for s in OPEN_STATES]))
+        conds.append(col(Ticket.state).not_in([s.value for s in OPEN_STATES]))
     if flt.categories:
-        conds.append(Ticket.category.in_([c.value for c in flt.categories]))
+        conds.append(col(Ticket.category).in_([c.value for c in flt.categories]))
     if flt.urgency is not None:
         conds.append(Ticket.urgency == flt.urgency)
     if flt.overdue:
-        conds.append(Ticket.resolve_due_at < now)
+        conds.append(col(Ticket.resolve_due_at) < now)
     if flt.created_from is not None:
         conds.append(Ticket.created_at >= flt.created_from)
     if flt.created_to is not None:
@@ -110,20 +113,22 @@ def where_clauses(session: Session, flt: TicketFilter, scope: Scope | None, now:
     if flt.updated_from is not None:
         conds.append(Ticket.updated_at >= flt.updated_from)
     if flt.ids:
-        conds.append(Ticket.id.in_(list(flt.ids)))
+        conds.append(col(Ticket.id).in_(list(flt.ids)))
     text = flt.text.strip()
     if text:
-        like = Ticket.text.like(f"%{_like_escape(text)}%", escape="\\")
+        like = col(Ticket.text).like(f"%{_like_escape(text)}%", escape="\\")
         number = _NUMBER.match(text)
-        by_number = number is not None and int(number.group(1)) <= MAX_NUMBER
-        conds.append(sa.or_(Ticket.id == int(number.group(1)), like) if by_number else like)
+        if number is not None and int(number.group(1)) <= MAX_NUMBER:
+            conds.append(sa.or_(col(Ticket.id) == int(number.group(1)), like))
+        else:
+            conds.append(like)
     return conds
 
 
 # -- keyset paging -------------------------------------------------------------------------
 
 
-def _encode(value, number: int) -> str:
+def _encode(value: object, number: int) -> str:
     raw = json.dumps([value.isoformat() if isinstance(value, datetime) else value, number])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -138,36 +143,37 @@ def _decode(cursor: str) -> tuple[object, int]:
         raise BadQuery("the page cursor is not valid; start again from the first page") from exc
 
 
-def _order_and_after(sort: str, cursor: str | None) -> tuple[list, list]:
+def _order_and_after(sort: str, cursor: str | None) -> tuple[list[Any], list[Any]]:
     """ORDER BY terms and the keyset condition for rows after ``cursor``."""
     if sort == "newest":
-        after = [] if cursor is None else [Ticket.id < _decode(cursor)[1]]
-        return [Ticket.id.desc()], after
+        after = [] if cursor is None else [col(Ticket.id) < _decode(cursor)[1]]
+        return [col(Ticket.id).desc()], after
     if sort == "oldest":
-        after = [] if cursor is None else [Ticket.id > _decode(cursor)[1]]
-        return [Ticket.id.asc()], after
+        after = [] if cursor is None else [col(Ticket.id) > _decode(cursor)[1]]
+        return [col(Ticket.id).asc()], after
     if sort == "updated":
-        order = [Ticket.updated_at.desc(), Ticket.id.desc()]
+        order = [col(Ticket.updated_at).desc(), col(Ticket.id).desc()]
         if cursor is None:
             return order, []
         value, number = _decode(cursor)
         at = datetime.fromisoformat(str(value))
-        return order, [_after(Ticket.updated_at, at, number, descending=True)]
+        return order, [_after(col(Ticket.updated_at), at, number, descending=True)]
     raise AssertionError(f"sort {sort!r} is paged by _due_page")
 
 
-def _after(column, at: datetime, number: int, *, descending: bool = False):
+def _after(column: Mapped[datetime] | Mapped[datetime | None], at: datetime, number: int, *,
+           descending: bool = False) -> sa.ColumnElement[bool]:
     """Rows after (``at``, ``number``) in (column, id) order. The plain bound on ``column``
     comes first so the index walk starts at the cursor (a bare OR made PostgreSQL read every
     earlier row: 10 ms a page at 1M tickets)."""
     if descending:
-        return sa.and_(column <= at, sa.or_(column < at, Ticket.id < number))
-    return sa.and_(column >= at, sa.or_(column > at, Ticket.id > number))
+        return sa.and_(column <= at, sa.or_(column < at, col(Ticket.id) < number))
+    return sa.and_(column >= at, sa.or_(column > at, col(Ticket.id) > number))
 
 
 def _cursor_of(sort: str, ticket: Ticket) -> str:
     value = {"updated": ticket.updated_at, "due": ticket.resolve_due_at}.get(sort)
-    return _encode(value, ticket.id)
+    return _encode(value, pk(ticket))
 
 
 def search(
@@ -189,7 +195,7 @@ def search(
     return Page(items, _cursor_of(flt.sort, items[-1]) if more and items else None, flt)
 
 
-def _due_rows(session: Session, conds: list, cursor: str | None, n: int) -> list[Ticket]:
+def _due_rows(session: Session, conds: list[Any], cursor: str | None, n: int) -> list[Ticket]:
     """Soonest deadline first, then tickets without one by number: two index walks, never a sort of every row."""
     value, number = _decode(cursor) if cursor is not None else (False, 0)
     rows: list[Ticket] = []
@@ -197,13 +203,13 @@ def _due_rows(session: Session, conds: list, cursor: str | None, n: int) -> list
         after = []
         if cursor is not None:
             at = datetime.fromisoformat(str(value))
-            after = [_after(Ticket.resolve_due_at, at, number)]
-        rows = list(session.exec(select(Ticket).where(*conds, Ticket.resolve_due_at.is_not(None), *after)
-                                 .order_by(Ticket.resolve_due_at, Ticket.id).limit(n)))
+            after = [_after(col(Ticket.resolve_due_at), at, number)]
+        rows = list(session.exec(select(Ticket).where(*conds, col(Ticket.resolve_due_at).is_not(None), *after)
+                                 .order_by(col(Ticket.resolve_due_at), col(Ticket.id)).limit(n)))
         number = 0
     if len(rows) < n:
-        rows += list(session.exec(select(Ticket).where(*conds, Ticket.resolve_due_at.is_(None), Ticket.id > number)
-                                  .order_by(Ticket.id).limit(n - len(rows))))
+        rows += list(session.exec(select(Ticket).where(*conds, col(Ticket.resolve_due_at).is_(None), col(Ticket.id) > number)
+                                  .order_by(col(Ticket.id)).limit(n - len(rows))))
     return rows
 
 

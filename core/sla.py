@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -95,21 +96,21 @@ class SlaPolicies:
         return d.calendar.subtract(resolve_due, d.resolve_within)
 
 
-def _durations(section: dict | None) -> dict[str, dict[str, timedelta]]:
+def _durations(section: dict[str, Any] | None) -> dict[str, dict[str, timedelta]]:
     return {
         key: {k: parse_duration(v) for k, v in (value or {}).items() if k in ("confirm", "resolve")}
         for key, value in (section or {}).items()
     }
 
 
-def _calendars(data: dict, path: Path) -> tuple[WorkingHours | None, dict, dict]:
+def _calendars(data: dict[str, Any], path: Path) -> tuple[WorkingHours | None, dict[str, Any], dict[str, Any]]:
     """The named calendars, and which applies by default, per category and per urgency."""
     try:
         named = {name: parse_working_hours(spec or {}) for name, spec in (data.get("calendars") or {}).items()}
     except ValueError as exc:
         raise ValueError(f"SLA file {path}: {exc}") from exc
 
-    def pick(value) -> WorkingHours | None:
+    def pick(value: object) -> WorkingHours | None:
         if value in (None, "", "none", "24/7"):
             return None
         if value not in named:

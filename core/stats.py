@@ -21,11 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.accounts import Scope
+from core.db import table_of
 from core.grids import LEVEL_ORDER, Level
 from core.models import Grid, Ticket, TicketEvent
 from core.search import TicketFilter, where_clauses
@@ -68,7 +70,7 @@ class StatsRow:
     def satisfaction_rate(self) -> float | None:
         return self.satisfied / self.survey_answers if self.survey_answers else None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "key": self.key, "label": self.label, "received": self.received, "confirmed": self.confirmed,
             "resolved": self.resolved, "closed": self.closed, "open_overdue": self.open_overdue,
@@ -100,18 +102,18 @@ def _utc_offset() -> timedelta:
     return local(datetime.now(UTC)).utcoffset() or timedelta(0)
 
 
-def _seconds_between(dialect: str, start, end):
+def _seconds_between(dialect: str, start: Any, end: Any) -> sa.ColumnElement[Any]:
     if dialect == "postgresql":
         return sa.extract("epoch", end - start)
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
 
 
-def _period_key(dialect: str, dimension: str):
+def _period_key(dialect: str, dimension: str) -> sa.ColumnElement[Any]:
     """Local calendar day / Monday of the week / month of registration, as text."""
     hours = _utc_offset().total_seconds() / 3600
-    col = Ticket.created_at
+    created = col(Ticket.created_at)
     if dialect == "postgresql":
-        shifted = col + sa.text(f"interval '{hours} hours'")
+        shifted = created + sa.text(f"interval '{hours} hours'")
         if dimension == "day":
             return sa.func.to_char(shifted, "YYYY-MM-DD")
         if dimension == "week":
@@ -119,13 +121,13 @@ def _period_key(dialect: str, dimension: str):
         return sa.func.to_char(shifted, "YYYY-MM")
     modifier = f"{hours:+g} hours"
     if dimension == "day":
-        return sa.func.date(col, modifier)
+        return sa.func.date(created, modifier)
     if dimension == "week":
-        return sa.func.date(col, modifier, "weekday 0", "-6 days")
-    return sa.func.strftime("%Y-%m", col, modifier)
+        return sa.func.date(created, modifier, "weekday 0", "-6 days")
+    return sa.func.strftime("%Y-%m", created, modifier)
 
 
-def _grid_key(session: Session, level: Level):
+def _grid_key(session: Session, level: Level) -> tuple[sa.ColumnElement[Any], dict[str, str]]:
     """A CASE mapping each grid to its ancestor at ``level`` (grids above that level keep their own id)."""
     grids = {g.id: g for g in session.exec(select(Grid))}
     mapping: dict[str, str] = {}
@@ -138,18 +140,19 @@ def _grid_key(session: Session, level: Level):
         target = next((g for g in chain if g.level == level.value), chain[0])
         mapping[gid] = target.id
     if not mapping:
-        return Ticket.grid_id, {}
+        return table_of(Ticket).c.grid_id, {}
     return sa.case(mapping, value=Ticket.grid_id, else_=Ticket.grid_id), {g.id: g.name for g in grids.values()}
 
 
-def _medians(session: Session, key, confirm_s, resolve_s, fixed, conds: list) -> tuple[dict, dict, float | None, float | None]:
+def _medians(session: Session, key: sa.ColumnElement[Any], confirm_s: sa.ColumnElement[Any], resolve_s: sa.ColumnElement[Any],
+             fixed: sa.ColumnElement[bool], conds: list[Any]) -> tuple[dict[str, float], dict[str, float], float | None, float | None]:
     """Median seconds to confirm and to resolve, per key and overall.
 
     The durations are computed in SQL and the medians in Python: one indexed scan, where a
     window function per group would sort every group again (seconds instead of tenths at a
     million tickets on SQLite).
     """
-    q = select(key, confirm_s, sa.case((fixed, resolve_s), else_=None)).where(*conds, Ticket.confirmed_at.is_not(None))
+    q = select(key, confirm_s, sa.case((fixed, resolve_s), else_=None)).where(*conds, col(Ticket.confirmed_at).is_not(None))
     confirm: dict[str, list[float]] = {}
     resolve: dict[str, list[float]] = {}
     for k, c, r in session.execute(q):
@@ -164,7 +167,7 @@ def _medians(session: Session, key, confirm_s, resolve_s, fixed, conds: list) ->
             median(overall_c) if overall_c else None, median(overall_r) if overall_r else None)
 
 
-def _key(k) -> str:
+def _key(k: object) -> str:
     return str(k.value if hasattr(k, "value") else k) if k is not None else "-"
 
 
@@ -181,31 +184,34 @@ def report(
     flt = TicketFilter(**{**flt.__dict__, "created_from": start or flt.created_from, "created_to": end or flt.created_to})
     conds = where_clauses(session, flt, scope, now)
     names: dict[str, str] = {}
+    key: sa.ColumnElement[Any]
     if dimension == "total":
         key = sa.literal("total")
     elif dimension == "category":
-        key = Ticket.category
+        key = table_of(Ticket).c.category
         names = {c.value: c.label for c in Category}
     elif dimension == "grid":
         key, names = _grid_key(session, grid_level)
     else:
         key = _period_key(dialect, dimension)
 
-    fixed = Ticket.state.in_(FIXED_STATES)
-    is_open = Ticket.state.in_([s.value for s in TicketState if s.is_open])
-    as_int = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
-    q = select(
+    fixed = col(Ticket.state).in_(FIXED_STATES)
+    is_open = col(Ticket.state).in_([s.value for s in TicketState if s.is_open])
+    def as_int(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        return sa.func.sum(sa.case((cond, 1), else_=0))
+
+    q = sa.select(
         key.label("k"),
         sa.func.count(),
-        as_int(Ticket.confirmed_at.is_not(None)),
+        as_int(col(Ticket.confirmed_at).is_not(None)),
         as_int(fixed),
-        as_int(Ticket.state == TicketState.CLOSED.value),
-        as_int(sa.and_(fixed, Ticket.resolve_due_at.is_not(None))),
-        as_int(sa.and_(fixed, Ticket.resolved_at.is_not(None), Ticket.resolved_at <= Ticket.resolve_due_at)),
-        as_int(sa.and_(is_open, Ticket.resolve_due_at < now)),
+        as_int(col(Ticket.state) == TicketState.CLOSED.value),
+        as_int(sa.and_(fixed, col(Ticket.resolve_due_at).is_not(None))),
+        as_int(sa.and_(fixed, col(Ticket.resolved_at).is_not(None), col(Ticket.resolved_at) <= col(Ticket.resolve_due_at))),
+        as_int(sa.and_(is_open, col(Ticket.resolve_due_at) < now)),
     ).where(*conds).group_by(key)
     rows: dict[str, StatsRow] = {}
-    for k, *values in session.exec(q):
+    for k, *values in session.execute(q):
         k = _key(k)
         row = rows.setdefault(k, StatsRow(k, names.get(k, k if k != "-" else "未划分网格")))
         (n, confirmed, resolved, closed, with_deadline, on_time, overdue) = (int(v or 0) for v in values)
@@ -224,11 +230,11 @@ def report(
         row.median_confirm_seconds, row.median_resolve_seconds = by_confirm.get(k), by_resolve.get(k)
 
     score = sa.cast(sa.func.json_extract(TicketEvent.data, "$.score"), sa.Integer) if dialect != "postgresql" else \
-        sa.cast(TicketEvent.data.op("->>")("score"), sa.Integer)
+        sa.cast(col(TicketEvent.data).op("->>")("score"), sa.Integer)
     sq = (
         select(key.label("k"), sa.func.count(), sa.func.sum(sa.case((score.in_(SATISFIED_SCORES), 1), else_=0)))
-        .select_from(Ticket).join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
-        .where(*conds, TicketEvent.kind == SURVEY_EVENT).group_by(key)
+        .select_from(Ticket).join(TicketEvent, col(TicketEvent.ticket_id) == col(Ticket.id))
+        .where(*conds, col(TicketEvent.kind) == SURVEY_EVENT).group_by(key)
     )
     for k, answers, satisfied in session.exec(sq):
         k = _key(k)

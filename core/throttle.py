@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from core.models import RateCounter
-from core.models import UTCDateTime
+from core.db import table_of
+from core.models import RateCounter, UTCDateTime
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def claim(session: Session, key: str, *, limit: int, window_seconds: int, now: d
 
     Runs in the caller's transaction; commit promptly so other requests see the count.
     """
-    table = RateCounter.__table__
+    table = table_of(RateCounter)
     c = table.c
     at = sa.literal(now, UTCDateTime())
     ended = c.window_end <= at
@@ -55,7 +55,7 @@ def claim(session: Session, key: str, *, limit: int, window_seconds: int, now: d
 
 def refund(session: Session, key: str, *, now: datetime) -> None:
     """Give back one attempt of ``key``'s current window (e.g. a sign-in that succeeded)."""
-    c = RateCounter.__table__.c
-    session.execute(sa.update(RateCounter.__table__)
+    c = table_of(RateCounter).c
+    session.execute(sa.update(table_of(RateCounter))
                     .where(c.key == key, c.window_end > sa.literal(now, UTCDateTime()), c.count > 0)
                     .values(count=c.count - 1))

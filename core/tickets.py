@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from core.db import pk, table_of
 from core.models import Person, Ticket, TicketEvent, TicketReporter, utcnow
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState, check_move, is_reopen
@@ -42,9 +44,9 @@ def get_ticket(session: Session, number: int) -> Ticket:
 # SQLite has one writer at a time: a write that changes nothing takes that lock (waiting out the
 # busy timeout) before anything is read, like BEGIN IMMEDIATE. ``confidence`` is in no index or key.
 _SQLITE_TAKE_WRITE_LOCK = (
-    sa.update(Ticket.__table__)
-    .where(Ticket.__table__.c.id == sa.bindparam("number"))
-    .values(confidence=Ticket.__table__.c.confidence)
+    sa.update(table_of(Ticket))
+    .where(table_of(Ticket).c.id == sa.bindparam("number"))
+    .values(confidence=table_of(Ticket).c.confidence)
 )
 
 
@@ -81,12 +83,12 @@ def record(
     *,
     from_state: TicketState | None = None,
     to_state: TicketState | None = None,
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> TicketEvent:
     """Append one event to the ticket's trail."""
     event = TicketEvent(
-        ticket_id=ticket.id,
+        ticket_id=pk(ticket),
         actor=actor,
         kind=kind,
         note=note,
@@ -145,7 +147,7 @@ def open_ticket(
     session.flush()  # assigns the number
     session.add(
         TicketReporter(
-            ticket_id=ticket.id, person_key=reporter_key, chat_key=chat_key,
+            ticket_id=pk(ticket), person_key=reporter_key, chat_key=chat_key,
             message_id=origin_message_id or None, thread_id=thread_id, joined_at=now,
         )
     )
@@ -163,7 +165,7 @@ _TIMESTAMP_ON_ENTRY = {
 
 def move(
     session: Session, ticket: Ticket, target: TicketState, actor: str, note: str = "", *,
-    at: datetime | None = None, data: dict | None = None,
+    at: datetime | None = None, data: dict[str, Any] | None = None,
 ) -> TicketEvent:
     """Move a ticket to ``target`` if the state table allows it; raise IllegalTransition otherwise."""
     current = TicketState(ticket.state)
@@ -213,27 +215,27 @@ def add_reporter(
     if exists:
         return False
     now = at or utcnow()
-    session.add(TicketReporter(ticket_id=ticket.id, person_key=person_key, chat_key=chat_key,
+    session.add(TicketReporter(ticket_id=pk(ticket), person_key=person_key, chat_key=chat_key,
                                message_id=message_id, thread_id=thread_id, joined_at=now))
     record(session, ticket, person_key, "reporter", "", at=now, data={"chat": chat_key, "message_id": message_id})
     return True
 
 
 def reporters(session: Session, ticket_id: int) -> list[TicketReporter]:
-    return list(session.exec(select(TicketReporter).where(TicketReporter.ticket_id == ticket_id).order_by(TicketReporter.id)))
+    return list(session.exec(select(TicketReporter).where(col(TicketReporter.ticket_id) == ticket_id).order_by(col(TicketReporter.id))))
 
 
 def events(session: Session, ticket_id: int) -> list[TicketEvent]:
     """The audit trail, oldest first."""
-    return list(session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)))
+    return list(session.exec(select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket_id).order_by(col(TicketEvent.id))))
 
 
 def tickets_reported_by(session: Session, person_key: str, limit: int = 10) -> list[Ticket]:
     q = (
         select(Ticket)
-        .join(TicketReporter, TicketReporter.ticket_id == Ticket.id)
+        .join(TicketReporter, col(TicketReporter.ticket_id) == col(Ticket.id))
         .where(TicketReporter.person_key == person_key)
-        .order_by(Ticket.id.desc())
+        .order_by(col(Ticket.id).desc())
         .limit(limit)
     )
     return list(session.exec(q))
@@ -244,6 +246,6 @@ def tickets_concerning(session: Session, person: Person, limit: int = 10) -> lis
     found = {t.id: t for t in tickets_reported_by(session, person.key, limit)}
     if person.declared and person.name:
         name = person.name.split("（")[0]
-        q = select(Ticket).where(Ticket.on_behalf_of.startswith(name, autoescape=True)).order_by(Ticket.id.desc()).limit(limit)
+        q = select(Ticket).where(col(Ticket.on_behalf_of).startswith(name, autoescape=True)).order_by(col(Ticket.id).desc()).limit(limit)
         found.update((t.id, t) for t in session.exec(q))
-    return sorted(found.values(), key=lambda t: -t.id)[:limit]
+    return sorted(found.values(), key=lambda t: -pk(t))[:limit]

@@ -3,19 +3,25 @@ elder would use (「明天下午1点半」, 「12月5日上午9点」), never �
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+DEFAULT_ZONE = "Asia/Shanghai"
+_zone = ZoneInfo(DEFAULT_ZONE)
 
-@lru_cache(maxsize=4)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+
+def use_zone(name: str) -> None:
+    """Make ``name`` (an IANA zone, LINLI_TIMEZONE in the settings) the local time of this process.
+
+    Called wherever settings are loaded (the runtime, every ``linli`` command); core reads no
+    environment itself. Raises ``zoneinfo.ZoneInfoNotFoundError`` for an unknown zone."""
+    global _zone
+    _zone = ZoneInfo(name)
 
 
 def local(dt: datetime) -> datetime:
-    return dt.astimezone(_zone(os.environ.get("LINLI_TIMEZONE", "Asia/Shanghai")))
+    """``dt`` in local time (see :func:`use_zone`)."""
+    return dt.astimezone(_zone)
 
 
 def local_short(dt: datetime) -> str:

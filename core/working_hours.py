@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from core import holidays as cn_holidays
 from core.timefmt import local
@@ -98,7 +99,7 @@ def parse_clock(text: str) -> time | None:
     return time(int(match[1]), int(match[2])) if match else None
 
 
-def parse_working_hours(spec: dict) -> WorkingHours:
+def parse_working_hours(spec: dict[str, Any]) -> WorkingHours:
     """``{days: mon-fri, hours: "08:30-17:30", holidays: china}`` → WorkingHours; ValueError says what is wrong."""
     days_text = str(spec.get("days", "mon-fri")).lower().replace(" ", "")
     weekdays: set[int] = set()

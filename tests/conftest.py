@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,10 +31,10 @@ def postgres_admin() -> Iterator[sa.Engine | None]:
     engine.dispose()
 
 
-def _fresh_postgres(admin: sa.Engine) -> tuple[str, str]:
+def _fresh_postgres(admin: sa.Engine, template: str | None = None) -> tuple[str, str]:
     name = f"linli_t{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     return name, admin.url.set(database=name).render_as_string(hide_password=False)
 
 
@@ -42,17 +43,52 @@ def _drop_postgres(admin: sa.Engine, name: str) -> None:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path, postgres_admin) -> Iterator[str]:
-    """A fresh, empty database: SQLite in a temp dir, and PostgreSQL when configured."""
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory, postgres_admin) -> Iterator[dict[str, str]]:
+    """Databases migrated once per session (migrating one costs about a second): a SQLite file, and a
+    PostgreSQL database to create copies from (``CREATE DATABASE … TEMPLATE``) when configured."""
+    from core.db import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    templates = {"sqlite": str(path)}
+    if postgres_admin is not None:
+        name, url = _fresh_postgres(postgres_admin)
+        upgrade(url)
+        templates["postgres"] = name
+    yield templates
+    if postgres_admin is not None:
+        _drop_postgres(postgres_admin, templates["postgres"])
+
+
+def _database(request, tmp_path, postgres_admin, template: dict[str, str] | None) -> Iterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'linli.sqlite3'}"
+        path = tmp_path / "linli.sqlite3"
+        if template is not None:
+            shutil.copyfile(template["sqlite"], path)
+        yield f"sqlite:///{path}"
         return
     if postgres_admin is None:
         pytest.skip("LINLI_TEST_POSTGRES_URL is not set (tests/run.sh sets it when PostgreSQL is running)")
-    name, url = _fresh_postgres(postgres_admin)
+    name, url = _fresh_postgres(postgres_admin, template=template["postgres"] if template else None)
     yield url
     _drop_postgres(postgres_admin, name)
+
+
+DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DIALECTS)
+def database_url(request, tmp_path, postgres_admin, migrated_templates) -> Iterator[str]:
+    """A fresh database at the head migration (a copy of a template): SQLite in a temp dir, and
+    PostgreSQL when configured."""
+    yield from _database(request, tmp_path, postgres_admin, migrated_templates)
+
+
+@pytest.fixture(params=DIALECTS)
+def empty_database_url(request, tmp_path, postgres_admin) -> Iterator[str]:
+    """A fresh, empty database (no tables), for tests of the migrations themselves."""
+    yield from _database(request, tmp_path, postgres_admin, None)
 
 
 @pytest.fixture
@@ -79,6 +115,15 @@ def engine(database_url) -> Iterator[sa.Engine]:
     eng = make_engine(database_url)
     yield eng
     eng.dispose()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Also slow, besides the tests marked so by hand: browser tests (they start Chromium) and the
+    PostgreSQL variants (each creates and drops a database): the quick loop, ``-m "not slow"``, runs
+    on SQLite; ``-m "not slow or postgres"`` adds PostgreSQL; .ci/run runs everything."""
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.slow)
 
 
 _ids = itertools.count(1)

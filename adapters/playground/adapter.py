@@ -16,7 +16,6 @@ from adapters.playground import CHANNEL, PLATFORM
 from core.message import Message, MessageKind, MessageTooLong, OutgoingReply
 
 
-
 class PlaygroundPost(BaseModel):
     """What the playground page sends for one typed message or button press."""
 

@@ -420,7 +420,7 @@ class TelegramAdapter(ChannelAdapter):
         offset: int | None = None
         while True:
             updates = await self._retrying(lambda: self.bot.get_updates(
-                offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES,
+                offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES,  # noqa: B023 - awaited this round
                 request_timeout=self.poll_timeout + 10,
             ))
             for update in updates:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, SignatureError
 from adapters.wechat import CHANNEL, PLATFORM
 from adapters.wx_common import (
-    edit_skipped,
     AccessTokens,
     Envelope,
     TokenStore,
@@ -24,6 +23,7 @@ from adapters.wx_common import (
     check_fresh,
     check_signature,
     check_size,
+    edit_skipped,
     fetch_token,
     field,
     flat,

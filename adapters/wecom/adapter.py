@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from adapters.base import ChannelAdapter, Delivered, DeliveryError
 from adapters.wecom import CHANNEL, DEFAULT_API_BASE, PLATFORM
 from adapters.wx_common import (
-    edit_skipped,
     AccessTokens,
     Envelope,
     TokenStore,
     build_message,
     check_fresh,
     check_size,
+    edit_skipped,
     fetch_token,
     field,
     flat,
@@ -34,7 +34,6 @@ from adapters.wx_common import (
     xml_content,
 )
 from core.message import Message, OutgoingReply
-
 
 
 @dataclass(frozen=True)

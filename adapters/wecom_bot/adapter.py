@@ -25,12 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload
 from adapters.wecom_bot import CHANNEL, PLATFORM
 from adapters.wx_common import (
-    edit_skipped,
     Envelope,
     build_message,
     call_json,
     check_fresh,
     check_size,
+    edit_skipped,
     http_client,
     now_seconds,
     raise_for_errcode,

@@ -12,9 +12,8 @@ from urllib.parse import urlparse
 
 from adapters.base import ChannelAdapter, Delivered, DeliveryError
 from adapters.wecom_robot import CHANNEL, PLATFORM
-from adapters.wx_common import edit_skipped, call_json, http_client, raise_for_errcode, with_hints
+from adapters.wx_common import call_json, edit_skipped, http_client, raise_for_errcode, with_hints
 from core.message import OutgoingReply
-
 
 
 def parse_webhooks(spec: str | None) -> dict[str, str]:

@@ -9,11 +9,10 @@ from fastapi import HTTPException
 from sqlmodel import Session
 
 from adapters.base import ChannelAdapter, Delivered
-from core.message import MAX_TEXT_CHARS, OutgoingReply
-
 from core import accounts, tickets
 from core.classify import classify
 from core.grids import ancestors, grid_by_alias
+from core.message import MAX_TEXT_CHARS, OutgoingReply
 from core.models import Grid, Ticket, utcnow
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState

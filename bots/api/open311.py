@@ -24,8 +24,8 @@ from bots.api.georeport_xml import render
 from bots.deps import RuntimeDep
 from bots.runtime import Runtime
 from bots.ticket_view import iso
-from core.accounts import Scope
 from core import db, search, tickets
+from core.accounts import Scope
 from core.grids import ancestors
 from core.masking import anonymise
 from core.models import Ticket, TicketEvent, utcnow

@@ -34,12 +34,13 @@ from itertools import repeat
 from math import exp
 from operator import sub
 from pathlib import Path
+from typing import Any
 
 from core.classifier import emergency as em
 from core.classifier import rules
 from core.classifier.features import JointLinear, PackedLinear, flags, softmax
 from core.classifier.location import extract_location
-from core.classifier.normalize import MAX_CHARS, Normalizer
+from core.classifier.normalize import MAX_CHARS, Normalized, Normalizer
 from core.classifier.segment import Segmenter
 from core.classify import Classification
 from core.taxonomy import Category, Urgency
@@ -58,8 +59,9 @@ _jieba_lock = threading.Lock()
 _jieba_ready = False
 
 
-def jieba_tokenizer():
-    """jieba's default tokenizer, initialised once with the domain user dictionary."""
+def jieba_tokenizer() -> Any:
+    """jieba's default tokenizer (a ``jieba.Tokenizer``; jieba publishes no types), initialised once
+    with the domain user dictionary."""
     global _jieba_ready
     import jieba
 
@@ -111,7 +113,7 @@ class JiebaClassifier:
         self.joint = JointLinear(self.model, self.emergency.linear) if self.emergency is not None else None
 
     # -- pieces, also used by training and evaluation ------------------------------
-    def tokens(self, norm) -> list[str]:
+    def tokens(self, norm: Normalized) -> list[str]:
         return self.segment(norm.compact) + flags(norm)
 
     def probabilities(self, text: str) -> list[float]:
@@ -127,7 +129,7 @@ class JiebaClassifier:
             log.exception("classifier failed on %r", str(text)[:200])
             return _FAILED
 
-    def _classify(self, text) -> Classification:
+    def _classify(self, text: object) -> Classification:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
         if len(text) > MAX_CHARS:
@@ -155,9 +157,10 @@ class JiebaClassifier:
         p_chat = exp(scores[-1] - m) / z
         p_best = exp(s_best - m) / z
         cat = self.cats[best]
-        verdict = em.decide(softmax(e_scores), names, self.emergency.thresholds) if self.joint is not None else None
+        thresholds = self.emergency.thresholds if self.emergency is not None else {}
+        verdict = em.decide(softmax(e_scores), names, thresholds) if self.joint is not None else None
         if (verdict is not None and verdict.tier == "possible" and p_chat >= self.t_request
-                and verdict.probability < self.emergency.thresholds["chatter"]):
+                and verdict.probability < thresholds["chatter"]):
             verdict = None  # chatter to the category model and only a faint danger: not filed
         if verdict is not None:
             if verdict.tier == "emergency":  # the kind decides the category, unless the model is sure of another it allows

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -53,7 +54,7 @@ class Example:
     group: str | None = None  # phrasing group (emergency files), for group k-fold validation
 
 
-def parse_sections(lines) -> list[Example]:
+def parse_sections(lines: Iterable[str]) -> list[Example]:
     from core.classifier.emergency import KIND_CODES, NONE
 
     out: list[Example] = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from core.taxonomy import Category
 
@@ -141,7 +142,7 @@ def _leading_chars(alt: str) -> frozenset[str] | None:
     simple ``[…]`` class after any lookbehind); None when not."""
     while alt.startswith("(?<"):
         depth, i = 0, 0
-        for i, ch in enumerate(alt):
+        for i, ch in enumerate(alt):  # noqa: B007 - i is where the lookbehind ends, read after the loop
             depth += (ch == "(") - (ch == ")")
             if depth == 0:
                 break
@@ -158,7 +159,9 @@ def _leading_chars(alt: str) -> frozenset[str] | None:
 
 def _alternatives(rx: str) -> list[str]:
     """The top-level alternatives of a pattern (``a|b(?:c|d)|e`` → ``a``, ``b(?:c|d)``, ``e``)."""
-    out, cur, depth, in_class, escaped = [], [], 0, False, False
+    out: list[str] = []
+    cur: list[str] = []
+    depth, in_class, escaped = 0, False, False
     for ch in rx:
         if escaped:
             escaped = False
@@ -278,7 +281,7 @@ class EmergencyModel:
     """The learned part: a packed linear model over the classifier's words, char n-grams and
     the cue flags, with the decision thresholds it was calibrated with."""
 
-    def __init__(self, spec: dict) -> None:
+    def __init__(self, spec: dict[str, Any]) -> None:
         from core.classifier.features import PackedLinear
 
         if tuple(spec["classes"]) != CLASSES:

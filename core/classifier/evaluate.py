@@ -6,12 +6,19 @@ on hard negatives."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from core.classifier.corpus import Example
+from core.classify import Classification
 from core.taxonomy import Category
 
 
-def evaluate_kinds(labelled: list[tuple[Example, object]]) -> dict | None:
+class _Classifier(Protocol):
+    def classify(self, text: str) -> Classification: ...
+
+
+def evaluate_kinds(labelled: list[tuple[Example, Classification]]) -> dict[str, Any] | None:
     """Emergency recall by kind and false alarms on hard negatives, from (example, result) pairs
     whose example has a ``kind`` label. A kind line is *recognised* when the result is an
     emergency or a possible danger (the resident is given a number at once); a hard negative
@@ -20,9 +27,9 @@ def evaluate_kinds(labelled: list[tuple[Example, object]]) -> dict | None:
     labelled = [(ex, r) for ex, r in labelled if ex.kind is not None]
     if not labelled:
         return None
-    by_kind: dict[str, Counter] = {}
+    by_kind: dict[str, Counter[str]] = {}
     for ex, r in labelled:
-        c = by_kind.setdefault(ex.kind, Counter())
+        c = by_kind.setdefault(str(ex.kind), Counter())
         c["n"] += 1
         flagged = r.emergency_kind is not None
         c["recognised"] += flagged
@@ -57,7 +64,7 @@ def evaluate_kinds(labelled: list[tuple[Example, object]]) -> dict | None:
     }
 
 
-def evaluate(examples: list[Example], classifier, paired_traditional: bool = True) -> dict:
+def evaluate(examples: list[Example], classifier: _Classifier, paired_traditional: bool = True) -> dict[str, Any]:
     codes = [c.value for c in Category]
     results = [(ex, classifier.classify(ex.text)) for ex in examples]
     kinds = evaluate_kinds(results)
@@ -66,8 +73,8 @@ def evaluate(examples: list[Example], classifier, paired_traditional: bool = Tru
     for ex, r in results:
         if not ex.category:  # labelled with an emergency kind only
             continue
-        trad = bool(trad_check(ex.text)) if trad_check else False
-        pairs.append((ex.category, r.category.value, ex.urgency, r.urgency.value, trad, ex, r))
+        is_trad = bool(trad_check(ex.text)) if trad_check else False
+        pairs.append((ex.category, r.category.value, ex.urgency, r.urgency.value, is_trad, ex, r))
 
     conf = Counter((g, p) for g, p, *_ in pairs)
     f1s = {}
@@ -89,7 +96,7 @@ def evaluate(examples: list[Example], classifier, paired_traditional: bool = Tru
     trad = [x for x in pairs if x[4]]
     simp = [x for x in pairs if not x[4]]
 
-    def rate(items, pred) -> float | None:
+    def rate(items: list[Any], pred: Callable[[Any], bool]) -> float | None:
         return sum(1 for x in items if pred(x)) / len(items) if items else None
 
     paired = None
@@ -132,11 +139,11 @@ def evaluate(examples: list[Example], classifier, paired_traditional: bool = Tru
     }
 
 
-def _pct(v) -> str:
+def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{100 * v:.1f}%"
 
 
-def format_kinds(k: dict, show_errors: int = 0) -> list[str]:
+def format_kinds(k: dict[str, Any], show_errors: int = 0) -> list[str]:
     lines = [
         f"emergency kinds     {k['n_positive']} kind lines, {k['n_hard_negative']} hard negatives",
         f"recognised          {_pct(k['recall'])} (min over kinds {_pct(k['min_recall'])}; emergency or possible danger), "
@@ -156,7 +163,7 @@ def format_kinds(k: dict, show_errors: int = 0) -> list[str]:
     return lines
 
 
-def format_report(m: dict, show_errors: int = 0) -> str:
+def format_report(m: dict[str, Any], show_errors: int = 0) -> str:
     codes = [c.value for c in Category]
     if m.get("emergency_kinds") and not m["n"]:  # an emergency-kind file only
         return "\n".join(format_kinds(m["emergency_kinds"], show_errors))

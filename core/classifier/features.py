@@ -12,6 +12,7 @@ import re
 import struct
 from itertools import repeat
 from operator import add
+from typing import Any
 
 from core.classifier import rules
 from core.classifier.normalize import Normalized
@@ -84,18 +85,18 @@ def char_grams(compact: str, unigrams: bool = UNIGRAMS) -> list[str]:
 class PackedLinear:
     """A multinomial linear model whose weights are packed per feature into one int."""
 
-    def __init__(self, classes: list[str], bias: list[float], word_w: dict, char_w: dict, unigrams: bool = True) -> None:
+    def __init__(self, classes: list[str], bias: list[float], word_w: dict[str, Any], char_w: dict[str, Any], unigrams: bool = True) -> None:
         self.unigrams = unigrams
         self.classes = classes
         self.n = len(classes)
         self.bias = bias
         self._base = sum(OFFSET << (FIELD_BITS * k) for k in range(self.n)) + (1 << (FIELD_BITS * self.n))
         self._nbytes = (self.n + 1) * FIELD_BITS // 8
-        self._unpack = struct.Struct("<%dI" % (self.n + 1)).unpack
+        self._unpack = struct.Struct(f"<{self.n + 1}I").unpack
         self.word = {k: self._pack(v) for k, v in word_w.items()}
         self.char = {k: self._pack(v) for k, v in char_w.items()}
 
-    def _pack(self, sparse) -> int:
+    def _pack(self, sparse: list[int]) -> int:
         # sparse: flat list [class_index, fixed_point_weight, ...]
         q = self._base
         for i in range(0, len(sparse), 2):
@@ -113,10 +114,10 @@ class PackedLinear:
         n = fields[-1]
         norm = 1.0 / (SCALE * math.sqrt(n))
         off = n * OFFSET
-        return [b + (f - off) * norm for b, f in zip(self.bias, fields)]
+        return [b + (f - off) * norm for b, f in zip(self.bias, fields, strict=False)]  # fields ends with the count
 
 
-def _total(word: dict, char: dict, unigrams: bool, words: list[str], compact: str) -> int:
+def _total(word: dict[str, int], char: dict[str, int], unigrams: bool, words: list[str], compact: str) -> int:
     wg = word.get
     cg = char.get
     total = sum(map(wg, words, repeat(0)))

@@ -19,7 +19,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import opencc
 
 # Over-long input: the classifier answers "chatter" without looking (see core.classifier).
 MAX_CHARS = 4000
@@ -73,7 +76,7 @@ class Normalizer:
     """Holds the OpenCC converter and the set of Traditional-only characters."""
 
     def __init__(self, trad_chars: frozenset[str] | None = None) -> None:
-        self._cc = None
+        self._cc: opencc.OpenCC | None = None
         self._trad = trad_chars if trad_chars is not None else _trad_chars_from_opencc()
 
     def _t2s(self, text: str) -> str:
@@ -81,7 +84,7 @@ class Normalizer:
             import opencc
 
             self._cc = opencc.OpenCC("t2s")
-        return self._cc.convert(text)
+        return str(self._cc.convert(text))
 
     def is_traditional(self, text: str) -> bool:
         return not self._trad.isdisjoint(text)
@@ -130,14 +133,14 @@ def _trad_chars_from_opencc() -> frozenset[str]:
     cc = opencc.OpenCC("t2s")
     chars = [chr(c) for c in range(0x3400, 0x9FFF + 1)]
     chars += list(_CANTONESE_ONLY_CHARS)
-    out = set()
+    out: set[str] = set()
     # Convert in blocks: one OpenCC call per 1000 characters, newline-separated.
     for i in range(0, len(chars), 1000):
         block = chars[i : i + 1000]
         conv = cc.convert("\n".join(block)).split("\n")
         if len(conv) != len(block):  # pragma: no cover - defensive
             conv = [cc.convert(ch) for ch in block]
-        out.update(ch for ch, c2 in zip(block, conv) if c2 != ch)
+        out.update(ch for ch, c2 in zip(block, conv, strict=True) if c2 != ch)
     out.update(_CANTONESE_ONLY_CHARS)
     return frozenset(out)
 

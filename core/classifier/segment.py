@@ -11,6 +11,7 @@ against jieba over every corpus line. It is the largest single cost of a classif
 from __future__ import annotations
 
 from math import log
+from typing import Any
 
 _ASCII_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
@@ -19,7 +20,7 @@ class Segmenter:
     """Callable: ``segment(compact) -> list[str]`` for text made only of word characters
     (``Normalized.compact``), as ``list(tokenizer._Tokenizer__cut_DAG_NO_HMM(compact))``."""
 
-    def __init__(self, tokenizer) -> None:
+    def __init__(self, tokenizer: Any) -> None:  # a jieba.Tokenizer (jieba publishes no types)
         tokenizer.check_initialized()
         self.freq = tokenizer.FREQ
         self.logtotal = log(tokenizer.total)

@@ -12,14 +12,20 @@ import math
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from core.classifier import JiebaClassifier, MODEL_PATH, cut
+from core.classifier import MODEL_PATH, JiebaClassifier, cut
 from core.classifier import emergency as em
 from core.classifier.corpus import EMERGENCY_TRAIN_FILE, HELDOUT_FILE, Example, augment, load_examples, training_examples
 from core.classifier.features import SCALE, UNIGRAMS, char_grams, flags
 from core.classifier.generate import generate
 from core.classifier.normalize import Normalizer
 from core.taxonomy import Category
+
+Rows = list[tuple[list[str], list[str]]]
+"""Per example: its words (and flags, cues) and its character n-grams."""
+Fitted = tuple[Any, dict[str, int], dict[str, int]]
+"""A fitted scikit-learn LogisticRegression (untyped), the word and the n-gram vocabularies."""
 
 CLASSES = [c.value for c in Category]
 MIN_COUNT = 2
@@ -52,9 +58,9 @@ def corpus(include_generated: bool = True) -> list[Example]:
     return out
 
 
-def featurize(examples: list[Example]):
+def featurize(examples: list[Example]) -> Rows:
     norm = Normalizer()
-    rows = []
+    rows: Rows = []
     for ex in examples:
         n = norm(ex.text)
         # The emergency cues (past, news, drill, figurative … and now) are the category model's
@@ -64,17 +70,18 @@ def featurize(examples: list[Example]):
     return rows
 
 
-def fit(examples: list[Example], c: float = C):
+def fit(examples: list[Example], c: float = C) -> Fitted:
     return fit_rows(featurize(examples), [CLASSES.index(ex.category) for ex in examples], c)
 
 
-def fit_rows(rows, y: list[int], c: float, weights: list[float] | None = None):
+def fit_rows(rows: Rows, y: list[int], c: float, weights: list[float] | None = None) -> Fitted:
     """L2-normalised counts of words and char n-grams → lbfgs logistic regression; the
     vocabulary is every feature seen at least ``MIN_COUNT`` times."""
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
-    wc, cc = Counter(), Counter()
+    wc: Counter[str] = Counter()
+    cc: Counter[str] = Counter()
     for words, grams in rows:
         wc.update(set(words))
         cc.update(set(grams))
@@ -96,7 +103,7 @@ def fit_rows(rows, y: list[int], c: float, weights: list[float] | None = None):
     return clf, wvocab, cvocab
 
 
-def to_artifact(clf, wvocab, cvocab, meta: dict, emergency: dict | None = None) -> dict:
+def to_artifact(clf: Any, wvocab: dict[str, int], cvocab: dict[str, int], meta: dict[str, Any], emergency: dict[str, Any] | None = None) -> dict[str, Any]:
     classes, bias, word, char = _packed(clf, wvocab, cvocab, CLASSES)
     art = {"meta": meta, "classes": classes, "bias": bias, "word": word, "char": char, "thresholds": THRESHOLDS,
            "unigrams": UNIGRAMS}
@@ -105,7 +112,8 @@ def to_artifact(clf, wvocab, cvocab, meta: dict, emergency: dict | None = None) 
     return art
 
 
-def _packed(clf, wvocab, cvocab, classes: list[str]):
+def _packed(clf: Any, wvocab: dict[str, int], cvocab: dict[str, int],
+            classes: list[str]) -> tuple[list[str], list[float], dict[str, list[int]], dict[str, list[int]]]:
     """(classes, bias, word weights, char weights) in the artifact's fixed-point sparse form."""
     coef = clf.coef_
     present = [int(c) for c in clf.classes_]
@@ -131,7 +139,7 @@ def _packed(clf, wvocab, cvocab, classes: list[str]):
     return list(classes), bias, word, char
 
 
-def write_artifact(art: dict, path: Path = MODEL_PATH) -> Path:
+def write_artifact(art: dict[str, Any], path: Path = MODEL_PATH) -> Path:
     raw = json.dumps(art, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
     with open(path, "wb") as f:
         with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=9) as gz:
@@ -139,7 +147,7 @@ def write_artifact(art: dict, path: Path = MODEL_PATH) -> Path:
     return path
 
 
-def build_artifact(path: Path = MODEL_PATH) -> dict:
+def build_artifact(path: Path = MODEL_PATH) -> dict[str, Any]:
     examples = corpus()
     clf, wvocab, cvocab = fit(examples)
     counts = Counter(ex.category for ex in examples)
@@ -176,9 +184,9 @@ def emergency_background(main_examples: list[Example]) -> list[Example]:
     return [replace(ex, kind=em.NONE) for ex in main_examples if ex.urgency == "normal" and ex.kind is None]
 
 
-def featurize_emergency(examples: list[Example]):
+def featurize_emergency(examples: list[Example]) -> Rows:
     norm = Normalizer()
-    rows = []
+    rows: Rows = []
     for ex in examples:
         n = norm(ex.text)
         words = cut(n.compact) + flags(n) + em.features(n.simplified, em.cue_names(n.simplified))
@@ -186,11 +194,11 @@ def featurize_emergency(examples: list[Example]):
     return rows
 
 
-def fit_emergency(examples: list[Example], c: float = E_C) -> tuple[dict, dict]:
+def fit_emergency(examples: list[Example], c: float = E_C) -> tuple[dict[str, Any], dict[str, Any]]:
     """The emergency model's artifact section, and a summary for the artifact's meta."""
     classes = list(em.CLASSES)
     weights = [1.0 if ex.kind == em.NONE else E_POS_WEIGHT for ex in examples]
-    clf, wvocab, cvocab = fit_rows(featurize_emergency(examples), [classes.index(ex.kind) for ex in examples], c, weights)
+    clf, wvocab, cvocab = fit_rows(featurize_emergency(examples), [classes.index(str(ex.kind)) for ex in examples], c, weights)
     classes, bias, word, char = _packed(clf, wvocab, cvocab, classes)
     spec = {"classes": classes, "bias": bias, "word": word, "char": char, "thresholds": E_THRESHOLDS}
     counts = Counter(ex.kind for ex in examples)
@@ -198,7 +206,7 @@ def fit_emergency(examples: list[Example], c: float = E_C) -> tuple[dict, dict]:
                   "features": len(wvocab) + len(cvocab)}
 
 
-def emergency_group_cv(folds: int = 5, c: float = E_C, seed: int = 11):
+def emergency_group_cv(folds: int = 5, c: float = E_C, seed: int = 11) -> list[tuple[Example, list[float], set[str]]]:
     """Group k-fold over emergency_train.txt: whole phrasing groups are held back together, the
     model trains on the other groups plus the category corpus's ordinary lines. Returns
     (held-back example, P(classes), cue names) for every line of the file."""
@@ -212,7 +220,7 @@ def emergency_group_cv(folds: int = 5, c: float = E_C, seed: int = 11):
     fold_of = {g: k % folds for k, g in enumerate(groups)}
     background = emergency_background(corpus())
     norm = Normalizer()
-    out = []
+    out: list[tuple[Example, list[float], set[str]]] = []
     for f in range(folds):
         train = augment([ex for ex in lines if fold_of[ex.group or ""] != f]) + background
         spec, _ = fit_emergency(train, c)
@@ -225,13 +233,13 @@ def emergency_group_cv(folds: int = 5, c: float = E_C, seed: int = 11):
     return out
 
 
-def emergency_table(pairs, thresholds: dict[str, float]) -> dict:
+def emergency_table(pairs: list[tuple[Example, list[float], set[str]]], thresholds: dict[str, float]) -> dict[str, Any]:
     """Recall by kind (flagged at all / with the right kind / as a full emergency) and the
     false-alarm rates on hard negatives, for one set of thresholds."""
-    per: dict[str, Counter] = {}
+    per: dict[str, Counter[str]] = {}
     for ex, probs, names in pairs:
         v = em.decide(probs, names, thresholds)
-        c = per.setdefault(ex.kind, Counter())
+        c = per.setdefault(str(ex.kind), Counter())
         c["n"] += 1
         if v is not None:
             c["flagged"] += 1
@@ -267,7 +275,7 @@ def load(path: Path = MODEL_PATH) -> JiebaClassifier:
     return JiebaClassifier(path)
 
 
-def calibrate(grid=(0.3, 0.35, 0.4, 0.45, 0.5, 0.55), folds: int = 5) -> list[dict]:
+def calibrate(grid: tuple[float, ...] = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55), folds: int = 5) -> list[dict[str, Any]]:
     """Gate error rates of each ``band_low`` (the P(chatter) below which a message is filed
     even when chatter is its single most likely class) under k-fold cross-validation on
     the training lines only. ``THRESHOLDS`` is set from this table by hand: the lowest

@@ -16,7 +16,16 @@ from core.models.nonces import WebhookNonce
 from core.models.notices import Notice, NoticeChat
 from core.models.photos import Photo
 from core.models.tickets import (
-    OPEN_STATES_SQL, SWEEP_NOW, Chat, Grid, Person, SweepBasis, Ticket, TicketEvent, TicketReporter, open_states_clause,
+    OPEN_STATES_SQL,
+    SWEEP_NOW,
+    Chat,
+    Grid,
+    Person,
+    SweepBasis,
+    Ticket,
+    TicketEvent,
+    TicketReporter,
+    open_states_clause,
 )
 
 __all__ = [

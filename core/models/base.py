@@ -7,7 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
+
 
 def utcnow() -> datetime:
     """Now, aware, in UTC (what every stored time is)."""
@@ -56,3 +57,10 @@ def time_column(nullable: bool = True, index: bool = False) -> Any:
 def created_column() -> Any:
     """A time field set to now when the row is made."""
     return Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The table of a SQLModel table class, typed (SQLModel does not declare ``__table__`` to type checkers)."""
+    table = sa.inspect(model).local_table
+    assert isinstance(table, sa.Table), model
+    return table

@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from core.models.base import UTCDateTime, created_column, time_column
+from core.models.base import UTCDateTime, created_column, table_of, time_column
 from core.models.tickets import Ticket, TicketEvent
 
 
@@ -68,7 +68,7 @@ class RateCounter(SQLModel, table=True):
 
 # Indexes behind the console's ticket list (core/search.py): every filter combined with
 # keyset paging on the ticket number walks an index instead of sorting a million rows.
-_t = Ticket.__table__.c
+_t = table_of(Ticket).c
 sa.Index("ix_tickets_grid_id_id", _t.grid_id, _t.id)
 sa.Index("ix_tickets_state_id", _t.state, _t.id)
 sa.Index("ix_tickets_category_id", _t.category, _t.id)
@@ -76,7 +76,7 @@ sa.Index("ix_tickets_created_at_id", _t.created_at, _t.id)
 sa.Index("ix_tickets_updated_at_id", _t.updated_at, _t.id)
 sa.Index("ix_tickets_resolve_due_at_id", _t.resolve_due_at, _t.id)
 # Satisfaction statistics read the survey events without scanning the whole trail.
-sa.Index("ix_ticket_events_kind_ticket", TicketEvent.__table__.c.kind, TicketEvent.__table__.c.ticket_id)
+sa.Index("ix_ticket_events_kind_ticket", table_of(TicketEvent).c.kind, table_of(TicketEvent).c.ticket_id)
 # Substring search (LIKE '%…%') on PostgreSQL uses a trigram index when pg_trgm can be installed.
 sa.Index("ix_tickets_text_trgm", _t.text, postgresql_using="gin",
          postgresql_ops={"text": "gin_trgm_ops"}).ddl_if(dialect="postgresql")

@@ -157,7 +157,7 @@ class TicketEvent(SQLModel, table=True):
     from_state: str | None = None
     to_state: str | None = None
     note: str = ""
-    data: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     created_at: datetime = created_column()
 
 

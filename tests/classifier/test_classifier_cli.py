@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -84,6 +85,7 @@ def test_eval_reads_jsonl(tmp_path):
     assert m["accuracy"] == 1.0 and m["false_ticket_rate"] == 0.0
 
 
+@pytest.mark.slow  # trains the model: half a minute
 def test_train_rebuilds_the_committed_artifact_byte_for_byte(tmp_path):
     out = tmp_path / "model.json.gz"
     res = CliRunner().invoke(_app(), ["train", "--output", str(out)])

@@ -45,6 +45,7 @@ def test_refusals_say_why(database_url, tmp_path):
     assert out.returncode == 2 and "no console account" in out.stderr
 
 
+@pytest.mark.slow  # a dozen `linli` processes
 def test_disable_enable_reset_password_and_sessions_from_the_shell(database_url, tmp_path):
     env = os.environ | {"LINLI_DATABASE_URL": database_url, "LINLI_DATA_DIR": str(tmp_path)}
     assert _linli("account", "create", "wang", "--person", "playground:wangfang", "--password-stdin", env=env,
@@ -89,6 +90,7 @@ def test_disable_enable_reset_password_and_sessions_from_the_shell(database_url,
     engine.dispose()
 
 
+@pytest.mark.slow  # a dozen `linli` processes
 def test_account_refusals_are_one_line_and_a_non_zero_exit(database_url, tmp_path, one_line_refusal):
     env = os.environ | {"LINLI_DATABASE_URL": database_url, "LINLI_DATA_DIR": str(tmp_path)}
     assert _linli("account", "create", "boss", "--person", "playground:admin", "--password-stdin", env=env,

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from core import db, outbox
 from core.message import OutgoingReply
-from core.models import OutboxMessage, Ticket, TicketEvent
+from core.models import Ticket, TicketEvent
 from core.ticket_states import TicketState
 
 LEAK = "楼上漏水到我家了，天花板都湿了"

@@ -8,7 +8,6 @@ import pytest
 
 from core import accounts, db, search, stats, tickets
 from core.grids import Level
-from core.models import TicketEvent
 from core.search import BadQuery, TicketFilter
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState

@@ -8,7 +8,8 @@ from alembic import command
 from core.db import _alembic_config, current_revision, head_revision, make_engine, upgrade
 
 
-def test_upgrade_reaches_head_and_creates_the_tables(database_url):
+def test_upgrade_reaches_head_and_creates_the_tables(empty_database_url):
+    database_url = empty_database_url
     upgrade(database_url)
     engine = make_engine(database_url)
     assert current_revision(engine) == head_revision()
@@ -17,7 +18,8 @@ def test_upgrade_reaches_head_and_creates_the_tables(database_url):
     engine.dispose()
 
 
-def test_downgrade_to_base_and_upgrade_again(database_url):
+def test_downgrade_to_base_and_upgrade_again(empty_database_url):
+    database_url = empty_database_url
     upgrade(database_url)
     command.downgrade(_alembic_config(database_url), "base")
     engine = make_engine(database_url)
@@ -27,7 +29,8 @@ def test_downgrade_to_base_and_upgrade_again(database_url):
     engine.dispose()
 
 
-def test_upgrade_is_idempotent(database_url):
+def test_upgrade_is_idempotent(empty_database_url):
+    database_url = empty_database_url
     upgrade(database_url)
     upgrade(database_url)
     engine = make_engine(database_url)

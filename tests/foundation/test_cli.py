@@ -31,7 +31,8 @@ def test_demo_prints_a_believable_conversation():
     assert "Traceback" not in out.stderr
 
 
-def test_db_upgrade_migrates_an_empty_database(database_url, tmp_path):
+def test_db_upgrade_migrates_an_empty_database(empty_database_url, tmp_path):
+    database_url = empty_database_url
     env = os.environ | {"LINLI_DATABASE_URL": database_url, "LINLI_DATA_DIR": str(tmp_path)}
     out = _linli("db", "upgrade", env=env)
     assert out.returncode == 0, out.stderr

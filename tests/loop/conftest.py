@@ -20,8 +20,8 @@ from sqlmodel import Session, select
 from adapters.playground.adapter import PlaygroundAdapter
 from bots.runtime import Runtime
 from core import tickets
-from core.db import upgrade
 from core.classify import Classification
+from core.db import upgrade
 from core.message import Message, MessageKind, OutgoingReply
 from core.models import OutboxMessage, Ticket, TicketEvent, utcnow
 from core.taxonomy import Category, Urgency

@@ -10,7 +10,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.masking import mask
 
@@ -38,7 +39,7 @@ def private_numbers(draw) -> tuple[str, str]:
         core_digits = area + draw(st.sampled_from("2345678")) + draw(st.text(alphabet="0123456789", min_size=6, max_size=7))
     # cut into groups at random places, joined by one kind of separator
     cuts = sorted(draw(st.sets(st.integers(1, len(core_digits) - 1), max_size=4)))
-    groups = [core_digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(core_digits)])]
+    groups = [core_digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(core_digits)], strict=True)]
     written = draw(st.sampled_from(SEPARATORS)).join(groups)
     if kind == "landline" and draw(st.booleans()):
         area = groups[0]
@@ -70,7 +71,7 @@ def test_no_five_digits_of_a_phone_or_id_survive_however_it_is_written(number, b
         assert core_digits[i:i + 5] not in visible, (text, masked)
     # everything else stays as written: one character for one, only digits become *
     assert len(masked) == len(text)
-    assert all(a == b or (b == "*" and unicodedata.normalize("NFKC", a).isdecimal()) for a, b in zip(text, masked)), (text, masked)
+    assert all(a == b or (b == "*" and unicodedata.normalize("NFKC", a).isdecimal()) for a, b in zip(text, masked, strict=True)), (text, masked)
 
 
 @pytest.mark.parametrize(("text", "masked"), [

@@ -252,7 +252,6 @@ def test_raising_a_ticket_to_an_emergency_alerts_the_levels_at_once(hood):
 
 
 def test_a_late_or_vague_yes_files_nothing(hood):
-    from datetime import timedelta
 
     hood.say("zhang", "楼下好像有点什么味道")
     assert hood.say("zhang", "等会儿再说吧") == []

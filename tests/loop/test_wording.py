@@ -91,7 +91,8 @@ def sample_values(actions, session, ticket, now: datetime) -> list[dict]:
             "who": "本网格的网格员", "whom": "上级（和平街道）", "usage": "查询 编号，如「查询 12」", "slash": "status", "action": "派单",
             "actions": "、".join(ACTION_LABELS.values()), "names": "into", "detail": "未知类别「修水管」",
             "deadline": actions.templates.render("ticket_status_deadline", due=spoken_deadline(due, now)) if i % 2 else "",
-            "channel": "微信公众号", "reason": "超过48小时未互动", "text": "#3 已办结：电梯已修好", "grid": "幸福社区第一网格", "place": "3栋2单元东侧", "group": "幸福里3栋群", "advice": "不要开关电器、不要点火，开窗通风，离开后拨打燃气抢修电话96777。",
+            "channel": "微信公众号", "reason": "超过48小时未互动", "text": "#3 已办结：电梯已修好", "grid": "幸福社区第一网格",
+            "place": "3栋2单元东侧", "group": "幸福里3栋群", "advice": "不要开关电器、不要点火，开窗通风，离开后拨打燃气抢修电话96777。",
         })
     return out
 
@@ -130,14 +131,12 @@ def test_the_wording_check_catches_what_elders_stumble_over(text, problem):
     (0, "今天上午10点"), (3.5, "今天下午1点半"), (8.2, "今天晚上6点12分"), (14, "明天凌晨0点"),
     (27, "明天下午1点"), (71.5, "12月5日上午9点半"), (24 * 40, "2027年1月11日上午10点"),
 ])
-def test_times_are_said_as_people_say_them(hours, said, monkeypatch):
-    monkeypatch.setenv("LINLI_TIMEZONE", "Asia/Shanghai")
+def test_times_are_said_as_people_say_them(hours, said):
     now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
     assert spoken(now + timedelta(hours=hours), now) == said
 
 
-def test_a_deadline_is_rounded_down_to_the_half_hour_and_ends_in_before(monkeypatch):
-    monkeypatch.setenv("LINLI_TIMEZONE", "Asia/Shanghai")
+def test_a_deadline_is_rounded_down_to_the_half_hour_and_ends_in_before():
     now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
     assert spoken_deadline(datetime(2026, 12, 5, 5, 24, tzinfo=UTC), now) == "12月5日下午1点前"
     assert spoken_deadline(datetime(2026, 12, 5, 5, 44, tzinfo=UTC), now) == "12月5日下午1点半前"
@@ -163,7 +162,8 @@ def test_live_replies_name_people_once_say_dates_in_words_and_never_call_the_res
     assert "已转网格员王芳处理" in created.text and "（网格员）" not in created.text
     hood.deliver()  # the card is sent, so later changes edit it
     (status,) = hood.say("zhang", f"查询 {ticket.id}")
-    assert re.search(r"\n今天(凌晨|早上|上午|中午|下午|晚上)\d{1,2}点(半|\d{2}分)?登记，(后天|\d{1,2}月\d{1,2}日)\S+点(半)?前办结", status.text), status.text
+    assert re.search(r"\n今天(凌晨|早上|上午|中午|下午|晚上)\d{1,2}点(半|\d{2}分)?登记，"
+                     r"(后天|\d{1,2}月\d{1,2}日)\S+点(半)?前办结", status.text), status.text
     hood.say("wangfang", f"确认 {ticket.id}")
     hood.say("wangfang", f"办结 {ticket.id} 已修好")
     hood.deliver()

@@ -37,6 +37,7 @@ def _post(server, client: httpx.Client | None = None, **body) -> httpx.Response:
     return (client or httpx).post(server.url + "/playground/api/messages", json=payload, timeout=10)
 
 
+@pytest.mark.slow  # hundreds of posts through a real server
 def test_posts_to_rooms_not_in_the_grids_file_are_refused_and_store_nothing(serve):
     with serve(playground_posts_per_minute=0, playground_room_posts_per_minute=0) as server:
         chats, people = _count(server.engine, Chat), _count(server.engine, Person)

@@ -10,7 +10,9 @@ import json
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -147,6 +149,7 @@ telegram_updates = st.fixed_dictionaries(
 FUZZ = hsettings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(body=playground_posts | json_values)
 def test_fuzzed_playground_posts_never_500_and_rejections_store_nothing(service, body):
@@ -157,6 +160,7 @@ def test_fuzzed_playground_posts_never_500_and_rejections_store_nothing(service,
         assert _inbox(service.engine) == before
 
 
+@pytest.mark.slow
 @FUZZ
 @given(raw=st.binary(max_size=300), content_type=st.sampled_from(["application/json", "text/xml", "text/plain", ""]))
 def test_raw_bytes_to_every_webhook_never_500_and_store_nothing(service, raw, content_type):
@@ -171,6 +175,7 @@ def test_raw_bytes_to_every_webhook_never_500_and_store_nothing(service, raw, co
     assert _inbox(service.engine) == before
 
 
+@pytest.mark.slow
 @FUZZ
 @given(update=telegram_updates, right_secret=st.booleans())
 def test_fuzzed_telegram_updates_never_500_and_rejections_store_nothing(service, update, right_secret):
@@ -184,6 +189,7 @@ def test_fuzzed_telegram_updates_never_500_and_rejections_store_nothing(service,
         assert _inbox(service.engine) == before
 
 
+@pytest.mark.slow
 @FUZZ
 @given(params=st.dictionaries(st.sampled_from(["signature", "timestamp", "nonce", "msg_signature", "echostr", "encrypt_type"]),
                               st.text(max_size=40), max_size=6),
@@ -224,6 +230,7 @@ def test_json_nested_100000_deep_is_a_4xx_everywhere_and_stores_nothing(service)
     assert _inbox(service.engine) == 0
 
 
+@pytest.mark.slow
 @FUZZ
 @given(depth=st.integers(min_value=40, max_value=3000), kinds=st.text(alphabet="lo", min_size=1, max_size=5))
 def test_deeply_nested_json_of_any_shape_never_500(service, depth, kinds):

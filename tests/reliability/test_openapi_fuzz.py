@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings as hsettings
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
 
 from bots.app import create_app
 from config.settings import Settings
 from core import db
 from core.accounts import create_account, issue_token
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -14,6 +15,8 @@ from core.models import Ticket, TicketEvent, utcnow
 from core.search import TicketFilter, iterate
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState
+
+pytestmark = pytest.mark.slow
 
 OPEN = [s for s in TicketState if s.is_open]
 DONE = [TicketState.CLOSED, TicketState.REJECTED, TicketState.RESOLVED, TicketState.WITHDRAWN]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from adapters.wecom_archive.fake import FakeArchive
 from adapters.wecom_archive.channel import ArchiveChannel
+from adapters.wecom_archive.fake import FakeArchive
 from bots.channels import ChannelHost
 from bots.runtime import Runtime
 from config.settings import Settings

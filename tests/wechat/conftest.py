@@ -28,10 +28,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session, func, select
 
+from adapters.wx_common import Envelope, new_nonce, parse_xml, signature
 from bots.app import create_app
 from bots.runtime import Runtime
 from config.settings import Settings
-from adapters.wx_common import Envelope, new_nonce, parse_xml, signature
 from core.models import InboxMessage, OutboxMessage, Ticket
 
 APP_ID = "wx1234567890abcdef"  # bound to 幸福社区 in config/grids.example.yaml

@@ -25,7 +25,9 @@ from bots.app import create_app
 from bots.logs import configure
 from core import outbox
 from core.message import OutgoingReply
-from tests.telegram.conftest import GROUP, SECRET as TELEGRAM_SECRET, TOKEN as TELEGRAM_TOKEN, FakeBotAPI, Updates
+from tests.telegram.conftest import GROUP, FakeBotAPI, Updates
+from tests.telegram.conftest import SECRET as TELEGRAM_SECRET
+from tests.telegram.conftest import TOKEN as TELEGRAM_TOKEN
 
 from .conftest import BOT_AES_KEY, BOT_TOKEN, OA_AES_KEY, OA_TOKEN, WECOM_AES_KEY, WECOM_TOKEN, Platform
 

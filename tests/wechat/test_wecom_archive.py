@@ -424,6 +424,7 @@ def test_loading_the_sdk_after_opencc_is_refused_instead_of_aborting_the_process
         SdkArchive("ww-not-a-corp", "secret")
 
 
+@pytest.mark.slow
 def test_every_record_is_stored_exactly_once_when_the_puller_is_killed_mid_pull(archive_settings, fake_archive, tmp_path):
     fake_archive.add(consent_record(RESIDENT), publickey_ver=1)
     problems = ["楼上漏水到我家了", "路灯坏了", "垃圾没人清运", "电梯困人了", "井盖丢了", "楼道堆满杂物", "早上好", "谢谢大家"]

@@ -1,15 +1,15 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 04:48:15.310561
 """
 
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-import core.models
+import sqlmodel.sql.sqltypes
+from alembic import op
 
+import core.models
 
 revision = '0001'
 down_revision = None

@@ -4,11 +4,11 @@ Revision ID: 0002_console
 Revises: 0001
 """
 
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-import core.models
+import sqlmodel.sql.sqltypes
+from alembic import op
 
+import core.models
 
 revision = "0002_console"
 down_revision = "0001"

@@ -6,7 +6,6 @@ Revises: 0003_wechat
 
 from alembic import op
 
-
 revision = "0004_console_indexes"
 down_revision = "0003_wechat"
 branch_labels = None

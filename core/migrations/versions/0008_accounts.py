@@ -5,8 +5,9 @@ Revises: 0007_open_updated
 """
 
 import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
 from alembic import op
-import sqlmodel
+
 import core.models
 
 revision = "0008_accounts"

@@ -17,8 +17,9 @@ from config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_PACKAGES = {spec.module.split(".")[1] for spec in CHANNELS}
-# the WeChat family's shared modules are platform code too
-PLATFORM_MODULES = {f"adapters.{p}" for p in PLATFORM_PACKAGES} | {"adapters.wx_common", "adapters.wx_http"}
+# the WeChat family's shared modules (adapters/wx_*.py) are platform code too
+PLATFORM_MODULES = {f"adapters.{p}" for p in PLATFORM_PACKAGES} | {
+    f"adapters.{p.stem}" for p in (ROOT / "adapters").glob("wx_*.py")}
 
 
 def _imports(path: Path) -> set[str]:

@@ -43,6 +43,17 @@ def test_nothing_outside_adapters_imports_a_platform_module():
     assert offenders == [], "go through adapters.registry (or the Host port) instead:\n" + "\n".join(offenders)
 
 
+
+def test_photos_ask_the_channels_and_name_no_platform():
+    """Which images a message carries and how they are fetched is each channel's (ChannelSpec.image_refs,
+    ChannelAdapter.media_fetcher): the photo worker neither names a platform nor reads its settings."""
+    tree = ast.parse((ROOT / "bots" / "photos.py").read_text(encoding="utf-8"))
+    names = {c.name for c in CHANNELS} | {p.replace("_", "-") for p in PLATFORM_PACKAGES}
+    fields = {f for c in CHANNELS for f in c.settings.model_fields}
+    found = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in names]
+    found += [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in fields]
+    assert found == []
+
 def test_every_platform_package_is_in_the_registry():
     folders = {p.parent.name for p in (ROOT / "adapters").glob("*/__init__.py")}
     assert folders == PLATFORM_PACKAGES, "add the new package's CHANNEL to adapters/registry.py"

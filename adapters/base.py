@@ -10,9 +10,13 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from adapters.media import Fetch, attached_images
 from core.message import Message, OutgoingReply
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class InboundError(Exception):
@@ -81,6 +85,11 @@ class ChannelAdapter(ABC):
     @abstractmethod
     async def deliver(self, reply: OutgoingReply) -> Delivered:
         """Send one reply. Raise :class:`DeliveryError` on failure; never swallow it."""
+
+    def media_fetcher(self, client: httpx.AsyncClient) -> Fetch | None:
+        """The download of this platform's image references (what ``ChannelSpec.image_refs`` read),
+        with this adapter's credentials; None when it cannot fetch images (photos then fail with a reason)."""
+        return None
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Called once when the service starts (set webhooks, start polling…)."""
@@ -233,6 +242,10 @@ class ChannelSpec:
     # Whether the enabled channel can post a notice nobody asked for into chat ``chat_id``.
     notices: Callable[[Any, str], bool] = lambda settings, chat_id: True
     setup: str = ""  # how to set it up, for `linli channels` and the docs
+    # Photos: the references of the images a message carries (file ids, media ids, URLs), read from
+    # the message alone (at ingest, before any download); the delivering adapter's media_fetcher()
+    # downloads them. ``max_bytes`` lets a platform that offers several sizes pick one that fits.
+    image_refs: Callable[[Message, int], list[str]] = attached_images
 
     def mount(self, host: Host) -> Wiring:
         return importlib.import_module(self.module).mount(host)

@@ -21,7 +21,8 @@ from adapters import (
     wecom_robot,
 )
 from adapters.base import ChannelSpec
-from core.message import split_chat_key
+from adapters.media import attached_images
+from core.message import Message, split_chat_key
 
 CHANNELS: tuple[ChannelSpec, ...] = (
     playground.CHANNEL,
@@ -43,6 +44,13 @@ def settings_models() -> tuple[type, ...]:
 
 def spec(name: str) -> ChannelSpec | None:
     return next((c for c in CHANNELS if c.name == name), None)
+
+
+def image_refs(message: Message, max_bytes: int) -> list[str]:
+    """The references of the images in ``message``, in the order they were sent, as its channel reads
+    them (``ChannelSpec.image_refs``); a platform that is no channel: its image attachments."""
+    found = spec(message.platform)
+    return (found.image_refs if found else attached_images)(message, max_bytes)
 
 
 def title(name: str) -> str:

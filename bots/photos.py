@@ -29,7 +29,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from adapters.media import Fetch, MediaError, WxMedia, image_refs, telegram_fetcher, wecom_bot_fetcher
+from adapters.base import ChannelAdapter
+from adapters.media import Fetch, MediaError
+from adapters.registry import image_refs
 from bots.photo_store import PhotoStore, store_for
 from core import db
 from core import photos as core_photos
@@ -123,19 +125,11 @@ def attach(session: Session, message: Message, *, max_bytes: int, now: datetime 
 # -- the worker ------------------------------------------------------------------------------
 
 
-def fetchers_for(settings, adapters: Mapping[str, object], client: httpx.AsyncClient) -> dict[str, Fetch]:
-    """A download function per platform that is configured (images of others fail with a reason)."""
-    found: dict[str, Fetch] = {}
-    if settings.telegram_token:
-        found["telegram"] = telegram_fetcher(client, settings.telegram_token, settings.telegram_api_base)
-    if settings.wecom_bot_aes_key:
-        found["wecom-bot"] = wecom_bot_fetcher(client, settings.wecom_bot_aes_key)
-    for platform in ("wechat", "wecom"):
-        adapter = adapters.get(platform)
-        tokens, config = getattr(adapter, "tokens", None), getattr(adapter, "config", None)
-        if tokens is not None and config is not None:
-            found[platform] = WxMedia(client, config.api_base, tokens.get, tokens.invalidate)
-    return found
+def fetchers_for(adapters: Mapping[str, ChannelAdapter], client: httpx.AsyncClient) -> dict[str, Fetch]:
+    """A download function per mounted channel that offers one (``ChannelAdapter.media_fetcher``);
+    images of other platforms fail with a reason."""
+    return {platform: fetch for platform, adapter in adapters.items()
+            if (fetch := adapter.media_fetcher(client)) is not None}
 
 
 class PhotoWorker:
@@ -209,7 +203,7 @@ class PhotoWorker:
 def worker_for(runtime, client: httpx.AsyncClient) -> PhotoWorker:
     """The runtime's photo worker: its settings' store and the downloaders of its platforms."""
     settings = runtime.settings
-    return PhotoWorker(runtime.engine, store_for(settings), fetchers_for(settings, runtime.adapters, client),
+    return PhotoWorker(runtime.engine, store_for(settings), fetchers_for(runtime.adapters, client),
                        max_bytes=settings.photos_max_bytes, clock=runtime.clock, on_change=runtime.changed.set)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from adapters.base import Capabilities, ChannelSpec, RateLimit
+from adapters.telegram.media import image_refs
 
 PLATFORM = "telegram"
 
@@ -23,6 +24,7 @@ class TelegramSettings(BaseModel):
 CHANNEL = ChannelSpec(
     name=PLATFORM, title="Telegram", module="adapters.telegram.channel", settings=TelegramSettings,
     enabled=lambda s: bool(s.telegram_token),
+    image_refs=image_refs,  # the photo sizes and image documents in the Update
     # Telegram's documented limits: about 20 messages a minute in one group, 30 a second overall.
     capabilities=Capabilities(edit=True, buttons=True, threads=True,
                               rate_limit=RateLimit(per_chat_per_minute=20, global_per_second=30)),

@@ -34,8 +34,12 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParam
 from aiogram.utils.token import TokenValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+import httpx
+
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, PayloadTooLarge
+from adapters.media import Fetch
 from adapters.telegram import CHANNEL, PLATFORM
+from adapters.telegram.media import telegram_fetcher
 from core.message import Attachment, AttachmentKind, Message, MessageKind, MessageTooLong, OutgoingReply
 
 log = logging.getLogger("linli.telegram")
@@ -351,6 +355,7 @@ class TelegramAdapter(ChannelAdapter):
         except TokenValidationError as exc:
             raise ValueError("LINLI_TELEGRAM_TOKEN is not a bot token: BotFather gives one like 123456789:AAE…") from exc
         self.bot_id = self.bot.id
+        self.api_base = api_base
         self.on_update = on_update
         self.on_start = on_start
         self.poll_timeout = poll_timeout
@@ -392,6 +397,10 @@ class TelegramAdapter(ChannelAdapter):
             reply_markup=_keyboard(reply) if reply.buttons else None,
         )
         return Delivered(platform_message_id=str(sent.message_id))
+
+    def media_fetcher(self, client: httpx.AsyncClient) -> Fetch:
+        """Photos and image documents by ``file_id`` (``getFile`` on the same Bot API server)."""
+        return telegram_fetcher(client, self.bot.token, self.api_base)
 
     async def answer_action(self, callback_id: str, text: str | None = None, *, alert: bool = False) -> None:
         """Answer a button press (stops the spinner); with ``alert``, the presser sees a dialog."""

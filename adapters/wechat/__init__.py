@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from adapters import wx_media
 from adapters.base import Capabilities, ChannelSpec, RateLimit
 
 PLATFORM = "wechat"
@@ -24,6 +25,7 @@ class WeChatSettings(BaseModel):
 CHANNEL = ChannelSpec(
     name=PLATFORM, title="微信公众号", module="adapters.wechat.channel", settings=WeChatSettings,
     enabled=lambda s: bool(s.wechat_token and s.wechat_app_id),
+    image_refs=wx_media.image_refs,  # an image message's MediaId
     capabilities=Capabilities(rate_limit=RateLimit(global_per_second=20)),
     setup="In the Official Account's 基本配置 set the server URL to <LINLI_PUBLIC_URL>/webhooks/wechat, and set "
           "LINLI_WECHAT_TOKEN, LINLI_WECHAT_APP_ID (and LINLI_WECHAT_AES_KEY in safe mode, LINLI_WECHAT_APP_SECRET "

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import httpx
+
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, SignatureError
 from adapters.wechat import CHANNEL, PLATFORM
 from adapters.wx_common import (
@@ -34,6 +36,7 @@ from adapters.wx_common import (
     sent_at_of,
     xml_content,
 )
+from adapters.wx_media import WxMedia
 from core.message import Message, MessageKind, OutgoingReply
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
@@ -161,6 +164,10 @@ class WeChatAdapter(ChannelAdapter):
     async def _fetch_token(self) -> tuple[str, int]:
         return await fetch_token(self.client, f"{self.config.api_base}/cgi-bin/token", {
             "grant_type": "client_credential", "appid": self.config.app_id, "secret": self.config.app_secret or ""})
+
+    def media_fetcher(self, client: httpx.AsyncClient) -> WxMedia:
+        """Images by MediaId (``media/get`` with this adapter's access token) or PicUrl."""
+        return WxMedia(client, self.config.api_base, self.tokens.get, self.tokens.invalidate)
 
     async def deliver(self, reply: OutgoingReply) -> Delivered:
         if skipped := edit_skipped(reply):

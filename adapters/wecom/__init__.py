@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from adapters import wx_media
 from adapters.base import Capabilities, ChannelSpec, RateLimit
 
 PLATFORM = "wecom"
@@ -26,6 +27,7 @@ class WeComSettings(BaseModel):
 CHANNEL = ChannelSpec(
     name=PLATFORM, title="企业微信", module="adapters.wecom.channel", settings=WeComSettings,
     enabled=lambda s: bool(s.wecom_corp_id and s.wecom_token and s.wecom_aes_key),
+    image_refs=wx_media.image_refs,  # an image message's MediaId
     # WeCom: an app may send a member at most 30 messages a minute.
     capabilities=Capabilities(one_to_one=True, rate_limit=RateLimit(per_chat_per_minute=30)),
     notices=lambda s, chat_id: bool(s.wecom_secret and s.wecom_agent_id),  # sending needs the app's secret

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import httpx
+
 from adapters.base import ChannelAdapter, Delivered, DeliveryError
 from adapters.wecom import CHANNEL, DEFAULT_API_BASE, PLATFORM
 from adapters.wx_common import (
@@ -33,6 +35,7 @@ from adapters.wx_common import (
     with_hints,
     xml_content,
 )
+from adapters.wx_media import WxMedia
 from core.message import Message, OutgoingReply
 
 
@@ -94,6 +97,10 @@ class WeComAdapter(ChannelAdapter):
     async def _fetch_token(self) -> tuple[str, int]:
         return await fetch_token(self.client, f"{self.config.api_base}/cgi-bin/gettoken",
                                  {"corpid": self.config.corp_id, "corpsecret": self.config.secret or ""})
+
+    def media_fetcher(self, client: httpx.AsyncClient) -> WxMedia:
+        """Images by MediaId (``media/get`` with this adapter's access token) or PicUrl."""
+        return WxMedia(client, self.config.api_base, self.tokens.get, self.tokens.invalidate)
 
     async def deliver(self, reply: OutgoingReply) -> Delivered:
         if skipped := edit_skipped(reply):

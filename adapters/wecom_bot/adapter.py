@@ -22,8 +22,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+import httpx
+
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload
+from adapters.media import Fetch
 from adapters.wecom_bot import CHANNEL, PLATFORM
+from adapters.wecom_bot.media import wecom_bot_fetcher
 from adapters.wx_common import (
     Envelope,
     build_message,
@@ -240,6 +244,11 @@ def reply_url_key(chat_id: str, message_id: str = "") -> str:
     return f"{PLATFORM}:reply:{chat_id}:{message_id}"
 
 
+def images_of(client: httpx.AsyncClient, aes_key: str | None) -> Fetch | None:
+    """The AI bot's image URLs, decrypted with its EncodingAESKey (none without the key)."""
+    return wecom_bot_fetcher(client, aes_key) if aes_key else None
+
+
 class WeComBotAdapter(ChannelAdapter):
     """Posts later replies to a chat through an unused response_url of that chat.
 
@@ -252,9 +261,13 @@ class WeComBotAdapter(ChannelAdapter):
     rate_limit = CHANNEL.capabilities.rate_limit
     direct_messages = CHANNEL.capabilities.one_to_one
 
-    def __init__(self, urls: ReplyUrls):
+    def __init__(self, urls: ReplyUrls, *, aes_key: str | None = None):
         self.urls = urls
+        self.aes_key = aes_key
         self.client = http_client()
+
+    def media_fetcher(self, client: httpx.AsyncClient) -> Fetch | None:
+        return images_of(client, self.aes_key)
 
     async def _take_url(self, reply: OutgoingReply) -> str | None:
         if reply.reply_to_message_id:

@@ -48,4 +48,5 @@ def mount(host: Host) -> Wiring:
         sealed = await run_in_threadpool(callbacks.seal, payload, query.get("nonce") or new_nonce())
         return JSONResponse(sealed)
 
-    return Wiring([WeComBotAdapter(urls)], [url_verification(PATH, callbacks.verify_url), Route(PATH, receive)])
+    return Wiring([WeComBotAdapter(urls, aes_key=settings.wecom_bot_aes_key)],
+                  [url_verification(PATH, callbacks.verify_url), Route(PATH, receive)])

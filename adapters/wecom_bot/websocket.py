@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import websockets
 
 from adapters.base import (
@@ -46,9 +47,11 @@ from adapters.base import (
     SingletonLock,
     Wiring,
 )
+from adapters.media import Fetch
 from adapters.wecom_bot import CHANNEL, PLATFORM
 from adapters.wecom_bot.adapter import (
     card_reply,
+    images_of,
     parse_callback,
     reply_payload,
     to_message,
@@ -343,8 +346,12 @@ class WeComBotSocketAdapter(ChannelAdapter):
     rate_limit = CHANNEL.capabilities.rate_limit
     direct_messages = CHANNEL.capabilities.one_to_one
 
-    def __init__(self, connection: LongConnection):
+    def __init__(self, connection: LongConnection, *, aes_key: str | None = None):
         self.connection = connection
+        self.aes_key = aes_key
+
+    def media_fetcher(self, client: httpx.AsyncClient) -> Fetch | None:
+        return images_of(client, self.aes_key)
 
     async def deliver(self, reply: OutgoingReply) -> Delivered:
         if skipped := edit_skipped(reply):
@@ -381,4 +388,4 @@ def mount_websocket(host: Host) -> Wiring:
     """No routes: the adapter's start() opens the connection (on the instance that gets the lock)."""
     connection = connection_of(host)
     bot = SocketBot(host, connection)
-    return Wiring([WeComBotSocketAdapter(connection)], state={"wecom_bot_socket": bot})
+    return Wiring([WeComBotSocketAdapter(connection, aes_key=host.settings.wecom_bot_aes_key)], state={"wecom_bot_socket": bot})

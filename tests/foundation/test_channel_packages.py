@@ -17,8 +17,9 @@ from config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_PACKAGES = {spec.module.split(".")[1] for spec in CHANNELS}
-# the WeChat family's shared modules are platform code too
-PLATFORM_MODULES = {f"adapters.{p}" for p in PLATFORM_PACKAGES} | {"adapters.wx_common", "adapters.wx_http"}
+# the WeChat family's shared modules (adapters/wx_*.py) are platform code too
+PLATFORM_MODULES = {f"adapters.{p}" for p in PLATFORM_PACKAGES} | {
+    f"adapters.{p.stem}" for p in (ROOT / "adapters").glob("wx_*.py")}
 
 
 def _imports(path: Path) -> set[str]:
@@ -41,6 +42,17 @@ def test_nothing_outside_adapters_imports_a_platform_module():
                     offenders.append(f"{path.relative_to(ROOT)} imports {name}")
     assert offenders == [], "go through adapters.registry (or the Host port) instead:\n" + "\n".join(offenders)
 
+
+
+def test_photos_ask_the_channels_and_name_no_platform():
+    """Which images a message carries and how they are fetched is each channel's (ChannelSpec.image_refs,
+    ChannelAdapter.media_fetcher): the photo worker neither names a platform nor reads its settings."""
+    tree = ast.parse((ROOT / "bots" / "photos.py").read_text(encoding="utf-8"))
+    names = {c.name for c in CHANNELS} | {p.replace("_", "-") for p in PLATFORM_PACKAGES}
+    fields = {f for c in CHANNELS for f in c.settings.model_fields}
+    found = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in names]
+    found += [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in fields]
+    assert found == []
 
 def test_every_platform_package_is_in_the_registry():
     folders = {p.parent.name for p in (ROOT / "adapters").glob("*/__init__.py")}

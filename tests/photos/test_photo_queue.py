@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from adapters.media import telegram_fetcher
+from adapters.telegram.media import telegram_fetcher
 from bots.photo_store import LocalStore, S3Store
 from bots.photos import PhotoWorker
 from core import db, photos

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from adapters.media import MediaError, wecom_bot_decrypt, wecom_bot_encrypt
+from adapters.media import MediaError
+from adapters.wecom_bot.media import wecom_bot_decrypt, wecom_bot_encrypt
 from bots import photos as bot_photos
 from bots.photo_store import LocalStore
 from core.models import Ticket, utcnow

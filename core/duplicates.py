@@ -171,9 +171,12 @@ _NOT_LANDMARKS = frozenset({"现场", "当场", "市场", "立场", "下场", "�
 
 
 def _words(s: str) -> list[tuple[str, str]]:
-    """jieba's words of simplified text with their parts of speech."""
+    """jieba's words of simplified text with their parts of speech (the classifier's dictionary)."""
     import jieba.posseg
 
+    from core.classifier import jieba_tokenizer
+
+    jieba_tokenizer()  # initialised once, with the domain user dictionary
     return [(w.word, w.flag) for w in jieba.posseg.cut(s)]
 
 

@@ -260,6 +260,7 @@ def test_a_landmark_of_no_listed_name_is_a_place_told_by_how_its_name_ends():
     assert place_of("图书馆门口的电子屏黑屏了").spots == {"图书馆"}
     assert same_place(place_of("图书馆电子屏坏了"), place_of("游泳池电子屏坏了")) is False
     assert same_place(place_of("大厅的门禁坏了"), place_of("大堂门禁坏了")) is True
+    assert not place_of("3栋楼道电动车电池冒烟").spots and not place_of("走廊灯坏了").spots  # not places
 
 
 def test_join_precision_on_the_pairs_in_strangers_voices_stays_above_the_target():

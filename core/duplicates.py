@@ -17,7 +17,12 @@ unit words of buildings (六号楼, 6栋, 六幢, 6座) and basements (B2, 负�
 - personal matters (低保, 陪诊, 疫苗 …) of different people never join;
 - repeat reports of one emergency (same kind, place not different) within
   :data:`EMERGENCY_WINDOW` join it;
-- reports where one names no known object fall back to their words (shared character bigrams, the
+- at the same place, things of no listed name (伸缩门, 排风扇, 坡道, 花坛 …: jieba's nouns and words
+  ending like a thing, 门 机 扇 泵 …) decide when a report names no listed object: one thing (the
+  same word, one inside the other, a shared two-character word, or compounds of one kind such as
+  感应门/自动门) joins, different things stay apart; landmarks of no listed name (食堂, 游泳池,
+  儿童乐园) are places by how their names end (园 场 池 堂 馆 亭 …);
+- reports where one names no known object and no thing fall back to their words (shared character bigrams, the
   place and fillers taken out): at the same place, similar words join (of the same category, or
   plainly alike); where a place is not said, the old rule (same category and similar words).
 
@@ -151,10 +156,35 @@ SPOTS: dict[str, tuple[str, ...]] = {
     "楼顶": ("楼顶", "天台"), "地下室": ("地下室",), "健身区": ("健身区",), "小学": ("小学",),
     "快递柜": ("快递柜", "丰巢", "快递站", "驿站"), "活动室": ("活动室", "活动中心"), "车棚": ("车棚",),
     "公园": ("公园",), "河边": ("河边", "河道", "小河", "河里", "湖边"), "巷口": ("巷口",),
-    "物业办公室": ("物业办公室", "物业办", "物业门口"),
+    "物业办公室": ("物业办公室", "物业办", "物业门口"), "大堂": ("大堂", "大厅"),
 }
 _SPOT_RES = tuple((name, re.compile("|".join(words))) for name, words in SPOTS.items())
 _ROAD_END = re.compile(r"(?:路|街|大道|胡同|巷|弄|里)(?:\d{1,4}(?:号|弄|巷)(?:\d{1,4}号)?)?$")
+
+
+# A landmark of no listed name is told by how its name ends (食堂, 游泳池, 儿童乐园, 保安亭, 草坪):
+# Chinese names of places end in a few place morphemes, whatever the place is called.
+_LANDMARK_END = re.compile(r"(?:园|场|池|堂|馆|亭|厅|站|坪|廊|会所)$")
+# Words ending so that are not a place inside a community (or a whole community: 幸福家园).
+_NOT_LANDMARKS = frozenset({"现场", "当场", "市场", "立场", "下场", "家园", "公园", "小区", "花园", "商场", "机场", "场",
+                            "车站", "网站", "站", "客厅", "走廊", "天堂", "电池", "蓄电池", "锂电池", "餐厅", "饭堂", "讲堂", "课堂", "池", "园", "堂"})
+
+
+def _words(s: str) -> list[tuple[str, str]]:
+    """jieba's words of simplified text with their parts of speech (the classifier's dictionary)."""
+    import jieba.posseg
+
+    from core.classifier import jieba_tokenizer
+
+    jieba_tokenizer()  # initialised once, with the domain user dictionary
+    return [(w.word, w.flag) for w in jieba.posseg.cut(s)]
+
+
+def _landmarks(s: str) -> frozenset[str]:
+    """Landmarks not in :data:`SPOTS`, by the end of their name (listed spots are taken out first)."""
+    for _, rx in _SPOT_RES:
+        s = rx.sub(" ", s)
+    return frozenset(w for w, _ in _words(s) if len(w) >= 2 and _LANDMARK_END.search(w) and w not in _NOT_LANDMARKS)
 
 
 def _number(token: str) -> str:
@@ -233,7 +263,7 @@ def place_of(text: str, chat_place: str | None = None) -> Place:
     rooms = frozenset(m.group(1) or m.group(2) for m in _ROOM_RE.finditer(s))
     gates = frozenset((m.group(1) + "门") if m.group(1) else ("大门" if m.group(2) in ("大门", "正门") else m.group(2))
                       for m in _GATE_RE.finditer(s))
-    spots = frozenset(name for name, rx in _SPOT_RES if rx.search(s))
+    spots = frozenset(name for name, rx in _SPOT_RES if rx.search(s)) | _landmarks(s)
     if levels:  # 「B2停车场」 and 「负二层车库」 are one place: the level says which
         spots -= _BASEMENT_SPOTS
     roads = frozenset(part for part in (extract_location(s) or "").split() if _ROAD_END.search(part))
@@ -317,6 +347,48 @@ def _norm(text: str) -> str:
     return _FILLER.sub("", "".join(_KEEP.findall(_VOICE_FILLER.sub(" ", s))))
 
 
+# The last character of a Chinese compound names what kind of thing it is (伸缩门, 感应门 are doors;
+# 排水泵, 抽水泵 are pumps): a word ending in one of these is a thing even where jieba tags it a verb.
+_THING_END = frozenset("门机器扇泵床箱柜桌椅凳棚道墙坛板梯灯杆架管线窗网栓牌井盖锁表屏塔亭车桩池坑洞缝")
+# Nouns that are not the problem's object: people, times, the community itself.
+_NOT_THINGS = frozenset({"小区", "小朋友", "老人家", "老人", "孩子", "小孩", "大人", "居民", "业主", "物业", "师傅", "保安",
+                         "半夜", "晚上", "早上", "白天", "时候", "东西", "问题", "情况", "地上", "地方", "楼下", "楼上",
+                         "旁边", "边上", "里面", "外面", "上面", "下面", "后头", "一下", "人", "风", "水", "钱", "老伴",
+                         "楼道", "楼梯间", "走廊", "过道", "门口", "楼栋", "小区门"})
+
+
+def things_of(text: str) -> frozenset[str]:
+    """The things a report is about, listed or not (路灯; 伸缩门, 排风扇, 坡道, 花坛): the listed objects
+    (not conditions such as 漏水) by their canonical names, then nouns and words ending like a thing,
+    the place, fillers and people taken out."""
+    s = _norm(text)
+    listed = set()
+    for name, rx in _OBJECT_RES:
+        if rx.search(s):
+            listed.add(name)
+            s = rx.sub(" ", s)
+    listed -= _CONDITIONS | set(_GENERIC)
+    return frozenset(listed) | frozenset(w for w, flag in _words(s) if len(w) >= 2 and w not in _NOT_THINGS and not _LANDMARK_END.search(w)
+                     and ((flag[0] == "n" and flag not in ("nr", "ns", "nt")) or flag == "l" or w[-1] in _THING_END))
+
+
+def _same_thing(x: str, y: str) -> bool:
+    """Two names of one thing: equal, one inside the other (售货机, 自动售货机), a shared two-character
+    word (排水泵, 抽水泵), or one kind by the last character when both are compounds (感应门, 自动门)."""
+    if x in y or y in x:
+        return True
+    if {x[i : i + 2] for i in range(len(x) - 1)} & {y[i : i + 2] for i in range(len(y) - 1)}:
+        return True
+    return len(x) >= 3 and len(y) >= 3 and x[-1] == y[-1] and x[-1] in _THING_END
+
+
+def same_things(a: frozenset[str], b: frozenset[str]) -> bool | None:
+    """True: the reports name one thing; False: both name things, none the same; None: one names none."""
+    if not a or not b:
+        return None
+    return any(_same_thing(x, y) for x in a for y in b)
+
+
 def bigrams(text: str) -> set[str]:
     t = _norm(text)
     return {t[i : i + 2] for i in range(len(t) - 1)} or ({t} if t else set())
@@ -389,8 +461,13 @@ def judge(new: Report, old: Report, *, window: timedelta, threshold: float = DEF
     one_person = new.person == old.person
     oa, ob = new.objects, old.objects
     by_object = bool(oa and ob)
+    things = same_things(things_of(new.text), things_of(old.text)) if where else None
     if by_object:
-        alike = same_object(oa, ob)
+        # Listed objects decide; a thing of no listed name both share (热水器) joins a pipe to its leak.
+        alike = same_object(oa, ob) or bool(things and not (_things(oa) - _CONDITIONS and _things(ob) - _CONDITIONS))
+    elif things is not None:
+        # The same place, an object of no listed name: the words that name the things decide.
+        alike = things
     elif where:
         # The same place and one report names no known object: alike in words (place and fillers
         # taken out), and of the same category unless the words are plainly alike.

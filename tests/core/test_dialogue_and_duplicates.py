@@ -234,3 +234,36 @@ def test_the_migration_matches_the_models(database_url):
     engine.dispose()
     mine = [d for d in diff if "pending_questions" in repr(d) or "'place'" in repr(d)]
     assert mine == []
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("北边大门的升降柱卡住了升不起来", "北门升降柱坏了"),
+    ("十四号楼后面的排污泵不转了", "14幢楼后排污泵坏了"),
+    ("图书馆门口的电子屏黑屏了", "图书馆电子屏不显示了"),
+])
+def test_an_object_of_no_listed_name_at_the_same_place_joins_by_the_words_that_name_it(a, b):
+    window = timedelta(hours=72)
+    assert judge(_report(b, "b", 60), _report(a), window=window) is Verdict.JOIN
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("图书馆门口的电子屏黑屏了", "图书馆门口的自行车架倒了"),  # other things at one place
+    ("十四号楼后面的排污泵不转了", "15栋楼后排污泵坏了"),  # one thing at other places
+    ("3栋楼道灯不亮", "3栋楼道有人堆纸箱"),  # a listed object and an unlisted thing
+])
+def test_unlisted_objects_of_other_kinds_or_at_other_places_stay_apart(a, b):
+    window = timedelta(hours=72)
+    assert judge(_report(b, "b", 60), _report(a), window=window) is Verdict.SEPARATE
+
+
+def test_a_landmark_of_no_listed_name_is_a_place_told_by_how_its_name_ends():
+    assert place_of("图书馆门口的电子屏黑屏了").spots == {"图书馆"}
+    assert same_place(place_of("图书馆电子屏坏了"), place_of("游泳池电子屏坏了")) is False
+    assert same_place(place_of("大厅的门禁坏了"), place_of("大堂门禁坏了")) is True
+    assert not place_of("3栋楼道电动车电池冒烟").spots and not place_of("走廊灯坏了").spots  # not places
+
+
+def test_join_precision_on_the_pairs_in_strangers_voices_stays_above_the_target():
+    """Held out: written before the unlisted-object rule and never tuned on (before it: 91.3 % / 55.3 %)."""
+    m = evaluate_pairs(load_pairs([CORPUS / "duplicate_pairs_strangers.jsonl"]), classify)
+    assert m["pairs"] >= 60 and m["precision"] >= 0.95, m

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
@@ -33,8 +34,6 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from aiogram.utils.token import TokenValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-import httpx
 
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload, PayloadTooLarge
 from adapters.media import Fetch

@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.base import ChannelAdapter, Delivered, DeliveryError, MalformedPayload
 from adapters.media import Fetch

@@ -167,7 +167,8 @@ _ROAD_END = re.compile(r"(?:路|街|大道|胡同|巷|弄|里)(?:\d{1,4}(?:号|�
 _LANDMARK_END = re.compile(r"(?:园|场|池|堂|馆|亭|厅|站|坪|廊|会所)$")
 # Words ending so that are not a place inside a community (or a whole community: 幸福家园).
 _NOT_LANDMARKS = frozenset({"现场", "当场", "市场", "立场", "下场", "家园", "公园", "小区", "花园", "商场", "机场", "场",
-                            "车站", "网站", "站", "客厅", "走廊", "天堂", "电池", "蓄电池", "锂电池", "餐厅", "饭堂", "讲堂", "课堂", "池", "园", "堂"})
+                            "车站", "网站", "站", "客厅", "走廊", "天堂", "电池", "蓄电池", "锂电池", "餐厅", "饭堂", "讲堂",
+                            "课堂", "池", "园", "堂"})
 
 
 def _words(s: str) -> list[tuple[str, str]]:

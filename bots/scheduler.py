@@ -4,7 +4,8 @@ Several ``linli serve`` instances may share one PostgreSQL database, but APSched
 cannot share a job store between processes, so every instance schedules the sweep and a
 database lock decides which one runs it (core.locks.HeldLock: a PostgreSQL session advisory
 lock released when its connection dies; on SQLite a ``flock`` on a file beside the database).
-The sweep itself is idempotent (see core.deadlines), so even two runs at once would send every warning once: the outbox refuses a second row with the same key.
+The sweep itself is idempotent (see core.deadlines), so even two runs at once would send every
+warning once: the outbox refuses a second row with the same key.
 """
 
 from __future__ import annotations

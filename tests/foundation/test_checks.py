@@ -39,7 +39,7 @@ def test_core_is_checked_strictly_and_nothing_new_is_exempt():
     assert all(core.get(flag) is True for flag in strict_flags), {f: core.get(f) for f in strict_flags}
     exempt = [m for o in config["overrides"] if o.get("ignore_errors") for m in o["module"]]
     assert not [m for m in exempt if m.startswith("core")], "core/ may not be exempt from mypy"
-    assert len(exempt) <= 19, "the list of modules exempt from mypy may only shrink"
+    assert len(exempt) <= 5, "the list of modules exempt from mypy may only shrink (lower this number when it does)"
 
 
 def _python_files() -> list[Path]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Literal
 
 
 class ChangeSignal(asyncio.Event):
@@ -26,7 +27,7 @@ class ChangeSignal(asyncio.Event):
         self._owner = loop or asyncio.get_running_loop()
         self._owner_thread = threading.get_ident()
 
-    async def wait(self) -> bool:
+    async def wait(self) -> Literal[True]:
         if self._owner is not asyncio.get_running_loop():
             self.bind()
         return await super().wait()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -98,7 +98,7 @@ class LinliApp(FastAPI):
             await _respond(send, 405, {"detail": "use POST"}, extra=[(b"allow", b"POST")])
             return
         body = await _read_body(receive)
-        if body is _GONE:
+        if not isinstance(body, bytes):  # _GONE
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
@@ -127,7 +127,7 @@ async def _read_body(receive) -> bytes | object:
             return b"".join(chunks)
 
 
-async def _respond(send, status: int, body: dict, extra: list[tuple[bytes, bytes]] = ()) -> None:
+async def _respond(send, status: int, body: dict, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
     payload = _OK if body == {"ok": True} else json.dumps(body, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *extra]})

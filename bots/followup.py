@@ -27,7 +27,8 @@ from bots.actions import SURVEY_BUTTONS, SURVEY_SCORES, ActionError
 from bots.commands import action_data
 from core import dialogue, tickets
 from core.classify import Classification
-from core.dialogue import PendingQuestion, QuestionKind, SurveyAnswer
+from core.db import pk
+from core.dialogue import SurveyAnswer
 from core.duplicates import (
     Report,
     Verdict,
@@ -39,7 +40,7 @@ from core.duplicates import (
     same_place,
 )
 from core.message import Button
-from core.models import Chat, Ticket
+from core.models import Chat, PendingQuestion, QuestionKind, Ticket
 from core.people import can_manage
 from core.taxonomy import Category, Urgency
 from core.ticket_states import TicketState as S
@@ -149,7 +150,11 @@ class FollowUps:
                 self._settle(turn, question, "dropped")
                 return False  # something else: handled as the new message it is
         place = text.strip()[:LOCATION_MAX]
-        ticket = tickets.lock(turn.session, ticket.id)
+        locked = tickets.lock(turn.session, pk(ticket))
+        if locked is None:  # gone since it was read
+            self._settle(turn, question, "dropped")
+            return False
+        ticket = locked
         ticket.location = place
         ticket.updated_at = turn.now
         turn.session.add(ticket)
@@ -173,9 +178,10 @@ class FollowUps:
         if match.verdict is Verdict.ASK:
             self.ask_same_place(turn, ticket, match.ticket)
             return
-        ticket, master = tickets.lock(turn.session, ticket.id, match.ticket.id), turn.session.get(Ticket, match.ticket.id)
-        if ticket is None or master is None or not S(master.state).is_open or not S(ticket.state).is_open:
+        locked, master = tickets.lock(turn.session, pk(ticket), pk(match.ticket)), turn.session.get(Ticket, match.ticket.id)
+        if locked is None or master is None or not S(master.state).is_open or not S(locked.state).is_open:
             return
+        ticket = locked
         try:
             turn.replies += self.bot.actions.merge_as_reporter(turn.session, ticket, master, turn.person, now=turn.now,
                                                                origin=turn.origin)
@@ -195,8 +201,8 @@ class FollowUps:
         m = turn.message
         question = dialogue.ask(turn.session, turn.person.key, turn.chat.key, QuestionKind.FILE, now=turn.now,
                                 ttl=self.expiry, payload={"text": text, "message_id": m.message_id, "thread_id": m.thread_id})
-        buttons = [[Button(label=self.bot.text(turn, "button_file"), data=action_data("file", question.id)),
-                    Button(label=self.bot.text(turn, "button_no_file"), data=action_data("nofile", question.id))]]
+        buttons = [[Button(label=self.bot.text(turn, "button_file"), data=action_data("file", pk(question))),
+                    Button(label=self.bot.text(turn, "button_no_file"), data=action_data("nofile", pk(question)))]]
         turn.say(self.bot.text(turn, "ask_to_file"), "ask", buttons=buttons)
         return True
 
@@ -251,7 +257,7 @@ class FollowUps:
         dialogue.ask(turn.session, turn.person.key, turn.chat.key, QuestionKind.SURVEY, now=turn.now,
                      ttl=max(question.expires_at - turn.now, self.expiry), ticket_id=ticket.id,
                      payload={"again": True, "unhappy": unhappy})
-        buttons = [[Button(label=self.bot.text(turn, f"button_{SURVEY_BUTTONS[s]}"), data=action_data(SURVEY_BUTTONS[s], ticket.id))
+        buttons = [[Button(label=self.bot.text(turn, f"button_{SURVEY_BUTTONS[s]}"), data=action_data(SURVEY_BUTTONS[s], pk(ticket)))
                     for s in SURVEY_SCORES]]
         turn.say(self.bot.text(turn, "survey_again", number=ticket.id), f"survey-again:{ticket.id}",
                  ticket_id=ticket.id, buttons=buttons)
@@ -266,8 +272,8 @@ class FollowUps:
     def ask_same_place(self, turn: Turn, ticket: Ticket, master: Ticket) -> None:
         dialogue.ask(turn.session, turn.person.key, turn.chat.key, QuestionKind.SAME_PLACE, now=turn.now,
                      ttl=self.expiry, ticket_id=ticket.id, payload={"master": master.id})
-        buttons = [[Button(label=self.bot.text(turn, "button_same_yes"), data=action_data("same", ticket.id, master.id)),
-                    Button(label=self.bot.text(turn, "button_same_no"), data=action_data("notsame", ticket.id, master.id))]]
+        buttons = [[Button(label=self.bot.text(turn, "button_same_yes"), data=action_data("same", pk(ticket), pk(master))),
+                    Button(label=self.bot.text(turn, "button_same_no"), data=action_data("notsame", pk(ticket), pk(master)))]]
         values = self.bot.actions.values(turn.session, master)
         turn.say(self.bot.text(turn, "same_place_ask", master=master.id, summary=values["summary"]),
                  f"same-ask:{ticket.id}", ticket_id=ticket.id, buttons=buttons)

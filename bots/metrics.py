@@ -23,7 +23,7 @@ import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import prometheus_client
 import sqlalchemy as sa
@@ -32,20 +32,23 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Summary, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 
+from core.db import table_of
 from core.models import InboxMessage, OutboxMessage, Photo, Ticket
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest() writes
 T = TypeVar("T")
+M = TypeVar("M", Counter, Gauge, Summary)
 prometheus_client.disable_created_metrics()  # no *_created series: they were never part of linli's metrics
 
 
-class _Family:
+class _Family(Generic[M]):
     """One of this process's metrics, with the reading side the tests and the runtime use."""
 
-    def __init__(self, metric: Counter | Gauge | Summary):
-        self.metric = metric
+    def __init__(self, metric: M):
+        self.metric: M = metric
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(metric)
 
@@ -148,25 +151,25 @@ def database_families(engine: sa.Engine) -> list[GaugeMetricFamily]:
                               labels=["status"])
     photos = GaugeMetricFamily("linli_photos", "Photos of tickets not yet downloaded (pending, fetching) and given up "
                                "on (failed), by platform.", labels=["platform", "state"])
-    state_col = Ticket.__table__.c.state
+    state_col = table_of(Ticket).c.state
     with engine.connect() as conn:
         for state, platform, n in conn.execute(
-            sa.select(Photo.state, Photo.platform, sa.func.count())
-            .where(Photo.state.in_(["pending", "fetching", "failed"]), Photo.ticket_id.is_not(None))
-            .group_by(Photo.state, Photo.platform)
+            sa.select(col(Photo.state), col(Photo.platform), sa.func.count())
+            .where(col(Photo.state).in_(["pending", "fetching", "failed"]), col(Photo.ticket_id).is_not(None))
+            .group_by(col(Photo.state), col(Photo.platform))
         ):
             photos.add_metric([platform, state], n)
         for state, n in conn.execute(sa.select(state_col, sa.func.count()).group_by(state_col)):
             tickets.add_metric([str(state)], n)
         for status, platform, n in conn.execute(
-            sa.select(OutboxMessage.status, OutboxMessage.platform, sa.func.count())
-            .where(OutboxMessage.status.in_(["pending", "sending", "failed"]))
-            .group_by(OutboxMessage.status, OutboxMessage.platform)
+            sa.select(col(OutboxMessage.status), col(OutboxMessage.platform), sa.func.count())
+            .where(col(OutboxMessage.status).in_(["pending", "sending", "failed"]))
+            .group_by(col(OutboxMessage.status), col(OutboxMessage.platform))
         ):
             outbox.add_metric([platform, status], n)
         for status, n in conn.execute(
-            sa.select(InboxMessage.status, sa.func.count())
-            .where(InboxMessage.status.in_(["received", "processing"])).group_by(InboxMessage.status)
+            sa.select(col(InboxMessage.status), sa.func.count())
+            .where(col(InboxMessage.status).in_(["received", "processing"])).group_by(col(InboxMessage.status))
         ):
             inbox.add_metric([status], n)
     return [tickets, outbox, inbox, photos]

@@ -17,8 +17,8 @@ from bots.replies import BotReply, Destination
 from bots.templates import Templates, script_for
 from core import notices
 from core.grids import Role
-from core.models import Chat, Grid, Person
-from core.notices import MAX_NOTICE_CHARS, Notice
+from core.models import Chat, Grid, Notice, Person
+from core.notices import MAX_NOTICE_CHARS
 from core.people import can_manage, display_name, titled_name, workers_for
 
 

@@ -28,8 +28,7 @@ from bots.deps import Reader
 from bots.photo_store import PhotoStore, store_for
 from bots.ticket_view import iso
 from core import accounts, photos, search
-from core.models import Ticket
-from core.photos import Photo
+from core.models import Photo, Ticket
 from core.timefmt import local
 
 PhotoId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]

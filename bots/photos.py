@@ -26,7 +26,7 @@ from datetime import datetime
 
 import httpx
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import ChannelAdapter
@@ -35,10 +35,9 @@ from adapters.registry import image_refs
 from bots.photo_store import PhotoStore, store_for
 from core import db
 from core import photos as core_photos
-from core.dialogue import PendingQuestion
 from core.message import Message, MessageKind
-from core.models import Chat, InboxMessage, OutboxMessage, Ticket, TicketEvent, TicketReporter, utcnow
-from core.photos import ADOPT_WINDOW, RESULT_WINDOW, Photo, Refused, check_content
+from core.models import Chat, InboxMessage, OutboxMessage, PendingQuestion, Photo, Ticket, TicketEvent, TicketReporter, utcnow
+from core.photos import ADOPT_WINDOW, RESULT_WINDOW, Refused, check_content
 from core.ticket_states import TicketState
 
 log = logging.getLogger("linli.photos")
@@ -50,15 +49,15 @@ WORKER_BATCH = 8
 
 def _resolved_here(session: Session, message: Message, now: datetime) -> int | None:
     """The ticket this sender resolved from this chat within the result window, if any."""
-    from_here = sa.select(InboxMessage.id).where(InboxMessage.chat_key == message.chat_key,
-                                                 InboxMessage.sender_key == message.sender_key,
-                                                 InboxMessage.received_at >= now - RESULT_WINDOW)
-    told_here = sa.select(OutboxMessage.ticket_id).where(OutboxMessage.inbox_id.in_(from_here))
+    from_here = sa.select(col(InboxMessage.id)).where(col(InboxMessage.chat_key) == message.chat_key,
+                                                      col(InboxMessage.sender_key) == message.sender_key,
+                                                      col(InboxMessage.received_at) >= now - RESULT_WINDOW)
+    told_here = sa.select(col(OutboxMessage.ticket_id)).where(col(OutboxMessage.inbox_id).in_(from_here))
     return session.exec(
         select(TicketEvent.ticket_id).where(
             TicketEvent.actor == message.sender_key, TicketEvent.to_state == TicketState.RESOLVED.value,
-            TicketEvent.created_at >= now - RESULT_WINDOW, TicketEvent.ticket_id.in_(told_here))
-        .order_by(TicketEvent.id.desc())
+            TicketEvent.created_at >= now - RESULT_WINDOW, col(TicketEvent.ticket_id).in_(told_here))
+        .order_by(col(TicketEvent.id).desc())
     ).first()
 
 
@@ -78,21 +77,21 @@ def _conversation(session: Session, message: Message, now: datetime) -> int | No
     if message.reply_to_message_id:
         replied = session.exec(select(OutboxMessage.ticket_id).where(
             OutboxMessage.chat_key == message.chat_key, OutboxMessage.platform_message_id == message.reply_to_message_id,
-            OutboxMessage.ticket_id.is_not(None))).first()
+            col(OutboxMessage.ticket_id).is_not(None))).first()
         if replied is not None:
             return replied
     asked = session.exec(select(PendingQuestion.ticket_id).where(
         PendingQuestion.person_key == message.sender_key, PendingQuestion.chat_key == message.chat_key,
-        PendingQuestion.ticket_id.is_not(None), PendingQuestion.asked_at >= now - ADOPT_WINDOW)
-        .order_by(PendingQuestion.id.desc())).first()
+        col(PendingQuestion.ticket_id).is_not(None), PendingQuestion.asked_at >= now - ADOPT_WINDOW)
+        .order_by(col(PendingQuestion.id).desc())).first()
     if asked is not None:
         return asked
     open_states = [s.value for s in TicketState if s.is_open]
     return session.exec(
-        select(TicketReporter.ticket_id).join(Ticket, Ticket.id == TicketReporter.ticket_id).where(
+        select(TicketReporter.ticket_id).join(Ticket, col(Ticket.id) == col(TicketReporter.ticket_id)).where(
             TicketReporter.person_key == message.sender_key, TicketReporter.chat_key == message.chat_key,
-            TicketReporter.joined_at >= now - ADOPT_WINDOW, Ticket.state.in_(open_states))
-        .order_by(TicketReporter.joined_at.desc())).first()
+            TicketReporter.joined_at >= now - ADOPT_WINDOW, col(Ticket.state).in_(open_states))
+        .order_by(col(TicketReporter.joined_at).desc())).first()
 
 
 def attach(session: Session, message: Message, *, max_bytes: int, now: datetime | None = None) -> list[Photo]:

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core import tickets
-from core.dialogue import PendingQuestion, open_key
+from core.dialogue import open_key
 from core.message import split_chat_key
-from core.models import Chat, OutboxMessage, Ticket, TicketReporter, utcnow
+from core.models import Chat, OutboxMessage, PendingQuestion, Ticket, TicketReporter, utcnow
 
 
 def migrate_chat(session: Session, old_key: str, new_key: str, *, at: datetime | None = None) -> int:

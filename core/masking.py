@@ -211,7 +211,7 @@ def anonymise(text: str) -> str:
     Finding unknown full names takes jieba's HMM (a few ms per text), so results are cached:
     a public list of a thousand requests is read again at the cost of the lookups."""
     hidden = _spans(text, whole=True) if len(_DECIMAL.findall(text)) >= _SHORTEST or _OTHER_DIGITS.search(text) else set()
-    out = ["*" if i in hidden else ch for i, ch in enumerate(text)]
+    out: list[str | None] = ["*" if i in hidden else ch for i, ch in enumerate(text)]
     for start, end in sorted(_person_names(text), key=lambda se: (se[0], -se[1])):
         word = text[start:end]
         title = next((h for h in HONORIFICS if word.endswith(h) and len(word) > len(h)), None)

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core import locks
-from core.db import pk, rowcount
+from core.db import pk, rowcount, table_of
 from core.message import OutgoingReply
 from core.models import OutboxMessage, UTCDateTime, utcnow
 
@@ -67,7 +67,7 @@ def enqueue(
 
 def _serialise_claims(session: Session) -> None:
     """Take the claim lock for the rest of the transaction (every instance queues behind it)."""
-    locks.for_transaction(session, "outbox-claim", sqlite_table=OutboxMessage.__table__)
+    locks.for_transaction(session, "outbox-claim", sqlite_table=table_of(OutboxMessage))
 
 
 def _in_window(now: datetime, window: timedelta) -> sa.ColumnElement[bool]:

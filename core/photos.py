@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from core.db import pk, rowcount
 from core.models import Photo, utcnow
 
 MAX_ATTEMPTS = 6
@@ -79,7 +80,7 @@ def record(session: Session, *, platform: str, chat_key: str, sender_key: str, m
     """Add a pending row per reference to the caller's transaction (a message's refs are recorded once)."""
     now = now or utcnow()
     known = set(session.exec(select(Photo.ref_index).where(Photo.chat_key == chat_key, Photo.message_id == message_id)))
-    rows = []
+    rows: list[Photo] = []
     for i, ref in enumerate(refs):
         if i in known or not ref:
             continue
@@ -94,36 +95,36 @@ def record(session: Session, *, platform: str, chat_key: str, sender_key: str, m
 
 def waiting(session: Session, *, chat_key: str, sender_key: str, now: datetime) -> bool:
     """Whether the person sent photos in this chat within :data:`ADOPT_WINDOW` that have no ticket yet."""
-    return session.exec(select(Photo.id).where(
-        Photo.sender_key == sender_key, Photo.ticket_id.is_(None), Photo.chat_key == chat_key,
+    return session.exec(select(col(Photo.id)).where(
+        Photo.sender_key == sender_key, col(Photo.ticket_id).is_(None), Photo.chat_key == chat_key,
         Photo.created_at >= now - ADOPT_WINDOW).limit(1)).first() is not None
 
 
 def adopt(session: Session, ticket_id: int, *, chat_key: str, sender_key: str, now: datetime) -> int:
     """Give waiting photos (no ticket yet) the person sent in this chat just before to ``ticket_id``."""
     result = session.execute(
-        sa.update(Photo).where(Photo.ticket_id.is_(None), Photo.chat_key == chat_key, Photo.sender_key == sender_key,
-                               Photo.created_at >= now - ADOPT_WINDOW)
+        sa.update(Photo).where(col(Photo.ticket_id).is_(None), col(Photo.chat_key) == chat_key, col(Photo.sender_key) == sender_key,
+                               col(Photo.created_at) >= now - ADOPT_WINDOW)
         .values(ticket_id=ticket_id, next_attempt_at=now)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 def of_ticket(session: Session, ticket_id: int) -> list[Photo]:
     """A ticket's photos and those of the tickets merged into it, oldest first."""
     from core.models import Ticket
 
-    merged = sa.select(Ticket.id).where(Ticket.master_id == ticket_id)
-    return list(session.exec(select(Photo).where(sa.or_(Photo.ticket_id == ticket_id, Photo.ticket_id.in_(merged)))
-                             .order_by(Photo.id)))
+    merged = sa.select(col(Ticket.id)).where(col(Ticket.master_id) == ticket_id)
+    return list(session.exec(select(Photo).where(sa.or_(col(Photo.ticket_id) == ticket_id, col(Photo.ticket_id).in_(merged)))
+                             .order_by(col(Photo.id))))
 
 
-def failed(session: Session, ticket_ids: sa.Select | None = None, limit: int = 200) -> list[Photo]:
+def failed(session: Session, ticket_ids: sa.Select[tuple[int | None]] | None = None, limit: int = 200) -> list[Photo]:
     """Photos given up on (newest first), optionally only those of tickets in ``ticket_ids``."""
-    q = select(Photo).where(Photo.state == "failed", Photo.ticket_id.is_not(None))
+    q = select(Photo).where(Photo.state == "failed", col(Photo.ticket_id).is_not(None))
     if ticket_ids is not None:
-        q = q.where(Photo.ticket_id.in_(ticket_ids))
-    return list(session.exec(q.order_by(Photo.id.desc()).limit(limit)))
+        q = q.where(col(Photo.ticket_id).in_(ticket_ids))
+    return list(session.exec(q.order_by(col(Photo.id).desc()).limit(limit)))
 
 
 # -- the fetch queue -----------------------------------------------------------------------------
@@ -134,29 +135,29 @@ def claim_due(session: Session, *, limit: int = 10, now: datetime | None = None,
     UPDATE (its state and attempt count as read), so of two fetchers only one gets it."""
     now = now or utcnow()
     candidates = session.execute(
-        sa.select(Photo.id, Photo.attempts, Photo.state)
-        .where(Photo.state.in_(("pending", "fetching")), Photo.next_attempt_at <= now, Photo.ticket_id.is_not(None))
-        .order_by(Photo.next_attempt_at, Photo.id).limit(limit)
+        sa.select(col(Photo.id), col(Photo.attempts), col(Photo.state))
+        .where(col(Photo.state).in_(("pending", "fetching")), col(Photo.next_attempt_at) <= now, col(Photo.ticket_id).is_not(None))
+        .order_by(col(Photo.next_attempt_at), col(Photo.id)).limit(limit)
     ).all()
     session.rollback()  # end the read before the writes (PostgreSQL: no snapshot held across them)
-    won = []
+    won: list[int] = []
     for photo_id, attempts, state in candidates:
         result = session.execute(
-            sa.update(Photo).where(Photo.id == photo_id, Photo.attempts == attempts, Photo.state == state,
-                                   Photo.next_attempt_at <= now)
+            sa.update(Photo).where(col(Photo.id) == photo_id, col(Photo.attempts) == attempts, col(Photo.state) == state,
+                                   col(Photo.next_attempt_at) <= now)
             .values(state="fetching", attempts=attempts + 1, next_attempt_at=now + lease)
         )
         session.commit()
-        if result.rowcount == 1:
+        if rowcount(result) == 1 and photo_id is not None:
             won.append(photo_id)
     if not won:
         return []
-    return list(session.exec(select(Photo).where(Photo.id.in_(won)).order_by(Photo.id)
+    return list(session.exec(select(Photo).where(col(Photo.id).in_(won)).order_by(col(Photo.id))
                              .execution_options(populate_existing=True)))
 
 
-def _leased(row: Photo):
-    return sa.and_(Photo.id == row.id, Photo.state == "fetching", Photo.attempts == row.attempts)
+def _leased(row: Photo) -> sa.ColumnElement[bool]:
+    return sa.and_(col(Photo.id) == row.id, col(Photo.state) == "fetching", col(Photo.attempts) == row.attempts)
 
 
 def mark_fetched(session: Session, row: Photo, *, sha256: str, content_type: str, size: int,
@@ -166,7 +167,7 @@ def mark_fetched(session: Session, row: Photo, *, sha256: str, content_type: str
         state="fetched", sha256=sha256, content_type=content_type, size=size, last_error=None,
         fetched_at=now or utcnow()))
     session.commit()
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def mark_failed(session: Session, row: Photo, reason: str, *, retryable: bool, now: datetime | None = None) -> str:
@@ -185,15 +186,15 @@ def mark_failed(session: Session, row: Photo, reason: str, *, retryable: bool, n
 def backoff(attempts: int, rng: random.Random | None = None) -> float:
     """Seconds before retry ``attempts + 1``: 5, 15, 45 … (about half an hour over all attempts, so a
     platform's short outage is ridden out), capped at an hour, plus up to 25 % jitter."""
-    return min(5.0 * 3 ** max(attempts - 1, 0), 3600.0) * (1 + 0.25 * (rng or random).random())
+    return min(5.0 * 3.0 ** max(attempts - 1, 0), 3600.0) * (1 + 0.25 * (rng or random).random())
 
 
 def retry(session: Session, photo_id: int, now: datetime | None = None) -> bool:
     """Put a failed photo back in the queue (an admin's 重试). Commits. False if it had not failed."""
-    result = session.execute(sa.update(Photo).where(Photo.id == photo_id, Photo.state == "failed").values(
+    result = session.execute(sa.update(Photo).where(col(Photo.id) == photo_id, col(Photo.state) == "failed").values(
         state="pending", attempts=0, next_attempt_at=now or utcnow()))
     session.commit()
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 @dataclass(frozen=True)
@@ -220,5 +221,8 @@ class PhotoView:
 
 
 def view(row: Photo) -> PhotoView:
-    return PhotoView(row.id, row.ticket_id, row.role, "pending" if row.state == "fetching" else row.state,
+    """What pages show of a stored photo of a ticket (rows still waiting for their ticket are never shown)."""
+    if row.ticket_id is None:
+        raise ValueError(f"photo {row.id} has no ticket yet: only photos of tickets are shown")
+    return PhotoView(pk(row), row.ticket_id, row.role, "pending" if row.state == "fetching" else row.state,
                      row.content_type, row.size, row.last_error, row.created_at)

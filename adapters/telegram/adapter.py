@@ -423,6 +423,8 @@ class TelegramAdapter(ChannelAdapter):
             self._poller = asyncio.create_task(self._poll(), name="linli-telegram-polling")
 
     async def _poll(self) -> None:
+        on_update = self.on_update
+        assert on_update is not None, "start_polling checks on_update"
         # getUpdates refuses to work while a webhook is set.
         await self._retrying(lambda: self.bot.delete_webhook(drop_pending_updates=False))
         offset: int | None = None
@@ -434,7 +436,7 @@ class TelegramAdapter(ChannelAdapter):
             for update in updates:
                 body = update.model_dump(mode="json", by_alias=True, exclude_none=True)
                 try:
-                    await self.on_update(body)
+                    await on_update(body)
                 except (MalformedPayload, PayloadTooLarge) as exc:
                     log.warning("skipping Telegram update %s: %s", update.update_id, exc)
                 except Exception:

@@ -91,6 +91,7 @@ class WeComAdapter(ChannelAdapter):
         if not (config.secret and config.agent_id):
             raise ValueError("LINLI_WECOM_SECRET and LINLI_WECOM_AGENT_ID are needed to send WeCom messages")
         self.config = config
+        self.agent_id: str = config.agent_id  # checked above: sending needs it
         self.client = http_client()
         self.tokens = AccessTokens(f"wecom:{config.corp_id}:{config.agent_id}", self._fetch_token, store)
 
@@ -107,7 +108,7 @@ class WeComAdapter(ChannelAdapter):
             return skipped
         text = {"content": with_hints(reply.text, reply.buttons)}
         if reply.recipient_id:
-            payload = {"touser": reply.recipient_id, "msgtype": "text", "agentid": int(self.config.agent_id), "text": text}
+            payload = {"touser": reply.recipient_id, "msgtype": "text", "agentid": int(self.agent_id), "text": text}
             data = await post_with_token(self.client, self.tokens, f"{self.config.api_base}/cgi-bin/message/send",
                                          payload, "WeCom message/send")
             if data.get("invaliduser"):

@@ -33,7 +33,9 @@ def new_private_key_pem(bits: int = 2048) -> str:
 
 
 def public_key_of(private_pem: str) -> rsa.RSAPublicKey:
-    return serialization.load_pem_private_key(private_pem.encode(), password=None).public_key()
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey), "the fake signs with RSA keys only"
+    return key.public_key()
 
 
 def _aes(random_key: str) -> AESGCM:

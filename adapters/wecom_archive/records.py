@@ -67,6 +67,8 @@ def _ms(value: Any) -> datetime:
 
 def _location(body: dict[str, Any]) -> tuple[str, Attachment]:
     label = " ".join(p for p in (str(body.get("title") or ""), str(body.get("address") or "")) if p).strip()
+    lat: float | None
+    lng: float | None
     try:
         lat, lng = float(body["latitude"]), float(body["longitude"])
     except (KeyError, TypeError, ValueError):

@@ -13,10 +13,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from bots.api.common import FilingError, file_ticket, scope_for_token
@@ -117,9 +118,9 @@ def _last_notes(session: Session, ids: list[int]) -> dict[int, str]:
         return {}
     rows = session.exec(
         select(TicketEvent.ticket_id, TicketEvent.note).where(
-            TicketEvent.ticket_id.in_(ids), TicketEvent.to_state.is_not(None), TicketEvent.note != "",
+            col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.to_state).is_not(None), TicketEvent.note != "",
             TicketEvent.kind != "created",
-        ).order_by(TicketEvent.id)
+        ).order_by(col(TicketEvent.id))
     )
     return {tid: note for tid, note in rows}
 
@@ -147,7 +148,8 @@ def key_of(request: Request, form: dict | None = None) -> str | None:
     return key
 
 
-def scope(runtime: Runtime, request: Request, need: str, form: dict | None = None, may: str | None = None) -> Scope:
+def scope(runtime: Runtime, request: Request, need: str, form: dict | None = None,
+          may: Literal["file", "act"] | None = None) -> Scope:
     """The key's scope, as an Open311 error when it is missing, unknown or not enough."""
     with db.session_scope(runtime.engine) as s:
         try:
@@ -166,8 +168,8 @@ def reader(runtime: Runtime, request: Request) -> Scope | None:
 def shown(s: Session, viewer: Scope | None, items: list[Ticket]) -> list[dict]:
     if viewer is None:
         return [public_request_of(t, coarse_place(s, t.grid_id)) for t in items]
-    notes = _last_notes(s, [t.id for t in items])
-    return [request_of(t, notes.get(t.id)) for t in items]
+    notes = _last_notes(s, [db.pk(t) for t in items])
+    return [request_of(t, notes.get(db.pk(t))) for t in items]
 
 
 def services(runtime: Runtime, fmt: str, request: Request) -> Response:

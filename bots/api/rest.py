@@ -125,9 +125,9 @@ def detail(runtime: Runtime, s: Session, t: Ticket) -> dict:
     return {
         **dict(view),
         "reporters": [{"person_key": rp.person_key, "name": names.get(rp.person_key, ""), "chat_key": rp.chat_key,
-                       "joined_at": iso(rp.joined_at)} for rp in tickets.reporters(s, t.id)],
+                       "joined_at": iso(rp.joined_at)} for rp in tickets.reporters(s, db.pk(t))],
         "events": [{"at": iso(e.created_at), "actor": e.actor, "kind": e.kind, "from_state": e.from_state,
-                    "to_state": e.to_state, "note": e.note, "data": e.data} for e in tickets.events(s, t.id)],
+                    "to_state": e.to_state, "note": e.note, "data": e.data} for e in tickets.events(s, db.pk(t))],
     }
 
 
@@ -193,7 +193,7 @@ def create_ticket(runtime: RuntimeDep, body: NewTicket, scope: Filer) -> dict:
                 summary="Act on a ticket exactly as the chat command does (needs write); announced in the chat",
                 responses={409: {"model": Refusal, "description": "refused by the ticket's state, or another actor "
                                  "moved the ticket first (code ticket_taken); nothing changed; lists the actions available now"}})
-def transition(runtime: RuntimeDep, number: TicketNumber, body: Transition, scope: Actor) -> dict:
+def transition(runtime: RuntimeDep, number: TicketNumber, body: Transition, scope: Actor) -> dict | JSONResponse:
     from bots.actions import ActionError, NotAllowed, UnknownTicket
     from bots.replies import enqueue
 
@@ -207,14 +207,14 @@ def transition(runtime: RuntimeDep, number: TicketNumber, body: Transition, scop
                 expected=body.expected_state,
             )
             enqueue(s, replies, prefix=f"api:{secrets.token_hex(8)}")
-            out = detail(runtime, s, s.get(Ticket, number))
+            out = detail(runtime, s, s.get_one(Ticket, number))
     except UnknownTicket as exc:
         raise HTTPException(404, str(exc)) from None
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from None
     except ActionError as exc:
         with Session(runtime.engine) as s:
-            ticket = s.get(Ticket, number)
+            ticket = s.get_one(Ticket, number)
             person = s.exec(select(Person).where(Person.key == scope.person_key)).one()
             offered = [a.name for a in available(s, ticket, person, desk=True)]
             state = TicketState(ticket.state)
@@ -227,7 +227,7 @@ def transition(runtime: RuntimeDep, number: TicketNumber, body: Transition, scop
 
 @router.post("/tickets/{number}/comments", response_model=TicketDetail, status_code=201,
                 summary="Add a note to the trail, or announce progress in the chat (needs write)")
-def comment(runtime: RuntimeDep, number: TicketNumber, body: Comment, scope: Actor) -> dict:
+def comment(runtime: RuntimeDep, number: TicketNumber, body: Comment, scope: Actor) -> dict | JSONResponse:
     if body.announce:
         return transition(runtime, number, Transition(action="progress", note=body.text), scope)
     with db.session_scope(runtime.engine) as s:

@@ -49,7 +49,7 @@ class AuditLine:
 def level_label(level: str | None) -> str:
     """community/street/district → 社区/街道/区 (an unknown word is shown as it is)."""
     try:
-        return LEVEL_LABELS[Level(level)]
+        return LEVEL_LABELS[Level(level or "")]
     except ValueError:
         return level or ""
 
@@ -63,7 +63,7 @@ def _label(enum, value: str | None) -> str:
 
 def _state(value: str | None) -> str:
     try:
-        return STATE_LABELS[TicketState(value)]
+        return STATE_LABELS[TicketState(value or "")]
     except ValueError:
         return value or ""
 
@@ -75,7 +75,7 @@ def describe(event: TicketEvent, names: Mapping[str, str]) -> tuple[str, str]:
         return f"登记诉求（{_state(event.to_state)}）", note
     if kind in ("transition", "reopen"):
         try:
-            target = TicketState(event.to_state)
+            target = TicketState(event.to_state or "")
         except ValueError:
             return f"状态改为 {event.to_state}", note
         verb = "重新办理" if kind == "reopen" else ENTERED.get(target, f"状态改为{target.label}")
@@ -85,8 +85,8 @@ def describe(event: TicketEvent, names: Mapping[str, str]) -> tuple[str, str]:
     if kind == "escalate":
         return f"上报{level_label(data.get('level'))}", note
     if kind == "assign":
-        whom = [data.get("department") or "", names.get(data.get("assignee") or "", data.get("assignee") or "")]
-        whom = " · ".join(w for w in whom if w)
+        parts = [data.get("department") or "", names.get(data.get("assignee") or "", data.get("assignee") or "")]
+        whom = " · ".join(w for w in parts if w)
         return (f"派单给 {whom}" if whom else "派单"), note
     if kind == "reclassify":
         return f"改类：{_label(Category, data.get('from'))} → {_label(Category, data.get('to'))}", note

@@ -63,6 +63,8 @@ def set_cookie(response: Response, name: str, value: str, *, secure: bool, max_a
 
 def viewer_of(request: Request, session: Session, secret: str) -> Viewer | None:
     token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
     account = accounts.account_for_session(session, token)
     if account is None:
         return None

@@ -131,9 +131,9 @@ def sessions(
     with db.session_scope(_engine()) as session:
         account = accounts.account_named(session, username)
         if revoke:
-            typer.echo(f"ended {accounts.end_all_sessions(session, account.id)} session(s) of {username!r}")
+            typer.echo(f"ended {accounts.end_all_sessions(session, db.pk(account))} session(s) of {username!r}")
             return
-        rows = accounts.sessions_of(session, account.id)
+        rows = accounts.sessions_of(session, db.pk(account))
     if not rows:
         typer.echo(f"{username!r} has no open sessions")
     for row in rows:

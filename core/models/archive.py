@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -33,7 +34,7 @@ class ArchiveRecord(SQLModel, table=True):
     publickey_ver: int | None = None
     chat_key: str | None = Field(default=None, max_length=200)
     sender: str | None = Field(default=None, max_length=128)
-    record: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    record: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     created_at: datetime = created_column()
 
 

@@ -15,7 +15,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC without zone (portable across SQLite and PostgreSQL), returns aware UTC."""
 
     impl = sa.DateTime
@@ -32,7 +32,7 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-class StrEnumColumn(TypeDecorator):
+class StrEnumColumn(TypeDecorator[Any]):
     """Stores a StrEnum as its code (a plain string column), returns the enum member."""
 
     impl = sa.String

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -31,7 +32,7 @@ class PendingQuestion(SQLModel, table=True):
     chat_key: str = Field(max_length=200)
     kind: str = Field(max_length=16)
     ticket_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
-    payload: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     asked_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
     # person_key + "\x1f" + chat_key while pending; NULL once settled (unique: one pending per person and chat)

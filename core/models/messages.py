@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -20,7 +21,7 @@ class InboxMessage(SQLModel, table=True):
     chat_key: str = Field(max_length=200, index=True)
     sender_key: str = Field(max_length=200)
     text: str = ""
-    payload: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     status: str = Field(default="received", max_length=16, index=True)  # received|processing|done|ignored|failed
     attempts: int = 0
     error: str | None = None
@@ -38,7 +39,7 @@ class OutboxMessage(SQLModel, table=True):
     dedup_key: str = Field(max_length=400, unique=True)
     platform: str = Field(max_length=32)
     chat_key: str = Field(max_length=200, index=True)
-    payload: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     ticket_id: int | None = Field(default=None, index=True)
     inbox_id: int | None = Field(default=None, index=True)
     status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed

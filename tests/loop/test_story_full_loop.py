@@ -35,32 +35,7 @@ def test_a_request_travels_the_whole_loop_to_a_satisfied_close(hood):
     assert "已派单至幸福物业服务中心" in assigned.text
     assert hood.ticket(ticket.id).state is S.ASSIGNED
 
-    # property: 48 h to resolve. At 37 h the ticket is yellow: one 催办, however often the sweep runs.
-    created_at = hood.ticket(ticket.id).created_at
-    hood.clock.now = created_at + timedelta(hours=37)
-    first, second = hood.sweep(), hood.sweep()
-    assert first.done == {"yellow": 1} and second.done == {}
-    yellow = hood.outbox(COMMUNITY_ROOM, contains="黄灯催办")  # the grid has no staff room: the community's
-    assert len(yellow) == 1 and f"#{ticket.id}" in yellow[0].payload["text"]
-    assert hood.outbox(DEMO, contains="催办") == []  # never in the residents' group
-
-    # overdue: red, escalated to the community, whose staff room hears it; the residents only that it was pressed on
-    hood.clock.now = created_at + timedelta(hours=48, minutes=1)
-    assert hood.sweep().done == {"red": 1}
-    assert hood.sweep().done == {}
-    assert hood.ticket(ticket.id).escalation_level == "community"
-    (overdue,) = hood.outbox(COMMUNITY_ROOM, contains="红灯督办")
-    assert "已上报幸福社区" in overdue.payload["text"]
-    assert [r.payload["text"] for r in hood.outbox(DEMO, contains=f"#{ticket.id} 已催促办理")] == [
-        f"#{ticket.id} 已催促办理，有进展会在这里通知您。"]
-    assert hood.outbox(DEMO, contains="督办") == []
-
-    # a day later still not resolved: one more level up, to the street
-    hood.clock.advance(hours=24)
-    assert hood.sweep().done == {"red": 1}
-    assert hood.ticket(ticket.id).escalation_level == "street"
-    assert len(hood.outbox(STREET_ROOM, contains="红灯督办")) == 1
-    assert hood.outbox("wecom:grid-workers") == []  # the street's WeCom room: no channel configured here
+    _deadlines_turn_it_yellow_then_red_twice(hood, ticket.id)
 
     # resolved: announced, then the survey to the reporters
     replies = hood.say("wangfang", f"办结 {ticket.id} 已联系物业修好电梯")
@@ -94,6 +69,36 @@ def test_a_request_travels_the_whole_loop_to_a_satisfied_close(hood):
     # after the close the sweeps have nothing left to do
     hood.clock.advance(days=30)
     assert hood.sweep().done == {}
+
+
+def _deadlines_turn_it_yellow_then_red_twice(hood, number: int) -> None:
+    """The SLA sweeps on an assigned property ticket: one 催办 at yellow, then 督办 up one level a day."""
+    # property: 48 h to resolve. At 37 h the ticket is yellow: one 催办, however often the sweep runs.
+    created_at = hood.ticket(number).created_at
+    hood.clock.now = created_at + timedelta(hours=37)
+    first, second = hood.sweep(), hood.sweep()
+    assert first.done == {"yellow": 1} and second.done == {}
+    yellow = hood.outbox(COMMUNITY_ROOM, contains="黄灯催办")  # the grid has no staff room: the community's
+    assert len(yellow) == 1 and f"#{number}" in yellow[0].payload["text"]
+    assert hood.outbox(DEMO, contains="催办") == []  # never in the residents' group
+
+    # overdue: red, escalated to the community, whose staff room hears it; the residents only that it was pressed on
+    hood.clock.now = created_at + timedelta(hours=48, minutes=1)
+    assert hood.sweep().done == {"red": 1}
+    assert hood.sweep().done == {}
+    assert hood.ticket(number).escalation_level == "community"
+    (overdue,) = hood.outbox(COMMUNITY_ROOM, contains="红灯督办")
+    assert "已上报幸福社区" in overdue.payload["text"]
+    assert [r.payload["text"] for r in hood.outbox(DEMO, contains=f"#{number} 已催促办理")] == [
+        f"#{number} 已催促办理，有进展会在这里通知您。"]
+    assert hood.outbox(DEMO, contains="督办") == []
+
+    # a day later still not resolved: one more level up, to the street
+    hood.clock.advance(hours=24)
+    assert hood.sweep().done == {"red": 1}
+    assert hood.ticket(number).escalation_level == "street"
+    assert len(hood.outbox(STREET_ROOM, contains="红灯督办")) == 1
+    assert hood.outbox("wecom:grid-workers") == []  # the street's WeCom room: no channel configured here
 
 
 def test_an_unanswered_survey_closes_the_ticket_after_the_timeout(hood):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Query, Request
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
@@ -19,6 +19,7 @@ from bots.deps import RuntimeDep, ViewerDep
 from bots.runtime import Runtime
 from bots.ticket_view import TicketView
 from core import search, tickets
+from core.db import pk
 from core.models import Ticket, utcnow
 from core.search import TicketFilter
 
@@ -42,22 +43,22 @@ class Watch:
         with Session(runtime.engine) as s:
             names = grid_names(s)
             conds = search.where_clauses(s, TicketFilter(), viewer.scope, now)
-            fresh = s.exec(select(Ticket).where(*conds, Ticket.id > self.after).order_by(Ticket.id).limit(50)).all()
+            fresh = s.exec(select(Ticket).where(*conds, col(Ticket.id) > self.after).order_by(col(Ticket.id)).limit(50)).all()
             changed = s.exec(select(Ticket).where(*conds, Ticket.updated_at >= self.since).limit(200)).all()
-            watch = s.exec(select(Ticket).where(*conds, Ticket.id.in_(sorted(self.watched)))).all() if self.watched else []
+            watch = s.exec(select(Ticket).where(*conds, col(Ticket.id).in_(sorted(self.watched)))).all() if self.watched else []
             self.since = now - timedelta(seconds=1)
             row = lambda t: TicketView.of(t, now=now, actions=runtime.bot.actions, grid_names=names).row()  # noqa: E731
             for t in fresh:
-                self.after = max(self.after, t.id)
-                self.watched.add(t.id)
+                self.after = max(self.after, pk(t))
+                self.watched.add(pk(t))
                 item = row(t)
-                self.known[t.id] = (item["state"], item["colour"])
+                self.known[pk(t)] = (item["state"], item["colour"])
                 out.append({"type": "new", **item})
             for t in [*changed, *watch]:
                 item = row(t)
-                if self.known.get(t.id) != (item["state"], item["colour"]):
-                    first = t.id not in self.known
-                    self.known[t.id] = (item["state"], item["colour"])
+                if self.known.get(pk(t)) != (item["state"], item["colour"]):
+                    first = pk(t) not in self.known
+                    self.known[pk(t)] = (item["state"], item["colour"])
                     if not first or t in changed:
                         out.append({"type": "update", **item})
         return out

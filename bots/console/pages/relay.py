@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from bots.console import auth
@@ -27,7 +27,7 @@ def relay_chats(s: Session, v: auth.Viewer) -> dict[str, tuple[Chat, str]]:
     me = s.exec(select(Person).where(Person.key == v.scope.person_key)).one()
     keys = accounts_of(s, me)
     out = {}
-    for chat in s.exec(select(Chat).where(Chat.active, Chat.is_group, Chat.grid_id.is_not(None)).order_by(Chat.key)):
+    for chat in s.exec(select(Chat).where(Chat.active, Chat.is_group, col(Chat.grid_id).is_not(None)).order_by(col(Chat.key))):
         if chat.platform in keys and v.scope.sees_grid(chat.grid_id):
             out[chat.key] = (chat, keys[chat.platform])
     return out

@@ -24,6 +24,7 @@ from bots.photo_routes import ticket_photos
 from bots.runtime import Runtime
 from bots.ticket_view import CSV_COLUMNS, TicketView
 from core import db, search, tickets
+from core.db import pk
 from core.grids import LEVEL_LABELS
 from core.models import Person, Ticket, utcnow
 from core.search import BadQuery, TicketFilter
@@ -115,14 +116,14 @@ def ticket_page(request: Request, runtime: RuntimeDep, s: SessionDep, v: ViewerD
     state = TicketState(ticket.state)
     return page(
         request, "ticket.html", v, t=ticket, row=rows_of(s, runtime, [ticket])[0], state=state,
-        reporters=tickets.reporters(s, ticket.id), people=people,
-        events=audit_lines(tickets.events(s, ticket.id), {k: p.name for k, p in people.items()}),
+        reporters=tickets.reporters(s, pk(ticket)), people=people,
+        events=audit_lines(tickets.events(s, pk(ticket)), {k: p.name for k, p in people.items()}),
         lines=conversation(s, ticket), msg=msg, ok=ok,
         actions=offered(s, ticket, people.get(v.scope.person_key or "")) if v.scope.can_act else [],
         action_labels=_action_labels(), needs_note={a.name for a in TABLE if a.note},
         categories=REQUEST_CATEGORIES, urgencies=list(Urgency),
         master=s.get(Ticket, ticket.master_id) if ticket.master_id else None,
-        photos=ticket_photos(s, ticket.id),
+        photos=ticket_photos(s, pk(ticket)),
     )
 
 

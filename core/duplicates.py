@@ -31,6 +31,7 @@ Measured on config/classifier/corpus/duplicate_pairs*.jsonl by ``linli eval-dupl
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,16 +172,19 @@ _NOT_LANDMARKS = frozenset({"现场", "当场", "市场", "立场", "下场", "�
                             "课堂", "池", "园", "堂"})
 
 
-def _words(s: str) -> list[tuple[str, str]]:
-    """jieba's words of simplified text with their parts of speech (the classifier's dictionary)."""
+@functools.lru_cache(maxsize=4096)
+def _words(s: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words of simplified text with their parts of speech (the classifier's dictionary).
+    Cached: a new report is compared with every open ticket nearby, and POS tagging dominates that cost."""
     import jieba.posseg
 
     from core.classifier import jieba_tokenizer
 
     jieba_tokenizer()  # initialised once, with the domain user dictionary
-    return [(w.word, w.flag) for w in jieba.posseg.cut(s)]
+    return tuple((w.word, w.flag) for w in jieba.posseg.cut(s))
 
 
+@functools.lru_cache(maxsize=4096)
 def _landmarks(s: str) -> frozenset[str]:
     """Landmarks not in :data:`SPOTS`, by the end of their name (listed spots are taken out first)."""
     for _, rx in _SPOT_RES:

@@ -128,7 +128,7 @@ def sent_to_worker(fake) -> list[str]:
 
 async def test_a_residents_group_message_becomes_one_ticket_and_the_owner_gets_the_answer_to_post(arc, fake, fake_archive):
     fake_archive.add(consent_record(RESIDENT), publickey_ver=1)
-    fake_archive.add(text_record(RESIDENT, "楼上漏水到我家了，天花板一直在滴水"), publickey_ver=1)
+    fake_archive.add(text_record(RESIDENT, "楼上漏水到我家了，墙皮都泡起来了"), publickey_ver=1)
     report = arc.pull()
     assert (report.records, report.stored, report.consent_changes) == (2, 1, 1)
     [ticket] = arc.tickets()
@@ -498,7 +498,7 @@ def test_linli_serve_pulls_when_the_archive_calls_back_and_the_owner_receives_th
     with serve_app(app) as server:
         _wait_for(lambda: channel.last_report is not None, "the first pull at start-up")
         fake_archive.add(consent_record(RESIDENT), publickey_ver=1)
-        fake_archive.add(text_record(RESIDENT, "楼上漏水到我家了，天花板在滴水"), publickey_ver=2)
+        fake_archive.add(text_record(RESIDENT, "楼上漏水到我家了，墙皮都泡起来了"), publickey_ver=2)
         envelope = Envelope(ARCHIVE_TOKEN, ARCHIVE_AES_KEY, CORP_ID)
         ts, nonce = str(int(time.time())), "n2"
         inner = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><CreateTime>{ts}</CreateTime>"

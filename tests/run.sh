@@ -36,4 +36,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 -m pytest "$@"
+# The quick loop (-m "not slow") runs on two workers (pytest-xdist): 2 min 36 s instead of 4 min 23 s
+# on a 2-core machine. .ci/run (everything) stays in one process.
+extra=()
+if [[ " $* " == *"not slow"* && " $* " != *" -n "* ]] && python3 -c "import xdist" 2>/dev/null; then
+  extra=(-n 2)
+fi
+python3 -m pytest "${extra[@]}" "$@"

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from core import models as _models  # noqa: F401  (before core.grids: models completes a cycle through it)
-from core.chinese import traditional_forms
+from core.chinese import to_simplified, traditional_forms
 from core.grids import Role
 from core.people import display_name
 from core.tickets import MAX_NUMBER as MAX_TICKET_NUMBER
@@ -163,7 +163,9 @@ class Router:
         """Add a declared command; its name, slash forms and words must be new."""
         taken = {w for c in self._commands.values() for w in (c.name, c.slash, *c.aliases)}
         clash = {command.name, command.slash, *command.aliases} & taken
-        words = {f for c in self._commands.values() for f in c.forms} & set(command.forms)
+        # Compared in Simplified: the Traditional forms need three OpenCC converters (about 45 MB),
+        # loaded at the first message rather than at import.
+        words = {to_simplified(w) for c in self._commands.values() for w in c.words} & {to_simplified(w) for w in command.words}
         if clash or words:
             raise ValueError(f"command {command.name}: already declared: {sorted(clash | words)}")
         self._commands[command.name] = command

@@ -63,8 +63,9 @@ def featurize(examples: list[Example]) -> Rows:
     rows: Rows = []
     for ex in examples:
         n = norm(ex.text)
-        # The emergency cues (past, news, drill, figurative … and now) are the category model's
-        # features too: inference scores both models on the same tokens (JointLinear).
+        # One featurisation for both models (the category model and the emergency model): the
+        # emergency cues (past, news, drill, figurative … and now) are features of each, and
+        # inference scores both on the same tokens (JointLinear).
         words = cut(n.compact) + flags(n) + em.features(n.simplified, em.cue_names(n.simplified))
         rows.append((words, char_grams(n.compact)))
     return rows
@@ -188,21 +189,11 @@ def emergency_background(main_examples: list[Example]) -> list[Example]:
     return [replace(ex, kind=em.NONE) for ex in main_examples if ex.urgency == "normal" and ex.kind is None]
 
 
-def featurize_emergency(examples: list[Example]) -> Rows:
-    norm = Normalizer()
-    rows: Rows = []
-    for ex in examples:
-        n = norm(ex.text)
-        words = cut(n.compact) + flags(n) + em.features(n.simplified, em.cue_names(n.simplified))
-        rows.append((words, char_grams(n.compact)))
-    return rows
-
-
 def fit_emergency(examples: list[Example], c: float = E_C) -> tuple[dict[str, Any], dict[str, Any]]:
     """The emergency model's artifact section, and a summary for the artifact's meta."""
     classes = list(em.CLASSES)
     weights = [1.0 if ex.kind == em.NONE else E_POS_WEIGHT for ex in examples]
-    clf, wvocab, cvocab = fit_rows(featurize_emergency(examples), [classes.index(str(ex.kind)) for ex in examples], c, weights)
+    clf, wvocab, cvocab = fit_rows(featurize(examples), [classes.index(str(ex.kind)) for ex in examples], c, weights)
     classes, bias, word, char = _packed(clf, wvocab, cvocab, classes)
     spec = {"classes": classes, "bias": bias, "word": word, "char": char, "thresholds": E_THRESHOLDS}
     counts = Counter(ex.kind for ex in examples)
